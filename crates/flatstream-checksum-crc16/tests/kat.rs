@@ -1,0 +1,40 @@
+//! Known-answer tests: the catalogue check values pin the algorithm, which
+//! is part of the wire format and must never change.
+
+use flatstream_checksum_crc16::{Checksum, Crc16};
+
+#[test]
+fn check_value_of_123456789() {
+    assert_eq!(Crc16::new().checksum(b"123456789"), 0x31C3);
+}
+
+#[test]
+fn empty_input() {
+    assert_eq!(Crc16::new().checksum(b""), 0x0);
+}
+
+#[test]
+fn value_fits_the_wire_width() {
+    assert_eq!(Crc16::SIZE, 2);
+    assert_eq!(Crc16::NAME, "CRC-16/XMODEM");
+    let mut input = [0u8; 1024];
+    for (i, byte) in input.iter_mut().enumerate() {
+        *byte = u8::try_from(i * 31 % 251).unwrap();
+    }
+    for len in 0..input.len() {
+        let value = Crc16::new().checksum(&input[..len]);
+        assert!(
+            2 == 8 || value >> (2 * 8) == 0,
+            "value {value:#x} is wider than 2 bytes"
+        );
+    }
+}
+
+#[test]
+fn unit_type_is_zero_sized() {
+    assert_eq!(core::mem::size_of::<Crc16>(), 0);
+    assert_eq!(
+        core::mem::size_of::<flatstream_checksum_crc16::ChecksumFramer<Crc16>>(),
+        0
+    );
+}

