@@ -6,25 +6,13 @@
 
 #[path = "support/framers.rs"]
 mod framers;
+#[path = "support/sources.rs"]
+mod sources;
 
 use std::io::{self, Read};
 
 use flatstream::{Deframer, ErrorKind, Framer, Position, StreamReader, StreamWriter};
-
-/// Hands out at most one byte per `read` call.
-#[derive(Debug)]
-struct OneByteAtATime<'a> {
-    data: &'a [u8],
-}
-
-impl Read for OneByteAtATime<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf.len().min(self.data.len()).min(1);
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
-}
+use sources::OneByteAtATime;
 
 /// Fails every other call with `Interrupted`; the calls in between return
 /// short reads of varying sizes.
@@ -111,19 +99,6 @@ fn read_all<R: Read, D: Deframer>(reader: &mut StreamReader<R, D>) -> Vec<Vec<u8
     out
 }
 
-fn read_all_with_process_all<R: Read, D: Deframer>(
-    reader: &mut StreamReader<R, D>,
-) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    reader
-        .process_all(|payload| {
-            out.push(payload.to_vec());
-            Ok(())
-        })
-        .expect("process_all");
-    out
-}
-
 fn one_byte_at_a_time_reads_the_same_payloads<F: Framer + Default, D: Deframer + Default>() {
     let payloads = large_payloads();
     let bytes = write_stream::<F>(&payloads);
@@ -136,7 +111,7 @@ fn one_byte_at_a_time_reads_the_same_payloads<F: Framer + Default, D: Deframer +
     assert_eq!(reader.frames_read(), payloads.len() as u64);
 
     let mut reader = StreamReader::new(OneByteAtATime { data: &bytes }, D::default());
-    assert_eq!(read_all_with_process_all(&mut reader), payloads);
+    assert_eq!(sources::collect_with_process_all(&mut reader), payloads);
 }
 
 fn interrupted_and_short_reads_give_the_same_payloads<

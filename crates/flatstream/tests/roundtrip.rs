@@ -5,6 +5,8 @@
 
 #[path = "support/framers.rs"]
 mod framers;
+#[path = "support/sources.rs"]
+mod sources;
 
 use flatstream::flatbuffers::{self, FlatBufferBuilder};
 use flatstream::{Deframer, Framer, StreamReader, StreamSerialize, StreamWriter};
@@ -66,13 +68,7 @@ fn serialized<T: StreamSerialize + ?Sized>(item: &T) -> Vec<u8> {
 /// Reads `bytes` to a clean end with `process_all`.
 fn read_with_process_all<D: Deframer + Default>(bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut reader = StreamReader::new(bytes, D::default());
-    let mut out = Vec::new();
-    reader
-        .process_all(|payload| {
-            out.push(payload.to_vec());
-            Ok(())
-        })
-        .expect("process_all");
+    let out = sources::collect_with_process_all(&mut reader);
     assert_eq!(
         reader.offset(),
         bytes.len() as u64,

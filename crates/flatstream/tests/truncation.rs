@@ -6,25 +6,13 @@
 
 #[path = "support/framers.rs"]
 mod framers;
+#[path = "support/sources.rs"]
+mod sources;
 
-use std::io::{self, Read};
+use std::io::Read;
 
 use flatstream::{Deframer, ErrorKind, Framer, Position, StreamReader, StreamWriter};
-
-/// Hands out at most one byte per `read` call.
-#[derive(Debug)]
-struct OneByteAtATime<'a> {
-    data: &'a [u8],
-}
-
-impl Read for OneByteAtATime<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf.len().min(self.data.len()).min(1);
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
-}
+use sources::OneByteAtATime;
 
 /// A written stream and where each of its frames starts.
 struct Stream {
