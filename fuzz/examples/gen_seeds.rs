@@ -1,17 +1,21 @@
-//! Writes the seed corpus of the `deframe` target to `corpus/deframe/`.
+//! Writes the seed corpora of every fuzz target, under `corpus/<target>/`.
 //!
-//! Run from `fuzz/` with `cargo run --example gen_seeds`. Each seed is a small
-//! binary stream: valid streams for every framer, and the three ways a stream
-//! goes wrong (torn tail, checksum mismatch, length over the limit). Golden
-//! frame files (`../crates/flatstream/tests/data/*.hex`), when present, are
-//! converted too: hex digits are kept, `#` comments and whitespace dropped.
+//! Run from `fuzz/` with `cargo run --example gen_seeds`.
 //!
-//! It also writes the seeds of the `roundtrip` target to `corpus/roundtrip/`:
-//! structured inputs, encoded the way `arbitrary` 1.x decodes them (a
-//! collection is a sequence of "one more" bytes with the low bit set, each
-//! followed by an element, then a byte with it clear; integers are
-//! little-endian; the last field takes the rest of the input). Each is decoded
-//! again and checked, so a change in that encoding fails loudly here.
+//! `deframe` and `recover` take raw bytes. Their seeds are small binary
+//! streams: valid streams for every framer, the ways a stream goes wrong
+//! (torn tail, checksum mismatch, length over the limit), and the zero-filled
+//! tails a crash leaves on ext4 or XFS (after a frame boundary, after a torn
+//! frame, and zeros between frames that are not a tail). Golden frame files
+//! (`../crates/flatstream/tests/data/*.hex`), when present, are converted too:
+//! hex digits are kept, `#` comments and whitespace dropped.
+//!
+//! `chunked_read` and `roundtrip` take structured inputs, encoded the way
+//! `arbitrary` 1.x decodes them (a collection is a sequence of "one more"
+//! bytes with the low bit set, each followed by an element, then a byte with
+//! it clear; integers are little-endian; the last field takes the rest of the
+//! input). Each is decoded again and checked, so a change in that encoding
+//! fails loudly here.
 
 use std::fs;
 use std::path::Path;
@@ -20,7 +24,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use flatstream::{
     ChecksumFramer, Crc16, Crc32, DefaultFramer, Framer, Result, StreamWriter, XxHash64,
 };
-use flatstream_fuzz::RoundtripInput;
+use flatstream_fuzz::{ChunkedReadInput, RoundtripInput};
 
 /// Payloads of the valid seed streams: empty, tiny, a FlatBuffer-sized one.
 fn payloads() -> Vec<Vec<u8>> {
@@ -61,6 +65,23 @@ fn write_variants(dir: &Path, name: &str, header_len: usize, valid: &[u8]) -> st
     too_large.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0x7F]);
     too_large.resize(too_large.len() + header_len, 0);
     fs::write(dir.join(format!("{name}-too-large")), too_large)?;
+    // Zero-filled tails after the last frame: a short run, and up to a
+    // file-system block.
+    let mut zero_tail = valid.to_vec();
+    zero_tail.resize(valid.len() + 3 * header_len + 1, 0);
+    fs::write(dir.join(format!("{name}-zero-tail")), zero_tail)?;
+    let mut zero_block = valid.to_vec();
+    zero_block.resize(4096, 0);
+    fs::write(dir.join(format!("{name}-zero-block")), zero_block)?;
+    // The end of the last frame zeroed, then zeros: a damaged frame (or, for
+    // the default framing, a different payload) before a zero tail.
+    let mut zeroed_last = valid[..valid.len() - 3].to_vec();
+    zeroed_last.resize(valid.len() + 64, 0);
+    fs::write(dir.join(format!("{name}-zeroed-last-frame")), zeroed_last)?;
+    // Zeros between frames are not a tail: a frame follows them.
+    let mut zeros_inside = vec![0; 2 * header_len];
+    zeros_inside.extend_from_slice(valid);
+    fs::write(dir.join(format!("{name}-zeros-then-frames")), zeros_inside)?;
     Ok(())
 }
 
@@ -107,9 +128,11 @@ type Payload = (Vec<u8>, u8);
 /// A named roundtrip seed: its payloads and its chunk values.
 type Seed = (&'static str, Vec<Payload>, Vec<u16>);
 
-/// Encodes a `RoundtripInput` of payloads and chunk values.
-fn roundtrip_seed(payloads: &[Payload], chunks: &[u16]) -> Vec<u8> {
-    let mut out = Vec::new();
+/// A named chunked_read seed: mode, payloads, torn-tail value, chunk values.
+type ChunkedSeed = (String, u8, Vec<Payload>, u16, Vec<u16>);
+
+/// Encodes a `Vec<Payload>`.
+fn encode_payloads(payloads: &[Payload], out: &mut Vec<u8>) {
     for (bytes, repeat) in payloads {
         out.push(1);
         for b in bytes {
@@ -118,10 +141,30 @@ fn roundtrip_seed(payloads: &[Payload], chunks: &[u16]) -> Vec<u8> {
         out.extend_from_slice(&[0, *repeat]);
     }
     out.push(0);
+}
+
+/// Encodes a `Vec<u16>` of chunk values (the last field of both inputs).
+fn encode_chunks(chunks: &[u16], out: &mut Vec<u8>) {
     for c in chunks {
         out.push(1);
         out.extend_from_slice(&c.to_le_bytes());
     }
+}
+
+/// Encodes a `RoundtripInput` of payloads and chunk values.
+fn roundtrip_seed(payloads: &[Payload], chunks: &[u16]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_payloads(payloads, &mut out);
+    encode_chunks(chunks, &mut out);
+    out
+}
+
+/// Encodes a `ChunkedReadInput`.
+fn chunked_read_seed(mode: u8, payloads: &[Payload], torn: u16, chunks: &[u16]) -> Vec<u8> {
+    let mut out = vec![mode];
+    encode_payloads(payloads, &mut out);
+    out.extend_from_slice(&torn.to_le_bytes());
+    encode_chunks(chunks, &mut out);
     out
 }
 
@@ -182,8 +225,77 @@ fn write_roundtrip_seeds(dir: &Path) -> std::result::Result<(), Box<dyn std::err
     Ok(())
 }
 
-fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let dir = Path::new("corpus/deframe");
+/// Torn-tail value of a `ChunkedReadInput`: a last frame with a payload of
+/// `payload_len` bytes, cut after `1 + cut % (frame_len - 1)` bytes.
+fn torn(payload_len: u8, cut: u8) -> u16 {
+    u16::from(payload_len) << 8 | u16::from(cut)
+}
+
+fn write_chunked_read_seeds(dir: &Path) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let counting: Vec<u8> = (0u8..=255).collect();
+    let small: Vec<Payload> = vec![(b"hi".to_vec(), 0), (vec![], 0), (vec![0xAB; 7], 3)];
+    let mut seeds: Vec<ChunkedSeed> = Vec::new();
+    for (mode, name) in ["default", "xxhash", "crc32", "crc16"].iter().enumerate() {
+        let mode = u8::try_from(mode)?;
+        seeds.extend([
+            (
+                format!("{name}-clean-byte-reads"),
+                mode,
+                small.clone(),
+                0,
+                vec![read(1)],
+            ),
+            (
+                format!("{name}-torn-header-would-block"),
+                mode,
+                small.clone(),
+                torn(0, 2),
+                vec![read(3), would_block(2)],
+            ),
+            (
+                format!("{name}-torn-payload-interrupted"),
+                mode | 4,
+                small.clone(),
+                torn(40, 30),
+                vec![interrupted(5), read(11)],
+            ),
+            (
+                // Cut after 5 bytes: inside the checksum of the checksummed framings.
+                format!("{name}-torn-checksum"),
+                mode,
+                small.clone(),
+                torn(10, 4),
+                vec![read(2), read(7)],
+            ),
+            (
+                // 64 KiB + 256 bytes: larger than the reader's read chunk.
+                format!("{name}-large-frame-bounded"),
+                mode | 4,
+                vec![(counting.clone(), 255), (b"after".to_vec(), 0)],
+                0,
+                vec![read(4096), would_block(1000), interrupted(8192)],
+            ),
+        ]);
+    }
+    for (name, mode, payloads, torn, chunks) in seeds {
+        let bytes = chunked_read_seed(mode, &payloads, torn, &chunks);
+        let input = ChunkedReadInput::arbitrary_take_rest(Unstructured::new(&bytes))?;
+        let expected: Vec<Vec<u8>> = payloads
+            .iter()
+            .map(|(b, r)| b.repeat(usize::from(*r) + 1))
+            .collect();
+        assert_eq!(
+            input.payloads(),
+            expected,
+            "seed {name} decodes differently"
+        );
+        fs::write(dir.join(name), bytes)?;
+    }
+    Ok(())
+}
+
+/// Writes the raw-byte seeds shared by `deframe` and `recover` into `dir`.
+fn write_stream_seeds(dir: &Path) -> std::result::Result<(), Box<dyn std::error::Error>> {
     fs::create_dir_all(dir)?;
     write_variants(
         dir,
@@ -200,6 +312,16 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     // The all-zero tail: parses as empty frames for every framing.
     fs::write(dir.join("zeros"), [0u8; 48])?;
     convert_golden(dir)?;
+    Ok(())
+}
+
+fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    write_stream_seeds(Path::new("corpus/deframe"))?;
+    write_stream_seeds(Path::new("corpus/recover"))?;
+
+    let dir = Path::new("corpus/chunked_read");
+    fs::create_dir_all(dir)?;
+    write_chunked_read_seeds(dir)?;
 
     let dir = Path::new("corpus/roundtrip");
     fs::create_dir_all(dir)?;

@@ -5,9 +5,17 @@
 //!   [`StreamReader`] over the slice and through [`Deframer::decode`] directly.
 //!   Nothing panics, the reader reserves memory only in proportion to the
 //!   bytes that arrive, and the two paths agree frame for frame.
+//! - [`fuzz_chunked_read`]: a valid stream built from structured input, with
+//!   or without a torn tail, read through arbitrary chunk sizes with
+//!   `Interrupted` and `WouldBlock` injected: no byte lost or repeated, a
+//!   `WouldBlock` consumes nothing, and a torn tail is reported the same way
+//!   whatever the chunking, then read on once the rest of the frame arrives.
 //! - [`fuzz_roundtrip`]: payloads written with every framer by
 //!   [`StreamWriter::write_payload`] read back exactly, through a source that
 //!   hands out arbitrary chunks, `Interrupted` and `WouldBlock` errors.
+//! - [`fuzz_recover`]: arbitrary bytes through [`flatstream::recover`] with
+//!   every deframer, checked against a plain [`StreamReader`], within the
+//!   same memory bound as `fuzz_deframe`.
 //!
 //! STYLE.md §7 wants this logic in the library behind `#[cfg(fuzzing)] pub mod
 //! fuzzing`; it lives here until that module exists, and only uses the public API.
@@ -16,6 +24,12 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::alloc::System;
 use std::io::{self, Read};
+
+mod chunked_read;
+mod recover;
+
+pub use chunked_read::{ChunkedReadInput, fuzz_chunked_read};
+pub use recover::fuzz_recover;
 
 use arbitrary::Arbitrary;
 use flatstream::{
@@ -105,6 +119,14 @@ fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let result = f();
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
     (result, peak)
+}
+
+/// The most heap a reader may hold, beyond what was live before it, after
+/// reading `len` input bytes: a hostile length costs only what its bytes
+/// deliver. Growth is geometric from one read chunk and capped by the frame's
+/// needs; `Vec`'s amortised growth may double that once more.
+fn reader_heap_bound(len: usize) -> usize {
+    2 * READ_CHUNK + 4 * len + 4096
 }
 
 // ---------------------------------------------------------------------------
@@ -340,10 +362,7 @@ fn read_all<D: Deframer>(data: &[u8], deframer: D, limit: usize) -> Trace {
             }
         }
     });
-    // Growth is geometric from one read chunk and capped by the frame's needs,
-    // so a hostile length costs only what its bytes deliver (Vec's amortised
-    // growth may double that once more).
-    let bound = 2 * READ_CHUNK + 4 * data.len() + 4096;
+    let bound = reader_heap_bound(data.len());
     assert!(
         peak <= bound,
         "reader held {peak} heap bytes for {} input bytes (bound {bound}, limit {limit})",
@@ -375,42 +394,72 @@ impl RoundtripInput {
     /// The payloads, capped at [`MAX_PAYLOADS`] and [`MAX_ROUNDTRIP_BYTES`] in all.
     #[must_use]
     pub fn payloads(&self) -> Vec<Vec<u8>> {
-        let mut total = 0usize;
-        let mut out = Vec::new();
-        for p in self.payloads.iter().take(MAX_PAYLOADS) {
-            let len = p.bytes.len() * (usize::from(p.repeat) + 1);
-            if total + len > MAX_ROUNDTRIP_BYTES {
-                break;
-            }
-            total += len;
-            out.push(p.bytes.repeat(usize::from(p.repeat) + 1));
-        }
-        out
+        expand_payloads(&self.payloads)
     }
 }
 
-/// A source that hands out `data` in the chunk sizes the fuzzer chose.
+/// Expands `payloads`, capped at [`MAX_PAYLOADS`] and [`MAX_ROUNDTRIP_BYTES`] in all.
+fn expand_payloads(payloads: &[Payload]) -> Vec<Vec<u8>> {
+    let mut total = 0usize;
+    let mut out = Vec::new();
+    for p in payloads.iter().take(MAX_PAYLOADS) {
+        let len = p.bytes.len() * (usize::from(p.repeat) + 1);
+        if total + len > MAX_ROUNDTRIP_BYTES {
+            break;
+        }
+        total += len;
+        out.push(p.bytes.repeat(usize::from(p.repeat) + 1));
+    }
+    out
+}
+
+/// A source that hands out `data[..end]` in the chunk sizes the fuzzer chose.
 ///
 /// Chunk value `c` reads up to `(c >> 3) + 1` bytes, except that `c % 8 == 7`
 /// first fails with `Interrupted` and `c % 8 == 6` first fails with
-/// `WouldBlock` (the read after an error always succeeds). No chunks: whole reads.
+/// `WouldBlock` (the read after an error always succeeds). No chunks: whole
+/// reads. Raising `end` makes more of `data` arrive, as in a file that is
+/// still being written.
 struct ChunkedSource<'a> {
     data: &'a [u8],
+    /// Bytes of `data` handed out so far.
+    pos: usize,
+    /// Bytes of `data` that have arrived: reads end there.
+    end: usize,
     chunks: &'a [u16],
     next: usize,
     just_failed: bool,
 }
 
+impl<'a> ChunkedSource<'a> {
+    /// All of `data`, read in `chunks`.
+    fn new(data: &'a [u8], chunks: &'a [u16]) -> Self {
+        ChunkedSource {
+            data,
+            pos: 0,
+            end: data.len(),
+            chunks,
+            next: 0,
+            just_failed: false,
+        }
+    }
+
+    /// Hands out up to `max` bytes.
+    fn take(&mut self, buf: &mut [u8], max: usize) -> usize {
+        let n = buf.len().min(self.end - self.pos).min(max);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        n
+    }
+}
+
 impl Read for ChunkedSource<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let Some(&c) = self.chunks.get(self.next % self.chunks.len().max(1)) else {
-            let n = buf.len().min(self.data.len());
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            return Ok(n);
+            return Ok(self.take(buf, usize::MAX));
         };
         self.next = self.next.wrapping_add(1);
-        if !self.just_failed && !self.data.is_empty() {
+        if !self.just_failed && self.pos < self.end {
             match c % 8 {
                 7 => {
                     self.just_failed = true;
@@ -424,10 +473,7 @@ impl Read for ChunkedSource<'_> {
             }
         }
         self.just_failed = false;
-        let n = buf.len().min(self.data.len()).min(usize::from(c >> 3) + 1);
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
+        Ok(self.take(buf, usize::from(c >> 3) + 1))
     }
 }
 
@@ -497,12 +543,7 @@ fn roundtrip_with<F: Framer + Clone, D: Deframer>(
     assert_eq!(stream.len(), framed);
 
     // Read back through arbitrary chunks, resuming after each WouldBlock.
-    let source = ChunkedSource {
-        data: &stream,
-        chunks,
-        next: 0,
-        just_failed: false,
-    };
+    let source = ChunkedSource::new(&stream, chunks);
     let mut reader = StreamReader::new(source, deframer).with_max_frame_len(largest);
     let mut got = 0usize;
     let mut would_blocks = 0usize;
@@ -573,6 +614,50 @@ mod tests {
             fuzz_roundtrip(&input);
         }
 
+        let chunked_read = seeds("chunked_read");
+        assert!(!chunked_read.is_empty());
+        for seed in &chunked_read {
+            let input = ChunkedReadInput::arbitrary_take_rest(arbitrary::Unstructured::new(seed))
+                .expect("any bytes are an input");
+            fuzz_chunked_read(&input);
+        }
+        let recover = seeds("recover");
+        assert!(!recover.is_empty());
+        for seed in &recover {
+            fuzz_recover(seed);
+        }
+
+        // The recover seeds reach every kind of tail.
+        let tail_of = |name: &str| {
+            let data = std::fs::read(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("corpus/recover")
+                    .join(name),
+            )
+            .expect("readable seed");
+            let deframer = ChecksumDeframer::new(Crc32::new());
+            flatstream::recover(data.as_slice(), deframer)
+                .expect("a slice")
+                .tail
+        };
+        assert!(matches!(tail_of("crc32-valid"), flatstream::Tail::Clean));
+        assert!(matches!(
+            tail_of("crc32-torn-tail"),
+            flatstream::Tail::Torn { .. }
+        ));
+        assert!(matches!(
+            tail_of("crc32-zero-block"),
+            flatstream::Tail::ZeroFilled { .. }
+        ));
+        assert!(matches!(
+            tail_of("crc32-zeros-then-frames"),
+            flatstream::Tail::Clean
+        ));
+        assert!(matches!(
+            tail_of("crc32-corrupt-payload"),
+            flatstream::Tail::Corrupt(_)
+        ));
+
         // A hostile length within the limit costs no more than a read chunk.
         let hostile = [0xFF, 0xFF, 0x0F, 0x00, 1, 2, 3];
         let ((), peak) = peak_heap(|| {
@@ -582,5 +667,9 @@ mod tests {
         });
         assert!(peak > 0 && peak <= READ_CHUNK + 1024, "peak {peak}");
         fuzz_deframe(&hostile);
+        fuzz_recover(&hostile);
+        fuzz_recover(&[0xFF, 0xFF, 0xFF, 0x7F]);
+        fuzz_recover(&[0; 3]);
+        fuzz_recover(&[]);
     }
 }

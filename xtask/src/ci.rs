@@ -12,8 +12,9 @@ use xshell::{Shell, cmd};
 
 use crate::metadata::Metadata;
 
-/// How long each fuzz target runs in the `fuzz-build` step by default, in seconds.
-const DEFAULT_FUZZ_SECONDS: u64 = 10;
+/// How long each fuzz target runs in the `fuzz-build` step by default, in
+/// seconds: a smoke run of tens of seconds per target (issue 3).
+const DEFAULT_FUZZ_SECONDS: u64 = 20;
 
 /// The package whose examples the `examples` step runs.
 const EXAMPLES_PACKAGE: &str = "flatstream";
@@ -255,4 +256,24 @@ fn bench_build(sh: &Shell, _: &Options) -> Result<()> {
 fn fuzz_build(sh: &Shell, options: &Options) -> Result<()> {
     crate::fuzz::build(sh)?;
     crate::fuzz::smoke(sh, options.fuzz_seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options> {
+        Options::parse(&args.iter().map(|&a| a.to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn fuzz_smoke_runs_twenty_seconds_per_target_by_default() -> Result<()> {
+        assert_eq!(parse(&[])?.fuzz_seconds, 20);
+        let options = parse(&["fuzz-build", "--fuzz-seconds", "5"])?;
+        assert_eq!(options.fuzz_seconds, 5);
+        assert_eq!(options.only, ["fuzz-build"]);
+        assert!(parse(&["--fuzz-seconds"]).is_err());
+        assert!(parse(&["no-such-step"]).is_err());
+        Ok(())
+    }
 }

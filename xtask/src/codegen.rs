@@ -1,7 +1,8 @@
 //! `cargo xtask codegen [--check]`: the committed generated files.
 //!
 //! Two kinds of files are generated and committed:
-//! - the flatc output for the telemetry schema, kept byte-exact (no rustfmt);
+//! - the flatc output for every schema (`*.fbs`) in `crates/flatstream/schema`,
+//!   kept byte-exact (no rustfmt);
 //! - the golden frames, written by the `golden` test of `flatstream` when
 //!   `FLATSTREAM_BLESS=1` is set.
 //!
@@ -12,10 +13,13 @@ use xshell::{Shell, cmd};
 
 use crate::metadata::Metadata;
 
-/// The schema compiled by flatc, relative to the workspace root.
-const SCHEMA: &str = "crates/flatstream/schema/telemetry.fbs";
-/// The directory that holds the schema and its committed flatc output.
+/// The directory, relative to the workspace root, that holds the schemas
+/// (every `*.fbs` file in it) and their committed flatc output.
 const SCHEMA_DIR: &str = "crates/flatstream/schema";
+/// The extension of a schema file.
+const SCHEMA_EXTENSION: &str = "fbs";
+/// What flatc appends to a schema's stem to name its Rust output.
+const GENERATED_SUFFIX: &str = "_generated.rs";
 /// The flatc version that produced the committed output.
 const FLATC_VERSION: &str = "flatc version 25.12.19";
 /// How to install that version.
@@ -61,8 +65,9 @@ pub(crate) fn run(sh: &Shell, check: bool) -> Result<()> {
     }
 }
 
-/// Compiles the schema into [`SCHEMA_DIR`], or with `check` into a temporary
-/// directory whose files must equal the committed ones byte for byte.
+/// Compiles every schema into [`SCHEMA_DIR`], or with `check` into a
+/// temporary directory whose files must equal the committed ones byte for
+/// byte; a committed `*_generated.rs` whose schema is gone is stale too.
 fn flatc(sh: &Shell, check: bool) -> Result<()> {
     let version = crate::read(cmd!(sh, "flatc --version"))
         .with_context(|| format!("flatc is required: install it with `{FLATC_INSTALL}`"))?;
@@ -72,22 +77,28 @@ fn flatc(sh: &Shell, check: bool) -> Result<()> {
             version.trim()
         );
     }
-    if !sh.path_exists(SCHEMA) {
-        bail!("the schema `{SCHEMA}` does not exist");
-    }
+    let schemas = schemas(sh)?;
+    let schema_args = &schemas;
 
     if !check {
-        crate::run(cmd!(sh, "flatc --rust -o {SCHEMA_DIR} {SCHEMA}"))?;
-        eprintln!("codegen: wrote the flatc output into {SCHEMA_DIR}/");
+        crate::run(cmd!(sh, "flatc --rust -o {SCHEMA_DIR} {schema_args...}"))?;
+        eprintln!(
+            "codegen: wrote the flatc output of {} schemas into {SCHEMA_DIR}/",
+            schemas.len()
+        );
         return Ok(());
     }
 
     let temp = sh.create_temp_dir()?;
     let out = temp.path();
-    crate::run(cmd!(sh, "flatc --rust -o {out} {SCHEMA}"))?;
+    crate::run(cmd!(sh, "flatc --rust -o {out} {schema_args...}"))?;
     let generated = sh.read_dir(out)?;
-    if generated.is_empty() {
-        bail!("flatc generated no file from `{SCHEMA}`");
+    if generated.len() < schemas.len() {
+        bail!(
+            "flatc generated {} files from {} schemas in `{SCHEMA_DIR}`",
+            generated.len(),
+            schemas.len()
+        );
     }
     let mut stale = Vec::new();
     for fresh in generated {
@@ -101,11 +112,45 @@ fn flatc(sh: &Shell, check: bool) -> Result<()> {
             stale.push(format!("{SCHEMA_DIR}/{}", name.to_string_lossy()));
         }
     }
+    // Output committed for a schema that no longer exists.
+    for committed in sh.read_dir(SCHEMA_DIR)? {
+        let Some(name) = committed.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if name.ends_with(GENERATED_SUFFIX) && !sh.path_exists(out.join(name)) {
+            stale.push(format!("{SCHEMA_DIR}/{name} (no schema generates it)"));
+        }
+    }
     if !stale.is_empty() {
         bail!("{STALE} (stale: {})", stale.join(", "));
     }
     eprintln!("codegen: the flatc output is up to date");
     Ok(())
+}
+
+/// The schemas in [`SCHEMA_DIR`], relative to the workspace root, sorted.
+///
+/// # Errors
+///
+/// Fails if the directory cannot be read or holds no schema.
+fn schemas(sh: &Shell) -> Result<Vec<String>> {
+    let mut schemas = Vec::new();
+    for path in sh.read_dir(SCHEMA_DIR)? {
+        let is_schema = path.extension().is_some_and(|e| e == SCHEMA_EXTENSION);
+        if !is_schema {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .with_context(|| format!("schema with a non-UTF-8 name: {}", path.display()))?;
+        schemas.push(format!("{SCHEMA_DIR}/{name}"));
+    }
+    if schemas.is_empty() {
+        bail!("no schema (`*.{SCHEMA_EXTENSION}`) in `{SCHEMA_DIR}`");
+    }
+    schemas.sort();
+    Ok(schemas)
 }
 
 /// Runs the golden test, with `FLATSTREAM_BLESS=1` unless `check` is set.

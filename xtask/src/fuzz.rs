@@ -10,6 +10,9 @@ use xshell::{Shell, cmd};
 const FUZZ_DIR: &str = "fuzz";
 /// The memory limit handed to libFuzzer, in MiB.
 const RSS_LIMIT_MB: &str = "2048";
+/// The longest one input may run, in seconds, before libFuzzer reports it as
+/// a hang (its default is 20 minutes). Inputs take milliseconds.
+const TIMEOUT_SECONDS: &str = "10";
 /// How long `cargo xtask fuzz` runs each target by default, in seconds.
 const DEFAULT_SECONDS: u64 = 60;
 
@@ -140,9 +143,31 @@ fn run_target(sh: &Shell, target: &str, seconds: u64) -> Result<()> {
     sh.create_dir(&scratch)?;
     let max_time = format!("-max_total_time={seconds}");
     let rss_limit = format!("-rss_limit_mb={RSS_LIMIT_MB}");
+    let timeout = format!("-timeout={TIMEOUT_SECONDS}");
     crate::run(cmd!(
         sh,
-        "cargo +nightly fuzz run {target} {scratch} {seeds} -- {max_time} {rss_limit}"
+        "cargo +nightly fuzz run {target} {scratch} {seeds} -- {max_time} {rss_limit} {timeout}"
     ))
     .with_context(|| format!("fuzz target `{target}` failed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options> {
+        Options::parse(&args.iter().map(|&a| a.to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn parses_target_and_seconds() -> Result<()> {
+        let all = parse(&[])?;
+        assert_eq!((all.target, all.seconds), (None, DEFAULT_SECONDS));
+        let one = parse(&["recover", "--seconds", "600"])?;
+        assert_eq!((one.target.as_deref(), one.seconds), (Some("recover"), 600));
+        assert!(parse(&["recover", "deframe"]).is_err());
+        assert!(parse(&["--minutes", "3"]).is_err());
+        assert!(parse(&["--seconds", "soon"]).is_err());
+        Ok(())
+    }
 }

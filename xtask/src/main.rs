@@ -31,7 +31,7 @@ SUBCOMMANDS:
                         Steps: fmt clippy tidy test-matrix doctest doc examples
                                bench-build fuzz-build codegen-check
                         All steps run by default; --fail-fast stops at the first failure.
-                        --fuzz-seconds sets the smoke run per fuzz target (default 10).
+                        --fuzz-seconds sets the smoke run per fuzz target (default 20).
     test-matrix         `cargo test` per package and per feature combination.
     codegen [--check]   Regenerate the flatc output and the golden frames;
                         --check verifies that the committed files are up to date.

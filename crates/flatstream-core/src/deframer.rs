@@ -44,9 +44,18 @@ pub trait Deframer {
     /// [`ErrorKind::ChecksumMismatch`].
     fn verify(&mut self, header: &[u8], payload: &[u8]) -> Result<(), ErrorKind>;
 
+    /// This deframer's own limit on a frame's payload length; readers apply
+    /// the smaller of it and their own. Unlimited unless an adapter such as
+    /// `Bounded` sets it; adapters forward it, so limits compose.
+    #[inline]
+    fn max_frame_len(&self) -> usize {
+        usize::MAX
+    }
+
     /// Looks for one frame at the start of `src`.
     ///
-    /// A declared payload length above `max_frame_len` is refused as soon as
+    /// A declared payload length above `max_frame_len` (or this deframer's
+    /// own [`max_frame_len`](Deframer::max_frame_len), if smaller) is refused as soon as
     /// the 4-byte length prefix is complete, before the rest of the header or
     /// the payload is awaited. Every header of this format family starts with
     /// that prefix, so `header_len` must be at least
@@ -83,6 +92,7 @@ pub trait Deframer {
     #[inline]
     fn decode(&mut self, src: &[u8], max_frame_len: usize) -> Result<Decoded, ErrorKind> {
         let header_len = self.header_len();
+        let max_frame_len = max_frame_len.min(self.max_frame_len());
         let Some(prefix) = src.get(..wire::LENGTH_PREFIX_LEN) else {
             return Ok(Decoded::Incomplete {
                 needed: header_len - src.len(),
@@ -132,7 +142,62 @@ impl<D: Deframer + ?Sized> Deframer for &mut D {
     }
 
     #[inline]
+    fn max_frame_len(&self) -> usize {
+        (**self).max_frame_len()
+    }
+
+    #[inline]
     fn decode(&mut self, src: &[u8], max_frame_len: usize) -> Result<Decoded, ErrorKind> {
         (**self).decode(src, max_frame_len)
     }
 }
+
+/// A boxed deframer is a deframer, so a program can choose its framing at
+/// run time: `Box<dyn Deframer>` (or `Box<dyn Deframer + Send>`) works
+/// wherever a deframer is expected. Every method is forwarded, limits and
+/// [`decode`](Deframer::decode) included.
+///
+/// # Examples
+///
+/// ```
+/// use flatstream_core::{Decoded, Deframer, ErrorKind, wire};
+///
+/// #[derive(Debug)]
+/// struct LengthOnly;
+/// impl Deframer for LengthOnly {
+///     fn header_len(&self) -> usize { wire::LENGTH_PREFIX_LEN }
+///     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), ErrorKind> { Ok(()) }
+/// }
+///
+/// let mut deframer: Box<dyn Deframer> = Box::new(LengthOnly);
+/// assert_eq!(
+///     deframer.decode(&[2, 0, 0, 0, b'h', b'i'], 1024)?,
+///     Decoded::Frame { payload_start: 4, frame_len: 6 }
+/// );
+/// # Ok::<(), ErrorKind>(())
+/// ```
+impl<D: Deframer + ?Sized> Deframer for alloc::boxed::Box<D> {
+    #[inline]
+    fn header_len(&self) -> usize {
+        (**self).header_len()
+    }
+
+    #[inline]
+    fn verify(&mut self, header: &[u8], payload: &[u8]) -> Result<(), ErrorKind> {
+        (**self).verify(header, payload)
+    }
+
+    #[inline]
+    fn max_frame_len(&self) -> usize {
+        (**self).max_frame_len()
+    }
+
+    #[inline]
+    fn decode(&mut self, src: &[u8], max_frame_len: usize) -> Result<Decoded, ErrorKind> {
+        (**self).decode(src, max_frame_len)
+    }
+}
+
+// `Deframer` must stay object safe: `Box<dyn Deframer>` is part of the API.
+// This line stops compiling if a change to the trait breaks that.
+const _: Option<&dyn Deframer> = None;

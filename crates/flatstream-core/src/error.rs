@@ -33,8 +33,9 @@ pub enum ErrorKind {
     /// A frame's declared payload length is above the configured limit.
     ///
     /// On reading this is raised before any memory is reserved for the
-    /// payload. The reader cannot tell where the next frame starts, so it
-    /// cannot skip the frame.
+    /// payload. The reader cannot tell where the next frame starts (the length
+    /// itself may be what is corrupt), so it does not skip the frame: reading
+    /// again reports the same error. On writing, nothing was written.
     #[error("frame length {declared} exceeds the limit of {limit} bytes")]
     FrameTooLarge {
         /// The length the frame declares (or the payload has, when writing).
@@ -84,6 +85,22 @@ pub enum ErrorKind {
     /// [`StreamSerialize`]: crate::StreamSerialize
     #[error("{0}")]
     Custom(String),
+
+    /// A validator refused a payload (`flatstream-framing`'s `Validated`
+    /// adapter and its `Validator`s raise this).
+    ///
+    /// On writing it is raised before any byte of the frame reaches the sink.
+    /// On reading it is raised after the frame's checksum matched and before
+    /// the payload is handed out; the whole frame has been consumed, so
+    /// reading again continues with the next frame.
+    #[error("payload rejected by {validator}: {reason}")]
+    Invalid {
+        /// Name of the validator that refused the payload, e.g.
+        /// `"SizeValidator"` or the name given to a typed validator.
+        validator: &'static str,
+        /// Why the payload was refused.
+        reason: String,
+    },
 
     /// An I/O error from the underlying reader or writer.
     #[cfg(feature = "std")]
@@ -163,6 +180,46 @@ impl Error {
     #[must_use]
     pub fn position(&self) -> Option<Position> {
         self.0.position
+    }
+
+    /// Whether reading again can go on past this error.
+    ///
+    /// - [`ErrorKind::ChecksumMismatch`]: yes, the bad frame was consumed and
+    ///   the next read starts at the next frame.
+    /// - [`ErrorKind::UnexpectedEof`]: yes, if more bytes arrive (a file still
+    ///   being written); nothing was consumed.
+    /// - [`ErrorKind::Invalid`]: yes. On reading, the refused frame was read
+    ///   whole and consumed; on writing, nothing was written.
+    /// - [`ErrorKind::Io`] with `WouldBlock`, `Interrupted` or `TimedOut`:
+    ///   yes, nothing was consumed; call again when the source is ready.
+    /// - [`ErrorKind::FrameTooLarge`] on reading: no. The length may itself be
+    ///   the corruption, and without a sync marker the start of the next frame
+    ///   is unknown; reading again reports the same error rather than guess.
+    /// - Anything else: no.
+    #[must_use]
+    pub fn is_resumable(&self) -> bool {
+        match &self.0.kind {
+            ErrorKind::ChecksumMismatch { .. } | ErrorKind::UnexpectedEof { .. } => true,
+            ErrorKind::Invalid { .. } => true,
+            #[cfg(feature = "std")]
+            ErrorKind::Io(err) => matches!(
+                err.kind(),
+                std::io::ErrorKind::WouldBlock
+                    | std::io::ErrorKind::Interrupted
+                    | std::io::ErrorKind::TimedOut
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether the stream is damaged at this point: a checksum mismatch or a
+    /// declared length over the limit.
+    #[must_use]
+    pub fn is_corruption(&self) -> bool {
+        matches!(
+            self.0.kind,
+            ErrorKind::ChecksumMismatch { .. } | ErrorKind::FrameTooLarge { .. }
+        )
     }
 
     /// Whether the input ended inside a frame (a torn tail).
@@ -256,6 +313,24 @@ mod tests {
             alloc::string::ToString::to_string(&err),
             "CRC-16/XMODEM checksum mismatch (stored 0x31c3, computed 0x1234) (frame 1 at byte offset 10)"
         );
+    }
+
+    #[test]
+    fn invalid_names_validator_and_reason_and_is_resumable() {
+        let err = Error::from(ErrorKind::Invalid {
+            validator: "SizeValidator",
+            reason: alloc::string::String::from("payload of 3 bytes is below the minimum of 8"),
+        })
+        .at(Position {
+            offset: 0,
+            frame: 0,
+        });
+        assert_eq!(
+            alloc::string::ToString::to_string(&err),
+            "payload rejected by SizeValidator: payload of 3 bytes is below the minimum of 8 (frame 0 at byte offset 0)"
+        );
+        assert!(err.is_resumable());
+        assert!(!err.is_corruption());
     }
 
     #[cfg(feature = "std")]

@@ -51,6 +51,14 @@ pub trait Framer {
     /// written to the sink at that point.
     fn encode_header(&mut self, payload: &[u8], header: &mut [u8]) -> Result<()>;
 
+    /// This framer's own limit on a payload's length; writers apply the
+    /// smaller of it and their own, before any byte is written. Unlimited
+    /// unless an adapter such as `Bounded` sets it; adapters forward it.
+    #[inline]
+    fn max_frame_len(&self) -> usize {
+        usize::MAX
+    }
+
     /// Appends one whole frame (header then payload) to `dst`.
     ///
     /// This is the sans-IO entry point for callers that assemble frames in
@@ -81,4 +89,60 @@ impl<F: Framer + ?Sized> Framer for &mut F {
     fn encode_header(&mut self, payload: &[u8], header: &mut [u8]) -> Result<()> {
         (**self).encode_header(payload, header)
     }
+
+    #[inline]
+    fn max_frame_len(&self) -> usize {
+        (**self).max_frame_len()
+    }
 }
+
+/// A boxed framer is a framer, so a program can choose its framing at run
+/// time: `Box<dyn Framer>` (or `Box<dyn Framer + Send>`) works wherever a
+/// framer is expected. Every method is forwarded, limits included.
+///
+/// # Examples
+///
+/// ```
+/// use flatstream_core::{Framer, Result, wire};
+///
+/// #[derive(Debug)]
+/// struct LengthOnly;
+/// impl Framer for LengthOnly {
+///     fn header_len(&self) -> usize { wire::LENGTH_PREFIX_LEN }
+///     fn encode_header(&mut self, payload: &[u8], header: &mut [u8]) -> Result<()> {
+///         wire::write_le(payload.len() as u64, wire::LENGTH_PREFIX_LEN, header);
+///         Ok(())
+///     }
+/// }
+///
+/// let mut framer: Box<dyn Framer> = Box::new(LengthOnly);
+/// let mut frame = Vec::new();
+/// framer.encode_into(b"hi", &mut frame)?;
+/// assert_eq!(frame, [2, 0, 0, 0, b'h', b'i']);
+/// # Ok::<(), flatstream_core::Error>(())
+/// ```
+impl<F: Framer + ?Sized> Framer for alloc::boxed::Box<F> {
+    #[inline]
+    fn header_len(&self) -> usize {
+        (**self).header_len()
+    }
+
+    #[inline]
+    fn encode_header(&mut self, payload: &[u8], header: &mut [u8]) -> Result<()> {
+        (**self).encode_header(payload, header)
+    }
+
+    #[inline]
+    fn max_frame_len(&self) -> usize {
+        (**self).max_frame_len()
+    }
+
+    #[inline]
+    fn encode_into(&mut self, payload: &[u8], dst: &mut alloc::vec::Vec<u8>) -> Result<()> {
+        (**self).encode_into(payload, dst)
+    }
+}
+
+// `Framer` must stay object safe: `Box<dyn Framer>` is part of the API. This
+// line stops compiling if a change to the trait breaks that.
+const _: Option<&dyn Framer> = None;

@@ -1,10 +1,17 @@
 //! `StreamReader`: deframes payloads from any `std::io::Read`, in place.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use std::io::{self, Read};
 
 use crate::wire::DEFAULT_MAX_FRAME_LEN;
-use crate::{Decoded, Deframer, Error, ErrorKind, Position, Result};
+use crate::{Decoded, Deframer, Error, ErrorKind, MemoryPolicy, Position, Result};
+
+mod recovery;
+mod typed;
+
+pub use self::recovery::{Recovery, Tail, recover, recover_file_for_append};
+pub use self::typed::{RootType, TypedMessages};
 
 /// Bytes asked of the source per read once the buffer has room: large reads
 /// keep system calls rare, and frames are deframed where they land.
@@ -68,6 +75,10 @@ pub struct StreamReader<R, D> {
     /// Frames consumed so far.
     frames: u64,
     max_frame_len: usize,
+    /// When to give buffer memory back; `None` keeps it (the default).
+    memory: Option<Box<dyn MemoryPolicy + Send>>,
+    /// A recovery scan that an I/O error interrupted, to resume.
+    recovering: Option<recovery::RecoverScan>,
 }
 
 impl<R: Read, D: Deframer> StreamReader<R, D> {
@@ -85,7 +96,49 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
             offset: 0,
             frames: 0,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            memory: None,
+            recovering: None,
         }
+    }
+
+    /// Lets `policy` decide when the read buffer gives memory back.
+    ///
+    /// Without a policy the buffer keeps the size of the largest frame seen.
+    /// The policy is consulted before each refill of the buffer (once per
+    /// read chunk, not per message).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use flatstream_core::{Deframer, ErrorKind as K};
+    /// # #[derive(Debug)] struct DefaultDeframer;
+    /// # impl Deframer for DefaultDeframer {
+    /// #     fn header_len(&self) -> usize { 4 }
+    /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), K> { Ok(()) }
+    /// # }
+    /// use flatstream_core::{ShrinkAbove, StreamReader};
+    ///
+    /// let mut stream = Vec::new();
+    /// for len in [4 << 20, 10, 10] {
+    ///     stream.extend_from_slice(&(len as u32).to_le_bytes());
+    ///     stream.resize(stream.len() + len, 7);
+    /// }
+    /// let mut reader = StreamReader::new(stream.as_slice(), DefaultDeframer)
+    ///     .with_memory_policy(ShrinkAbove::new(1 << 20, 64 << 10));
+    /// while reader.read_message()?.is_some() {}
+    /// assert!(reader.capacity() <= 64 << 10, "the 4 MiB buffer was given back");
+    /// # Ok::<(), flatstream_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_memory_policy<P: MemoryPolicy + Send + 'static>(mut self, policy: P) -> Self {
+        self.memory = Some(Box::new(policy));
+        self
+    }
+
+    /// Bytes the read buffer holds now.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Sets the largest payload length this reader accepts.
@@ -126,39 +179,17 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// [`ErrorKind::Io`]; each with the position of the frame concerned.
     #[inline]
     pub fn read_message(&mut self) -> Result<Option<&[u8]>> {
-        loop {
-            match self
-                .deframer
-                .decode(&self.buf[self.pos..self.filled], self.max_frame_len)
-            {
-                Ok(Decoded::Frame {
-                    payload_start,
-                    frame_len,
-                }) => {
-                    let start = self.pos;
+        match self.next_frame() {
+            Ok(Some(frame)) => Ok(Some(&self.buf[frame.payload_start..frame.end])),
+            Ok(None) => Ok(None),
+            Err(rejected) => {
+                // A frame rejected by `verify` (a checksum mismatch, say) was
+                // read whole: consume it so that the caller may go on. A bad
+                // length is never skipped: the next frame's start is unknown.
+                if let Some(frame_len) = rejected.whole_frame_len {
                     self.consume(frame_len);
-                    return Ok(Some(&self.buf[start + payload_start..start + frame_len]));
                 }
-                Ok(Decoded::Incomplete { needed, required }) => {
-                    let read = self
-                        .fill(needed)
-                        .map_err(|e| Error::from(e).at(self.position()))?;
-                    if read == 0 {
-                        return self.end_of_input(required);
-                    }
-                }
-                Err(kind) => {
-                    let position = self.position();
-                    // A frame rejected by `verify` (a checksum mismatch, say) was
-                    // read whole: consume it so that the caller may go on. A bad
-                    // length is never skipped: the next frame's start is unknown.
-                    if !matches!(kind, ErrorKind::FrameTooLarge { .. }) {
-                        if let Some(frame_len) = self.buffered_frame_len() {
-                            self.consume(frame_len);
-                        }
-                    }
-                    return Err(Error::from(kind).at(position));
-                }
+                Err(rejected.error)
             }
         }
     }
@@ -225,6 +256,55 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
         self.inner
     }
 
+    /// Finds, verifies and consumes the next frame, reading as needed.
+    ///
+    /// Returns the frame's span in `buf`, `None` at a clean end, or the
+    /// rejection; a rejected frame is never consumed here.
+    #[inline]
+    pub(crate) fn next_frame(&mut self) -> core::result::Result<Option<FrameSpan>, Rejected> {
+        loop {
+            let unread = &self.buf[self.pos..self.filled];
+            match self.deframer.decode(unread, self.max_frame_len) {
+                Ok(Decoded::Frame {
+                    payload_start,
+                    frame_len,
+                }) => {
+                    let start = self.pos;
+                    self.consume(frame_len);
+                    return Ok(Some(FrameSpan {
+                        start,
+                        payload_start: start + payload_start,
+                        end: start + frame_len,
+                    }));
+                }
+                Ok(Decoded::Incomplete { needed, required }) => {
+                    let read = self.fill(needed).map_err(|e| Rejected {
+                        error: Error::from(e).at(self.position()),
+                        whole_frame_len: None,
+                    })?;
+                    if read == 0 {
+                        return self.end_of_input(required).map(|()| None).map_err(|error| {
+                            Rejected {
+                                error,
+                                whole_frame_len: None,
+                            }
+                        });
+                    }
+                }
+                Err(kind) => {
+                    let whole_frame_len = match kind {
+                        ErrorKind::FrameTooLarge { .. } => None,
+                        _ => self.buffered_frame_len(),
+                    };
+                    return Err(Rejected {
+                        error: Error::from(kind).at(self.position()),
+                        whole_frame_len,
+                    });
+                }
+            }
+        }
+    }
+
     fn position(&self) -> Position {
         Position {
             offset: self.offset,
@@ -234,12 +314,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
 
     /// Length of the frame at the read position, if it is wholly buffered.
     fn buffered_frame_len(&self) -> Option<usize> {
-        let unread = &self.buf[self.pos..self.filled];
-        let header_len = self.deframer.header_len();
-        let declared =
-            usize::try_from(crate::wire::read_length_prefix(unread.get(..header_len)?)).ok()?;
-        let frame_len = header_len.checked_add(declared)?;
-        (frame_len <= unread.len()).then_some(frame_len)
+        crate::wire::whole_frame_len(&self.buf[self.pos..self.filled], self.deframer.header_len())
     }
 
     fn consume(&mut self, frame_len: usize) {
@@ -248,10 +323,11 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
         self.frames += 1;
     }
 
-    fn end_of_input(&self, required: usize) -> Result<Option<&[u8]>> {
+    /// A clean end when nothing is buffered, otherwise a torn tail.
+    fn end_of_input(&self, required: usize) -> Result<()> {
         let available = self.filled - self.pos;
         if available == 0 {
-            return Ok(None);
+            return Ok(());
         }
         Err(Error::from(ErrorKind::UnexpectedEof {
             available: available as u64,
@@ -271,12 +347,30 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
             self.pos = 0;
             self.filled = unread;
         }
+        if let Some(policy) = self.memory.as_mut() {
+            let in_use = self.filled - self.pos + needed;
+            if let Some(target) = policy.shrink_to(self.buf.len(), in_use) {
+                let keep = target.max(in_use);
+                if keep < self.buf.len() {
+                    let unread = self.filled - self.pos;
+                    self.buf.copy_within(self.pos..self.filled, 0);
+                    self.pos = 0;
+                    self.filled = unread;
+                    self.buf.truncate(keep);
+                    self.buf.shrink_to_fit();
+                }
+            }
+        }
         if self.filled == self.buf.len() {
             // Grow geometrically, never past what the frame needs, so a
             // hostile length prefix costs only what its bytes deliver.
             let target = self.filled.saturating_add(needed);
             let grown = self.buf.len().saturating_mul(2).max(READ_CHUNK).min(target);
-            self.buf.resize(grown.max(self.filled + 1), 0);
+            let grown = grown.max(self.filled + 1);
+            // Exactly: `grown` is already geometric, and `resize` alone would
+            // round the last step up to twice the buffer.
+            self.buf.reserve_exact(grown - self.buf.len());
+            self.buf.resize(grown, 0);
         }
         loop {
             match self.inner.read(&mut self.buf[self.filled..]) {
@@ -289,6 +383,25 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
             }
         }
     }
+}
+
+/// Where a frame lies in the reader's buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FrameSpan {
+    /// First byte of the header.
+    pub(crate) start: usize,
+    /// First byte of the payload.
+    pub(crate) payload_start: usize,
+    /// One past the last byte of the payload.
+    pub(crate) end: usize,
+}
+
+/// A frame the reader could not return, and whether it lies whole in the
+/// buffer (a frame that `verify` rejected), so that it can be skipped.
+#[derive(Debug)]
+pub(crate) struct Rejected {
+    pub(crate) error: Error,
+    pub(crate) whole_frame_len: Option<usize>,
 }
 
 /// A lending iterator over the payloads of a [`StreamReader`].
@@ -344,6 +457,8 @@ impl<R, D: core::fmt::Debug> core::fmt::Debug for StreamReader<R, D> {
             .field("offset", &self.offset)
             .field("frames", &self.frames)
             .field("buffered", &(self.filled - self.pos))
+            .field("capacity", &self.buf.capacity())
+            .field("memory_policy", &self.memory.is_some())
             .finish_non_exhaustive()
     }
 }

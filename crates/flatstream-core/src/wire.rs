@@ -76,6 +76,14 @@ pub const fn truncate_to(value: u64, width: usize) -> u64 {
     }
 }
 
+/// Length of the frame at the start of `unread` (header of `header_len`
+/// bytes, then the payload its length prefix declares), if all of it is there.
+pub(crate) fn whole_frame_len(unread: &[u8], header_len: usize) -> Option<usize> {
+    let declared = usize::try_from(read_length_prefix(unread.get(..header_len)?)).ok()?;
+    let frame_len = header_len.checked_add(declared)?;
+    (frame_len <= unread.len()).then_some(frame_len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,13 @@
 //! `StreamWriter`: frames payloads onto any `std::io::Write`.
 
+use alloc::boxed::Box;
 use flatbuffers::{Allocator, DefaultAllocator, FlatBufferBuilder};
 use std::io::Write;
 
 use crate::wire::{DEFAULT_MAX_FRAME_LEN, MAX_HEADER_LEN};
-use crate::{Error, ErrorKind, Framer, Position, Result, StreamSerialize, finished_payload};
+use crate::{
+    Error, ErrorKind, Framer, MemoryPolicy, Position, Result, StreamSerialize, finished_payload,
+};
 
 /// Writes framed FlatBuffers to a [`Write`] sink.
 ///
@@ -52,6 +55,11 @@ use crate::{Error, ErrorKind, Framer, Position, Result, StreamSerialize, finishe
 pub struct StreamWriter<W, F> {
     sink: FrameSink<W, F>,
     builder: FlatBufferBuilder<'static, DefaultAllocator>,
+    /// The largest message built by `builder` since it was created: what it
+    /// holds on to.
+    builder_high_water: usize,
+    /// When to give the builder's memory back; `None` keeps it (the default).
+    memory: Option<Box<dyn MemoryPolicy + Send>>,
 }
 
 /// The sink half of a writer, apart from the internal builder so that the
@@ -78,6 +86,8 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
                 frames_written: 0,
             },
             builder: FlatBufferBuilder::new(),
+            builder_high_water: 0,
+            memory: None,
         }
     }
 
@@ -105,6 +115,50 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     #[must_use]
     pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
         self.sink.max_frame_len = max_frame_len.min(u32::MAX as usize);
+        self
+    }
+
+    /// Starts this writer's count at `position`, for appending to a stream
+    /// that already holds frames (see `recover_file_for_append`): error
+    /// positions and [`bytes_written`](StreamWriter::bytes_written) /
+    /// [`frames_written`](StreamWriter::frames_written) are then absolute.
+    #[must_use]
+    pub fn starting_at(mut self, position: Position) -> Self {
+        self.sink.bytes_written = position.offset;
+        self.sink.frames_written = position.frame;
+        self
+    }
+
+    /// Lets `policy` decide when the simple-mode builder gives memory back.
+    ///
+    /// Without a policy the internal builder keeps the capacity of the largest
+    /// message it has built. The policy is consulted after each simple-mode
+    /// message ([`write`](StreamWriter::write), [`write_with`](StreamWriter::write_with));
+    /// shrinking replaces the builder with a smaller one. Expert mode builders
+    /// are yours to manage.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use flatstream_core::{Framer, Result, wire};
+    /// # #[derive(Debug)] struct DefaultFramer;
+    /// # impl Framer for DefaultFramer {
+    /// #     fn header_len(&self) -> usize { 4 }
+    /// #     fn encode_header(&mut self, p: &[u8], h: &mut [u8]) -> Result<()> {
+    /// #         wire::write_le(p.len() as u64, 4, h); Ok(())
+    /// #     }
+    /// # }
+    /// use flatstream_core::{ShrinkAbove, StreamWriter};
+    ///
+    /// let mut writer = StreamWriter::new(std::io::sink(), DefaultFramer)
+    ///     .with_memory_policy(ShrinkAbove::new(1 << 20, 16 << 10));
+    /// writer.write(&"x".repeat(8 << 20))?; // the builder grows to 8 MiB...
+    /// writer.write(&"small")?; // ...and shrinks back here
+    /// # Ok::<(), flatstream_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_memory_policy<P: MemoryPolicy + Send + 'static>(mut self, policy: P) -> Self {
+        self.memory = Some(Box::new(policy));
         self
     }
 
@@ -167,12 +221,27 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     {
         let position = self.sink.position();
         self.builder.reset();
-        build(&mut self.builder).map_err(|e| match e.position() {
-            Some(_) => e,
-            None => e.at(position),
-        })?;
-        let payload = finished_payload(&self.builder).map_err(|e| e.at(position))?;
-        self.sink.write_frame(payload)
+        let result = build(&mut self.builder)
+            .map_err(|e| match e.position() {
+                Some(_) => e,
+                None => e.at(position),
+            })
+            .and_then(|()| finished_payload(&self.builder).map_err(|e| e.at(position)))
+            .and_then(|payload| self.sink.write_frame(payload));
+        // Whatever the outcome, the builder has grown to what `build` wrote:
+        // record it and let the policy judge, refused messages included.
+        let used = self.builder.unfinished_data().len();
+        self.builder_high_water = self.builder_high_water.max(used);
+        if let Some(policy) = self.memory.as_mut() {
+            if let Some(target) = policy.shrink_to(self.builder_high_water, used) {
+                let keep = target.max(used);
+                if keep < self.builder_high_water {
+                    self.builder = FlatBufferBuilder::with_capacity(keep);
+                    self.builder_high_water = keep;
+                }
+            }
+        }
+        result
     }
 
     /// Expert mode: writes the finished FlatBuffer held by `builder`.
@@ -221,15 +290,17 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
             .map_err(|e| Error::from(e).at(position))
     }
 
-    /// Bytes of the frames this writer has written completely: the stream
-    /// offset of the next frame. After an I/O error in the middle of a frame
+    /// Bytes of the frames this writer has written completely (plus the
+    /// starting offset, see [`starting_at`](StreamWriter::starting_at)): the
+    /// stream offset of the next frame. After an I/O error in the middle of a frame
     /// the sink may hold more (part of the failed frame).
     #[must_use]
     pub fn bytes_written(&self) -> u64 {
         self.sink.bytes_written
     }
 
-    /// Frames written completely by this writer so far.
+    /// Frames this writer has written completely (plus the starting count,
+    /// see [`starting_at`](StreamWriter::starting_at)).
     #[must_use]
     pub fn frames_written(&self) -> u64 {
         self.sink.frames_written
@@ -268,10 +339,11 @@ impl<W: Write, F: Framer> FrameSink<W, F> {
     /// The one write path: limit check, header on the stack, then two writes.
     fn write_frame(&mut self, payload: &[u8]) -> Result<()> {
         let position = self.position();
-        if payload.len() > self.max_frame_len {
+        let limit = self.max_frame_len.min(self.framer.max_frame_len());
+        if payload.len() > limit {
             return Err(Error::from(ErrorKind::FrameTooLarge {
                 declared: payload.len() as u64,
-                limit: self.max_frame_len as u64,
+                limit: limit as u64,
             })
             .at(position));
         }

@@ -4,11 +4,25 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
 
+extern crate alloc;
+
+mod bounded;
 mod checksum;
 mod default;
+mod ext;
+mod observed;
+mod validated;
+mod validator;
 
+pub use crate::bounded::Bounded;
 pub use crate::checksum::{ChecksumDeframer, ChecksumFramer};
 pub use crate::default::{DefaultDeframer, DefaultFramer};
+pub use crate::ext::{DeframerExt, FramerExt};
+pub use crate::observed::Observed;
+pub use crate::validated::Validated;
+pub use crate::validator::{
+    NoValidator, RootTableValidator, SizeValidator, TypedValidator, Validator,
+};
 
 /// Writes the length prefix of `payload` into `header[..4]`.
 ///

@@ -6,11 +6,17 @@
 
 #[doc(inline)]
 pub use flatstream_core::{
-    Checksum, Decoded, Deframer, Error, ErrorKind, Framer, Messages, Position, Result,
-    StreamReader, StreamSerialize, StreamWriter, finished_payload, flatbuffers, wire,
+    AdaptiveWatermark, Checksum, Clock, Decoded, Deframer, Error, ErrorKind, Framer, ManualClock,
+    MemoryPolicy, Messages, MonotonicClock, Position, Positioned, Recovery, Result, RootType,
+    ShrinkAbove, SliceReader, StreamReader, StreamSerialize, StreamWriter, Tail, TypedMessages,
+    finished_payload, flatbuffers, recover, recover_file_for_append, root_type, wire,
 };
 #[doc(inline)]
-pub use flatstream_framing::{ChecksumDeframer, ChecksumFramer, DefaultDeframer, DefaultFramer};
+pub use flatstream_framing::{
+    Bounded, ChecksumDeframer, ChecksumFramer, DefaultDeframer, DefaultFramer, DeframerExt,
+    FramerExt, NoValidator, Observed, RootTableValidator, SizeValidator, TypedValidator, Validated,
+    Validator,
+};
 
 #[cfg(feature = "xxhash")]
 #[cfg_attr(docsrs, doc(cfg(feature = "xxhash")))]
@@ -26,6 +32,11 @@ pub use flatstream_checksum_crc32::Crc32;
 #[cfg_attr(docsrs, doc(cfg(feature = "crc16")))]
 #[doc(inline)]
 pub use flatstream_checksum_crc16::Crc16;
+
+#[cfg(feature = "mmap")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mmap")))]
+#[doc(inline)]
+pub use flatstream_core::MmapStream;
 
 /// The project README's examples, run as doctests.
 #[cfg(doctest)]
