@@ -365,7 +365,9 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
             // Grow geometrically, never past what the frame needs, so a
             // hostile length prefix costs only what its bytes deliver.
             let target = self.filled.saturating_add(needed);
-            let grown = self.buf.len().saturating_mul(2).max(READ_CHUNK).min(target);
+            // At least one read chunk, so small frames are read many at a
+            // time and deframed in place, not one read and one copy each.
+            let grown = self.buf.len().saturating_mul(2).min(target).max(READ_CHUNK);
             let grown = grown.max(self.filled + 1);
             // Exactly: `grown` is already geometric, and `resize` alone would
             // round the last step up to twice the buffer.

@@ -51,8 +51,9 @@ use crate::{Decoded, Deframer, Error, ErrorKind, Position, Result};
 pub struct SliceReader<'a, D> {
     data: &'a [u8],
     deframer: D,
-    /// Offset of the next frame in `data`.
-    pos: usize,
+    /// The bytes from the next frame on; its offset is
+    /// `data.len() - rest.len()`, which keeps the parse loop to one pointer.
+    rest: &'a [u8],
     /// Frames consumed so far.
     frames: u64,
     max_frame_len: usize,
@@ -67,7 +68,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
         SliceReader {
             data,
             deframer,
-            pos: 0,
+            rest: data,
             frames: 0,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             done: false,
@@ -84,7 +85,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
     /// Byte offset of the next frame (the end of the frames read so far).
     #[must_use]
     pub fn offset(&self) -> usize {
-        self.pos
+        self.data.len() - self.rest.len()
     }
 
     /// Frames consumed so far (returned, or skipped after a checksum error).
@@ -96,7 +97,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
     /// The bytes not read yet.
     #[must_use]
     pub fn remaining(&self) -> &'a [u8] {
-        &self.data[self.pos..]
+        self.rest
     }
 
     /// The deframer.
@@ -112,7 +113,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
 
     fn frame_position(&self) -> Position {
         Position {
-            offset: self.pos as u64,
+            offset: self.offset() as u64,
             frame: self.frames,
         }
     }
@@ -122,8 +123,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
         if self.done {
             return None;
         }
-        let data = self.data;
-        let unread = &data[self.pos..];
+        let unread = self.rest;
         let position = self.frame_position();
         match self.deframer.decode(unread, self.max_frame_len) {
             Ok(Decoded::Frame {
@@ -131,7 +131,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
                 frame_len,
             }) => {
                 let payload = &unread[payload_start..frame_len];
-                self.pos += frame_len;
+                self.rest = &unread[frame_len..];
                 self.frames += 1;
                 Some(Ok((position, payload)))
             }
@@ -152,7 +152,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
                     // Rejected by `verify`: the frame is whole; go on after it.
                     _ => match crate::wire::whole_frame_len(unread, self.deframer.header_len()) {
                         Some(frame_len) => {
-                            self.pos += frame_len;
+                            self.rest = &unread[frame_len..];
                             self.frames += 1;
                         }
                         None => self.done = true,

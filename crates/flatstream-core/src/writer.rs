@@ -337,31 +337,46 @@ impl<W: Write, F: Framer> FrameSink<W, F> {
     }
 
     /// The one write path: limit check, header on the stack, then two writes.
+    #[inline]
     fn write_frame(&mut self, payload: &[u8]) -> Result<()> {
-        let position = self.position();
         let limit = self.max_frame_len.min(self.framer.max_frame_len());
         if payload.len() > limit {
-            return Err(Error::from(ErrorKind::FrameTooLarge {
-                declared: payload.len() as u64,
-                limit: limit as u64,
-            })
-            .at(position));
+            return Err(too_large(payload.len(), limit, self.position()));
         }
         let mut header = [0u8; MAX_HEADER_LEN];
         let header = &mut header[..self.framer.header_len()];
-        self.framer
-            .encode_header(payload, header)
-            .map_err(|e| e.at(position))?;
-        self.inner
-            .write_all(header)
-            .map_err(|e| Error::from(e).at(position))?;
-        self.inner
-            .write_all(payload)
-            .map_err(|e| Error::from(e).at(position))?;
+        if let Err(e) = self.framer.encode_header(payload, header) {
+            return Err(positioned(e, self.position()));
+        }
+        if let Err(e) = self.inner.write_all(header) {
+            return Err(positioned(e.into(), self.position()));
+        }
+        if let Err(e) = self.inner.write_all(payload) {
+            return Err(positioned(e.into(), self.position()));
+        }
         self.bytes_written += (header.len() + payload.len()) as u64;
         self.frames_written += 1;
         Ok(())
     }
+}
+
+/// The error for a payload over the limit; out of line, so the write path
+/// stays small enough to inline.
+#[cold]
+#[inline(never)]
+fn too_large(len: usize, limit: usize, position: Position) -> Error {
+    Error::from(ErrorKind::FrameTooLarge {
+        declared: len as u64,
+        limit: limit as u64,
+    })
+    .at(position)
+}
+
+/// `error` at `position`; out of line for the same reason as [`too_large`].
+#[cold]
+#[inline(never)]
+fn positioned(error: Error, position: Position) -> Error {
+    error.at(position)
 }
 
 impl<W, F: core::fmt::Debug> core::fmt::Debug for StreamWriter<W, F> {
