@@ -12,7 +12,7 @@ mod sources;
 use std::io::{self, Read};
 
 use flatstream::{Deframer, ErrorKind, Framer, Position, StreamReader, StreamWriter};
-use sources::OneByteAtATime;
+use sources::{FailsOnce, OneByteAtATime};
 
 /// Fails every other call with `Interrupted`; the calls in between return
 /// short reads of varying sizes.
@@ -31,31 +31,6 @@ impl Read for Stuttering<'_> {
         }
         let size = SIZES[(self.calls / 2) % SIZES.len()];
         let n = buf.len().min(self.data.len()).min(size);
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
-}
-
-/// Returns at most `chunk` bytes per call, and fails the call with index
-/// `fail_at` (counting from 0) with `fault`, consuming nothing.
-#[derive(Debug)]
-struct FailsOnce<'a> {
-    data: &'a [u8],
-    chunk: usize,
-    calls: usize,
-    fail_at: Option<usize>,
-    fault: io::ErrorKind,
-}
-
-impl Read for FailsOnce<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let call = self.calls;
-        self.calls += 1;
-        if self.fail_at == Some(call) {
-            return Err(io::Error::from(self.fault));
-        }
-        let n = buf.len().min(self.data.len()).min(self.chunk);
         buf[..n].copy_from_slice(&self.data[..n]);
         self.data = &self.data[n..];
         Ok(n)
