@@ -47,18 +47,9 @@ const BYTES_PER_ITER: usize = 1024 * 1024;
 /// The limit of the `bounded` adapter and of the size validator: never hit.
 const LIMIT: usize = 1 << 20;
 
-/// Deterministic, incompressible-looking payload bytes (a xorshift sequence).
-fn payload(len: usize) -> Vec<u8> {
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect()
-}
+#[path = "support/payload.rs"]
+mod payload;
+use payload::payload;
 
 /// `framer` with the adapter stack under test; `observed` counts payloads.
 fn framer_with_adapters<'a, F: Framer + 'a>(framer: F, observed: &'a mut u64) -> impl Framer + 'a {

@@ -94,18 +94,9 @@ const SLICE_MIN_FRAMES: usize = 4096;
 /// The read chunk of the hand-written bulk reader: the same as `StreamReader`.
 const FLOOR_READ_CHUNK: usize = 64 * 1024;
 
-/// Deterministic, incompressible-looking payload bytes (a xorshift sequence).
-fn payload(len: usize) -> Vec<u8> {
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect()
-}
+#[path = "support/payload.rs"]
+mod payload;
+use payload::payload;
 
 /// How many messages of `size` bytes one iteration handles.
 fn messages_per_iter(size: usize) -> usize {

@@ -43,18 +43,9 @@ const BYTES_PER_ITER: usize = 1024 * 1024;
 /// Messages handled per iteration, at least.
 const MIN_MESSAGES: usize = 4;
 
-/// Deterministic, incompressible-looking payload bytes (a xorshift sequence).
-fn payload(len: usize) -> Vec<u8> {
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect()
-}
+#[path = "support/payload.rs"]
+mod payload;
+use payload::payload;
 
 /// How many messages of `size` bytes one iteration handles.
 fn messages_per_iter(size: usize) -> usize {
