@@ -102,6 +102,55 @@ pub enum ErrorKind {
         reason: String,
     },
 
+    /// An empty payload was handed to a writer that refuses them (the
+    /// default).
+    ///
+    /// An empty payload is never a FlatBuffer, and with the plain, CRC-32 and
+    /// CRC-16 framers its frame is all zero bytes, which recovery cannot tell
+    /// apart from the zero fill a file system leaves after a power loss.
+    /// Nothing was written. Allow empty payloads explicitly on the writer if
+    /// your stream needs them (see `StreamWriter::allow_empty_payloads`).
+    #[error("empty payload refused: an empty frame cannot be told apart from zero fill")]
+    EmptyPayload,
+
+    /// An earlier I/O error left a frame partly written, and the writer
+    /// cannot complete it: it refuses every later write.
+    ///
+    /// The error's position names the partial frame; the sink holds
+    /// `written` of its `frame_len` bytes. Everything before that offset is
+    /// whole. Recover the stream (truncating the partial frame) before
+    /// writing to it again.
+    #[error("writer stopped: an earlier error left a frame with {written} of {frame_len} bytes written")]
+    TornWrite {
+        /// Bytes of the partial frame that reached the sink.
+        written: u64,
+        /// Length of the whole frame, header included.
+        frame_len: u64,
+    },
+
+    /// A deframer whose header cannot hold this format's 4-byte length
+    /// prefix (or is longer than any header of the format family).
+    #[error("deframer header length {header_len} is outside 4..={max}")]
+    InvalidHeaderLen {
+        /// The header length the deframer declared.
+        header_len: usize,
+        /// The longest header of the format family.
+        max: usize,
+    },
+
+    /// Another process (or handle) holds the lock on the stream file: it is
+    /// being written or recovered there.
+    #[error("the stream file is locked by another writer or recoverer")]
+    Locked,
+
+    /// The file is not a regular file (a FIFO, a device, a directory, a
+    /// `/proc` file): it cannot be recovered, truncated or mapped.
+    #[error("not a regular file: {file_type}")]
+    NotRegularFile {
+        /// What it is instead, e.g. `"FIFO"`.
+        file_type: &'static str,
+    },
+
     /// An I/O error from the underlying reader or writer.
     #[cfg(feature = "std")]
     #[error("i/o error: {0}")]
@@ -200,7 +249,7 @@ impl Error {
     pub fn is_resumable(&self) -> bool {
         match &self.0.kind {
             ErrorKind::ChecksumMismatch { .. } | ErrorKind::UnexpectedEof { .. } => true,
-            ErrorKind::Invalid { .. } => true,
+            ErrorKind::Invalid { .. } | ErrorKind::EmptyPayload => true,
             #[cfg(feature = "std")]
             ErrorKind::Io(err) => matches!(
                 err.kind(),
