@@ -87,7 +87,7 @@ fn dyn_deframer<'a, D: Deframer + 'a>(deframer: D) -> Box<dyn Deframer + 'a> {
 fn check_observed(observed: u64, count: usize, ran: bool) {
     let count = u64::try_from(count).expect("the message count fits in u64");
     assert!(
-        observed % count == 0 && (observed > 0) == ran,
+        observed.is_multiple_of(count) && (observed > 0) == ran,
         "the observer saw {observed} payloads (ran: {ran}), not whole iterations of {count}"
     );
 }

@@ -37,7 +37,7 @@ fn payloads() -> Vec<Vec<u8>> {
 }
 
 fn stream<F: Framer>(framer: F) -> Result<Vec<u8>> {
-    let mut writer = StreamWriter::new(Vec::new(), framer);
+    let mut writer = StreamWriter::new(Vec::new(), framer).allow_empty_payloads(true);
     for p in payloads() {
         writer.write_payload(&p)?;
     }

@@ -195,10 +195,10 @@ fn collect(
             if !benchmark.is_file() || !estimates.is_file() {
                 continue;
             }
-            if let Some(since) = since {
-                if std::fs::metadata(&estimates)?.modified()? < since {
-                    continue;
-                }
+            if let Some(since) = since
+                && std::fs::metadata(&estimates)?.modified()? < since
+            {
+                continue;
             }
             let read = |path: &Path| -> Result<Value> {
                 let text = std::fs::read_to_string(path)

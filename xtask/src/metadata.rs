@@ -110,10 +110,10 @@ impl Package {
                     Some((dep, _)) if dep.ends_with('?') => None,
                     Some((dep, _)) => Some(dep),
                 };
-                if let Some(implied) = implied {
-                    if self.features.contains_key(implied) {
-                        pending.push(implied.to_owned());
-                    }
+                if let Some(implied) = implied
+                    && self.features.contains_key(implied)
+                {
+                    pending.push(implied.to_owned());
                 }
             }
         }

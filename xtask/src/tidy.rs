@@ -50,10 +50,10 @@ fn problems(sh: &Shell) -> Result<Vec<String>> {
 
     let mut crate_dirs = Vec::new();
     for path in sh.read_dir("crates")? {
-        if path.is_dir() {
-            if let Some(name) = path.file_name().and_then(|name| name.to_str()) {
-                crate_dirs.push(name.to_owned());
-            }
+        if path.is_dir()
+            && let Some(name) = path.file_name().and_then(|name| name.to_str())
+        {
+            crate_dirs.push(name.to_owned());
         }
     }
     crate_dirs.sort();

@@ -3,7 +3,7 @@
 use crate::ErrorKind;
 use crate::wire;
 
-/// What [`Deframer::decode`] found at the start of its input.
+/// What [`decode`] found at the start of its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decoded {
     /// A complete, verified frame: its payload is `src[payload_start..frame_len]`
@@ -28,9 +28,15 @@ pub enum Decoded {
 /// Parses and verifies frames: the read-side twin of [`Framer`](crate::Framer).
 ///
 /// Deframers are sans-IO: they look at bytes and never read. Implementors
-/// supply the header length and the verification of a complete frame; the
-/// provided [`decode`](Deframer::decode) is the one state machine that every
-/// reader (`std::io`, slices, memory maps) drives.
+/// supply the header length, their frame limit and the verification of a
+/// complete frame; everything else (finding frames, consuming and skipping
+/// them, deciding what the end of input means) is done by [`decode`] and the
+/// [`FrameCursor`](crate::FrameCursor) that every reader drives, so no
+/// deframer can change it.
+///
+/// Every method is required: an adapter that wraps a deframer must forward
+/// each one, so none of the wrapped deframer's behaviour is dropped by
+/// omission.
 pub trait Deframer {
     /// Number of header bytes before every payload.
     fn header_len(&self) -> usize;
@@ -45,88 +51,116 @@ pub trait Deframer {
     fn verify(&mut self, header: &[u8], payload: &[u8]) -> Result<(), ErrorKind>;
 
     /// This deframer's own limit on a frame's payload length; readers apply
-    /// the smaller of it and their own. Unlimited unless an adapter such as
-    /// `Bounded` sets it; adapters forward it, so limits compose.
-    #[inline]
-    fn max_frame_len(&self) -> usize {
-        usize::MAX
-    }
+    /// the smaller of it and their own. A deframer with no limit of its own
+    /// returns `usize::MAX`; adapters such as `Bounded` return the minimum of
+    /// theirs and the wrapped deframer's, so limits compose.
+    ///
+    /// This method has no default on purpose: an adapter must say what it
+    /// does with the limit of what it wraps, and cannot drop it by omission.
+    fn max_frame_len(&self) -> usize;
+}
 
-    /// Looks for one frame at the start of `src`.
-    ///
-    /// A declared payload length above `max_frame_len` (or this deframer's
-    /// own [`max_frame_len`](Deframer::max_frame_len), if smaller) is refused as soon as
-    /// the 4-byte length prefix is complete, before the rest of the header or
-    /// the payload is awaited. Every header of this format family starts with
-    /// that prefix, so `header_len` must be at least
-    /// [`wire::LENGTH_PREFIX_LEN`].
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::FrameTooLarge`] for a declared length over the limit, or
-    /// the error of [`verify`](Deframer::verify).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use flatstream_core::{Decoded, Deframer, ErrorKind, wire};
-    ///
-    /// #[derive(Debug)]
-    /// struct LengthOnly;
-    /// impl Deframer for LengthOnly {
-    ///     fn header_len(&self) -> usize { wire::LENGTH_PREFIX_LEN }
-    ///     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), ErrorKind> { Ok(()) }
-    /// }
-    ///
-    /// let stream = [2, 0, 0, 0, b'h', b'i', 9, 0];
-    /// assert_eq!(
-    ///     LengthOnly.decode(&stream, 1024)?,
-    ///     Decoded::Frame { payload_start: 4, frame_len: 6 }
-    /// );
-    /// assert_eq!(
-    ///     LengthOnly.decode(&stream[6..], 1024)?,
-    ///     Decoded::Incomplete { needed: 2, required: 4 }
-    /// );
-    /// # Ok::<(), ErrorKind>(())
-    /// ```
-    #[inline]
-    fn decode(&mut self, src: &[u8], max_frame_len: usize) -> Result<Decoded, ErrorKind> {
-        let header_len = self.header_len();
-        let max_frame_len = max_frame_len.min(self.max_frame_len());
-        let Some(prefix) = src.get(..wire::LENGTH_PREFIX_LEN) else {
-            return Ok(Decoded::Incomplete {
-                needed: header_len - src.len(),
-                required: header_len,
-            });
-        };
-        // Judge the declared length as soon as it is complete, before waiting
-        // for the rest of the header or reserving anything for the payload.
-        let declared = wire::read_length_prefix(prefix);
-        let payload_len = usize::try_from(declared).unwrap_or(usize::MAX);
-        if payload_len > max_frame_len {
-            return Err(ErrorKind::FrameTooLarge {
-                declared: u64::from(declared),
-                limit: max_frame_len as u64,
-            });
-        }
-        let Some(header) = src.get(..header_len) else {
-            return Ok(Decoded::Incomplete {
-                needed: header_len - src.len(),
-                required: header_len,
-            });
-        };
-        let frame_len = header_len.saturating_add(payload_len);
-        let Some(payload) = src.get(header_len..frame_len) else {
-            return Ok(Decoded::Incomplete {
-                needed: frame_len - src.len(),
-                required: frame_len,
-            });
-        };
-        self.verify(header, payload)?;
-        Ok(Decoded::Frame {
-            payload_start: header_len,
-            frame_len,
-        })
+/// Looks for one frame at the start of `src`: the one deframing state
+/// machine, shared by every reader through [`FrameCursor`](crate::FrameCursor).
+///
+/// A declared payload length above `max_frame_len` (or the deframer's own
+/// [`max_frame_len`](Deframer::max_frame_len), if smaller) is refused as soon
+/// as the 4-byte length prefix is complete, before the rest of the header or
+/// the payload is awaited. It is a free function, not a trait method, so that
+/// no deframer (and no adapter) can change how frames are found: a wrapped
+/// deframer decodes exactly as the unwrapped one.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidHeaderLen`] when the deframer's header cannot hold
+/// the length prefix (or exceeds [`wire::MAX_HEADER_LEN`]),
+/// [`ErrorKind::FrameTooLarge`] for a declared length over the limit, or the
+/// error of [`Deframer::verify`].
+///
+/// # Examples
+///
+/// ```
+/// use flatstream_core::{Decoded, Deframer, ErrorKind, decode, wire};
+///
+/// #[derive(Debug)]
+/// struct LengthOnly;
+/// impl Deframer for LengthOnly {
+///     fn header_len(&self) -> usize { wire::LENGTH_PREFIX_LEN }
+///     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), ErrorKind> { Ok(()) }
+///     fn max_frame_len(&self) -> usize { usize::MAX }
+/// }
+///
+/// let stream = [2, 0, 0, 0, b'h', b'i', 9, 0];
+/// assert_eq!(
+///     decode(&mut LengthOnly, &stream, 1024)?,
+///     Decoded::Frame { payload_start: 4, frame_len: 6 }
+/// );
+/// assert_eq!(
+///     decode(&mut LengthOnly, &stream[6..], 1024)?,
+///     Decoded::Incomplete { needed: 2, required: 4 }
+/// );
+/// # Ok::<(), ErrorKind>(())
+/// ```
+#[inline]
+pub fn decode<D: Deframer + ?Sized>(
+    deframer: &mut D,
+    src: &[u8],
+    max_frame_len: usize,
+) -> Result<Decoded, ErrorKind> {
+    let header_len = deframer.header_len();
+    if !(wire::LENGTH_PREFIX_LEN..=wire::MAX_HEADER_LEN).contains(&header_len) {
+        return Err(invalid_header_len(header_len));
+    }
+    let Some(prefix) = src.first_chunk::<{ wire::LENGTH_PREFIX_LEN }>() else {
+        return Ok(Decoded::Incomplete {
+            needed: header_len - src.len(),
+            required: header_len,
+        });
+    };
+    // Judge the declared length as soon as it is complete, before waiting
+    // for the rest of the header or reserving anything for the payload.
+    let declared = u32::from_le_bytes(*prefix);
+    let payload_len = usize::try_from(declared).unwrap_or(usize::MAX);
+    let limit = max_frame_len.min(deframer.max_frame_len());
+    if payload_len > limit {
+        return Err(too_large(declared, limit));
+    }
+    if src.len() < header_len {
+        return Ok(Decoded::Incomplete {
+            needed: header_len - src.len(),
+            required: header_len,
+        });
+    }
+    let frame_len = header_len.saturating_add(payload_len);
+    let Some(frame) = src.get(..frame_len) else {
+        return Ok(Decoded::Incomplete {
+            needed: frame_len - src.len(),
+            required: frame_len,
+        });
+    };
+    let (header, payload) = frame.split_at(header_len);
+    deframer.verify(header, payload)?;
+    Ok(Decoded::Frame {
+        payload_start: header_len,
+        frame_len,
+    })
+}
+
+#[cold]
+#[inline(never)]
+fn too_large(declared: u32, limit: usize) -> ErrorKind {
+    ErrorKind::FrameTooLarge {
+        declared: u64::from(declared),
+        limit: limit as u64,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn invalid_header_len(header_len: usize) -> ErrorKind {
+    ErrorKind::InvalidHeaderLen {
+        header_len,
+        max: wire::MAX_HEADER_LEN,
     }
 }
 
@@ -145,33 +179,29 @@ impl<D: Deframer + ?Sized> Deframer for &mut D {
     fn max_frame_len(&self) -> usize {
         (**self).max_frame_len()
     }
-
-    #[inline]
-    fn decode(&mut self, src: &[u8], max_frame_len: usize) -> Result<Decoded, ErrorKind> {
-        (**self).decode(src, max_frame_len)
-    }
 }
 
 /// A boxed deframer is a deframer, so a program can choose its framing at
 /// run time: `Box<dyn Deframer>` (or `Box<dyn Deframer + Send>`) works
 /// wherever a deframer is expected. Every method is forwarded, limits and
-/// [`decode`](Deframer::decode) included.
+/// the limit included.
 ///
 /// # Examples
 ///
 /// ```
-/// use flatstream_core::{Decoded, Deframer, ErrorKind, wire};
+/// use flatstream_core::{Decoded, Deframer, ErrorKind, decode, wire};
 ///
 /// #[derive(Debug)]
 /// struct LengthOnly;
 /// impl Deframer for LengthOnly {
 ///     fn header_len(&self) -> usize { wire::LENGTH_PREFIX_LEN }
 ///     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), ErrorKind> { Ok(()) }
+///     fn max_frame_len(&self) -> usize { usize::MAX }
 /// }
 ///
 /// let mut deframer: Box<dyn Deframer> = Box::new(LengthOnly);
 /// assert_eq!(
-///     deframer.decode(&[2, 0, 0, 0, b'h', b'i'], 1024)?,
+///     decode(&mut deframer, &[2, 0, 0, 0, b'h', b'i'], 1024)?,
 ///     Decoded::Frame { payload_start: 4, frame_len: 6 }
 /// );
 /// # Ok::<(), ErrorKind>(())
@@ -190,11 +220,6 @@ impl<D: Deframer + ?Sized> Deframer for alloc::boxed::Box<D> {
     #[inline]
     fn max_frame_len(&self) -> usize {
         (**self).max_frame_len()
-    }
-
-    #[inline]
-    fn decode(&mut self, src: &[u8], max_frame_len: usize) -> Result<Decoded, ErrorKind> {
-        (**self).decode(src, max_frame_len)
     }
 }
 

@@ -102,6 +102,23 @@ pub enum ErrorKind {
         reason: String,
     },
 
+    /// Salvage skipped a damaged region of the stream: the bytes from the
+    /// error's position up to the next offset where a chain of frames
+    /// verifies (or up to the end of input).
+    ///
+    /// Reading goes on after the region. What was in it is lost: one frame
+    /// when the damaged frame's own length led exactly to the next good
+    /// frame (`frames_lost` is `Some(1)`), an unknown number otherwise.
+    #[error("skipped {len} damaged bytes ({cause})")]
+    CorruptRegion {
+        /// Length of the skipped region in bytes.
+        len: u64,
+        /// How many frames the region held, when that is known.
+        frames_lost: Option<u64>,
+        /// The damage found at the start of the region.
+        cause: alloc::boxed::Box<ErrorKind>,
+    },
+
     /// An empty payload was handed to a writer that refuses them (the
     /// default).
     ///
@@ -120,7 +137,9 @@ pub enum ErrorKind {
     /// `written` of its `frame_len` bytes. Everything before that offset is
     /// whole. Recover the stream (truncating the partial frame) before
     /// writing to it again.
-    #[error("writer stopped: an earlier error left a frame with {written} of {frame_len} bytes written")]
+    #[error(
+        "writer stopped: an earlier error left a frame with {written} of {frame_len} bytes written"
+    )]
     TornWrite {
         /// Bytes of the partial frame that reached the sink.
         written: u64,
@@ -248,7 +267,9 @@ impl Error {
     #[must_use]
     pub fn is_resumable(&self) -> bool {
         match &self.0.kind {
-            ErrorKind::ChecksumMismatch { .. } | ErrorKind::UnexpectedEof { .. } => true,
+            ErrorKind::ChecksumMismatch { .. }
+            | ErrorKind::UnexpectedEof { .. }
+            | ErrorKind::CorruptRegion { .. } => true,
             ErrorKind::Invalid { .. } | ErrorKind::EmptyPayload => true,
             #[cfg(feature = "std")]
             ErrorKind::Io(err) => matches!(
@@ -261,13 +282,20 @@ impl Error {
         }
     }
 
-    /// Whether the stream is damaged at this point: a checksum mismatch or a
-    /// declared length over the limit.
+    /// Whether the stream is damaged at this point: a checksum mismatch, a
+    /// declared length over the limit, a payload a validator refused, or a
+    /// region that salvage skipped. Recovery reports exactly these as
+    /// `Tail::Corrupt` when they are not at the end.
+    /// (On writing, [`ErrorKind::Invalid`] means a payload was refused
+    /// before anything was written.)
     #[must_use]
     pub fn is_corruption(&self) -> bool {
         matches!(
             self.0.kind,
-            ErrorKind::ChecksumMismatch { .. } | ErrorKind::FrameTooLarge { .. }
+            ErrorKind::ChecksumMismatch { .. }
+                | ErrorKind::FrameTooLarge { .. }
+                | ErrorKind::CorruptRegion { .. }
+                | ErrorKind::Invalid { .. }
         )
     }
 
@@ -379,7 +407,7 @@ mod tests {
             "payload rejected by SizeValidator: payload of 3 bytes is below the minimum of 8 (frame 0 at byte offset 0)"
         );
         assert!(err.is_resumable());
-        assert!(!err.is_corruption());
+        assert!(err.is_corruption());
     }
 
     #[cfg(feature = "std")]

@@ -9,14 +9,19 @@ extern crate alloc;
 extern crate std;
 
 mod checksum;
+mod cursor;
 mod deframer;
 mod error;
 mod framer;
 mod memory;
+mod recovery;
 mod serialize;
 mod slice;
+mod typed;
 pub mod wire;
 
+#[cfg(feature = "std")]
+mod file;
 #[cfg(feature = "mmap")]
 mod mmap;
 #[cfg(feature = "std")]
@@ -25,7 +30,8 @@ mod reader;
 mod writer;
 
 pub use crate::checksum::Checksum;
-pub use crate::deframer::{Decoded, Deframer};
+pub use crate::cursor::{AfterDamage, FrameCursor, FrameSpan, Step};
+pub use crate::deframer::{Decoded, Deframer, decode};
 pub use crate::error::{Error, ErrorKind, Position, Result};
 pub use crate::framer::Framer;
 #[cfg(feature = "std")]
@@ -34,13 +40,16 @@ pub use crate::memory::{AdaptiveWatermark, Clock, ManualClock, MemoryPolicy, Shr
 #[cfg(feature = "mmap")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mmap")))]
 pub use crate::mmap::MmapStream;
+pub use crate::recovery::{RecoverOptions, Recovery, Region, Salvage, Tail, recover_slice};
 pub use crate::serialize::{StreamSerialize, finished_payload};
-pub use crate::slice::{Positioned, SliceReader};
+pub use crate::slice::{Positioned, SliceReader, TypedSlice};
+pub use crate::typed::{APPARENT_SIZE_FACTOR, RootType, verifier_options_for};
 
 #[cfg(feature = "std")]
-pub use crate::reader::{Messages, Recovery, StreamReader, Tail, recover, recover_file_for_append};
-#[cfg(feature = "std")]
-pub use crate::reader::{RootType, TypedMessages};
+pub use crate::reader::{
+    Messages, StreamReader, TypedMessages, recover, recover_file_for_append,
+    recover_file_for_append_with, recover_with,
+};
 #[cfg(feature = "std")]
 pub use crate::writer::StreamWriter;
 

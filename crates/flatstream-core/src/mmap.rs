@@ -1,10 +1,9 @@
 //! `MmapStream`: a stream file mapped into memory, read with `SliceReader`.
 
 use std::fs::File;
-use std::io;
 use std::path::Path;
 
-use crate::{Deframer, Recovery, Result, SliceReader};
+use crate::{Deframer, RecoverOptions, Recovery, Result, SliceReader};
 
 /// A stream file mapped into memory, read in place: every payload is a
 /// `&[u8]` straight out of the mapped bytes, with no read buffer and no copy.
@@ -41,11 +40,15 @@ use crate::{Deframer, Recovery, Result, SliceReader};
 ///   was opened, so frames written later are not seen (open the file again to
 ///   see them), and a frame being written at that moment reads as a torn tail.
 ///
-/// So map only files that are no longer written: finished captures, rotated
-/// logs, or files only ever appended to. For a file that something may
-/// truncate or rewrite, copy it first (`std::fs::read` and a
-/// [`SliceReader`]) or read it with `StreamReader`, which copies each chunk
-/// and turns a short file into a torn tail.
+/// Rust's `&[u8]` promises that the bytes do not change while borrowed, and
+/// safe code relies on it (a `&str` checked once as UTF-8 stays UTF-8). A
+/// map cannot keep that promise on its own, so [`open`](MmapStream::open) and
+/// [`from_file`](MmapStream::from_file) are `unsafe fn`s: their caller
+/// guarantees that no one truncates or modifies the file while the map lives
+/// (finished captures, rotated segments, files only ever appended to). For a
+/// file that something may truncate or rewrite, copy it first
+/// (`std::fs::read` and a [`SliceReader`]) or read it with `StreamReader`,
+/// which copies each chunk and turns a short file into a torn tail.
 ///
 /// # Examples
 ///
@@ -55,13 +58,15 @@ use crate::{Deframer, Recovery, Result, SliceReader};
 /// # impl Deframer for DefaultDeframer {
 /// #     fn header_len(&self) -> usize { 4 }
 /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), K> { Ok(()) }
+/// #     fn max_frame_len(&self) -> usize { usize::MAX }
 /// # }
 /// use flatstream_core::{MmapStream, Position};
 ///
 /// let path = std::env::temp_dir().join(format!("flatstream-mmap-doc-{}.bin", std::process::id()));
 /// std::fs::write(&path, [1, 0, 0, 0, b'a', 2, 0, 0, 0, b'b', b'c'])?;
 ///
-/// let map = MmapStream::open(&path)?;
+/// // SAFETY: the file was written above and nothing changes it while mapped.
+/// let map = unsafe { MmapStream::open(&path)? };
 /// let payloads: Vec<&[u8]> = map.frames(DefaultDeframer).collect::<Result<_, _>>()?;
 /// assert_eq!(payloads, [&b"a"[..], &b"bc"[..]]);
 ///
@@ -81,14 +86,23 @@ pub struct MmapStream {
 impl MmapStream {
     /// Opens the file at `path` read-only and maps it into memory.
     ///
-    /// The file handle is closed again; the map stays valid on its own. See
-    /// the type's documentation for what happens if the file changes while it
-    /// is mapped.
+    /// The file handle is closed again; the map stays valid on its own.
+    /// Anything but a regular file (a FIFO, a device, a directory) is refused
+    /// before it is opened, so it cannot block the call.
+    ///
+    /// # Safety
+    ///
+    /// The caller guarantees that, as long as the returned map (or anything
+    /// borrowed from it) lives, no process truncates the file or modifies its
+    /// mapped bytes: the map hands out `&[u8]` that Rust assumes immutable, and
+    /// a truncated file faults (`SIGBUS`) on access. Appending is harmless.
+    /// See the type's documentation.
     ///
     /// # Errors
     ///
+    /// [`ErrorKind::NotRegularFile`](crate::ErrorKind::NotRegularFile), or
     /// [`ErrorKind::Io`](crate::ErrorKind::Io) if the file cannot be opened or
-    /// mapped (a pipe or a terminal cannot be mapped, for instance).
+    /// mapped.
     ///
     /// # Examples
     ///
@@ -97,15 +111,20 @@ impl MmapStream {
     ///
     /// let path = std::env::temp_dir().join(format!("flatstream-mmap-open-{}.bin", std::process::id()));
     /// std::fs::write(&path, [1, 0, 0, 0, b'a'])?;
-    /// let map = MmapStream::open(&path)?;
+    /// // SAFETY: nothing changes the file while it is mapped.
+    /// let map = unsafe { MmapStream::open(&path)? };
     /// assert_eq!(map.as_bytes(), [1, 0, 0, 0, b'a']);
     /// # drop(map);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+    #[allow(unsafe_code)]
+    pub unsafe fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        crate::file::ensure_regular(&std::fs::metadata(path)?)?;
         let file = File::open(path)?;
-        Self::from_file(&file)
+        // SAFETY: the caller's guarantee, passed on unchanged.
+        unsafe { Self::from_file(&file) }
     }
 
     /// Maps an open file into memory; `file` needs to be readable.
@@ -113,8 +132,14 @@ impl MmapStream {
     /// The map covers the file from its start, whatever its current seek
     /// position, and stays valid after `file` is closed.
     ///
+    /// # Safety
+    ///
+    /// As for [`open`](MmapStream::open): no one truncates or modifies the
+    /// file while the map lives.
+    ///
     /// # Errors
     ///
+    /// [`ErrorKind::NotRegularFile`](crate::ErrorKind::NotRegularFile), or
     /// [`ErrorKind::Io`](crate::ErrorKind::Io) if the file's metadata cannot be
     /// read or the file cannot be mapped.
     ///
@@ -126,20 +151,27 @@ impl MmapStream {
     ///
     /// let path = std::env::temp_dir().join(format!("flatstream-mmap-file-{}.bin", std::process::id()));
     /// std::fs::write(&path, [])?;
-    /// let map = MmapStream::from_file(&File::open(&path)?)?;
+    /// // SAFETY: nothing changes the file while it is mapped.
+    /// let map = unsafe { MmapStream::from_file(&File::open(&path)?)? };
     /// assert!(map.is_empty());
     /// # drop(map);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn from_file(file: &File) -> Result<Self> {
+    #[allow(unsafe_code)]
+    pub unsafe fn from_file(file: &File) -> Result<Self> {
         let metadata = file.metadata()?;
-        if metadata.is_file() && metadata.len() == 0 {
+        crate::file::ensure_regular(&metadata)?;
+        if metadata.len() == 0 {
             return Ok(MmapStream { map: None });
         }
-        Ok(MmapStream {
-            map: Some(map_read_only(file)?),
-        })
+        // SAFETY: `Mmap::map` requires that the mapped file is not modified
+        // or truncated while the map lives, which is exactly what our caller
+        // guarantees. The map is read-only (this process never writes through
+        // it), and `MmapStream` hands out only shared borrows of it that
+        // cannot outlive it.
+        let map = unsafe { memmap2::Mmap::map(file)? };
+        Ok(MmapStream { map: Some(map) })
     }
 
     /// The mapped bytes: the whole file as it was when it was mapped.
@@ -169,16 +201,12 @@ impl MmapStream {
     }
 
     /// Reports the intact frames of the map and how it ends, as
-    /// [`recover`](crate::recover) does for any source. The file is not
-    /// changed; to truncate a damaged tail, drop the map first, then use
+    /// [`recover`](crate::recover) does for any source, reading the map in
+    /// place (no copy). The file is not changed; to truncate a damaged tail,
+    /// drop the map first, then use
     /// [`recover_file_for_append`](crate::recover_file_for_append).
-    ///
-    /// # Errors
-    ///
-    /// None in practice: [`recover`](crate::recover) fails only on I/O errors,
-    /// and reading the map is not I/O that can fail.
-    pub fn recover<D: Deframer>(&self, deframer: D) -> Result<Recovery> {
-        crate::recover(self.as_bytes(), deframer)
+    pub fn recover<D: Deframer>(&self, deframer: D, options: RecoverOptions) -> Recovery {
+        crate::recover_slice(self.as_bytes(), deframer, options)
     }
 }
 
@@ -186,18 +214,4 @@ impl AsRef<[u8]> for MmapStream {
     fn as_ref(&self) -> &[u8] {
         self.as_bytes()
     }
-}
-
-/// Maps `file` read-only. The one `unsafe` operation of [`MmapStream`].
-#[allow(unsafe_code)]
-fn map_read_only(file: &File) -> io::Result<memmap2::Mmap> {
-    // SAFETY: `Mmap::map` is unsafe because the `&[u8]` it derefs to is only
-    // immutable if no one changes the file while it is mapped, which no
-    // process can guarantee for a file on a shared file system. The mapping
-    // is read-only (this process never writes through it), and `MmapStream`
-    // hands out only shared borrows of it that cannot outlive it. What a
-    // change by another process does (new bytes seen mid-read; `SIGBUS` on
-    // access past a truncated end) is documented on `MmapStream`, whose
-    // contract is to map files that are no longer rewritten or truncated.
-    unsafe { memmap2::Mmap::map(file) }
 }

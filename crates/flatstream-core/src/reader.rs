@@ -4,14 +4,19 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use std::io::{self, Read};
 
-use crate::wire::DEFAULT_MAX_FRAME_LEN;
-use crate::{Decoded, Deframer, Error, ErrorKind, MemoryPolicy, Position, Result};
+use crate::cursor::{FrameSpan, Step};
+use crate::{AfterDamage, Deframer, Error, FrameCursor, MemoryPolicy, Position, Result};
+#[cfg(doc)]
+use crate::{ErrorKind, wire::DEFAULT_MAX_FRAME_LEN};
 
 mod recovery;
 mod typed;
 
-pub use self::recovery::{Recovery, Tail, recover, recover_file_for_append};
-pub use self::typed::{RootType, TypedMessages};
+pub(crate) use self::recovery::Suspended;
+pub use self::recovery::{
+    recover, recover_file_for_append, recover_file_for_append_with, recover_with,
+};
+pub use self::typed::TypedMessages;
 
 /// Bytes asked of the source per read once the buffer has room: large reads
 /// keep system calls rare, and frames are deframed where they land.
@@ -50,6 +55,7 @@ const READ_CHUNK: usize = 64 * 1024;
 /// # impl Deframer for DefaultDeframer {
 /// #     fn header_len(&self) -> usize { 4 }
 /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), ErrorKind> { Ok(()) }
+/// #     fn max_frame_len(&self) -> usize { usize::MAX }
 /// # }
 ///
 /// let stream: &[u8] = &[2, 0, 0, 0, b'h', b'i', 0, 0, 0, 0];
@@ -64,21 +70,18 @@ const READ_CHUNK: usize = 64 * 1024;
 /// ```
 pub struct StreamReader<R, D> {
     inner: R,
-    deframer: D,
+    /// Everything between bytes and payloads: positions, consumption, what
+    /// follows damage, what the end of input means.
+    cursor: FrameCursor<D>,
+    /// The window of the stream read so far; `buf[..cursor.consumed()]` is
+    /// consumed and dropped at the next refill.
     buf: Vec<u8>,
-    /// First unconsumed byte in `buf`.
-    pos: usize,
     /// End of the bytes read into `buf`.
     filled: usize,
-    /// Stream offset of `buf[pos]`.
-    offset: u64,
-    /// Frames consumed so far.
-    frames: u64,
-    max_frame_len: usize,
     /// When to give buffer memory back; `None` keeps it (the default).
     memory: Option<Box<dyn MemoryPolicy + Send>>,
     /// A recovery scan that an I/O error interrupted, to resume.
-    recovering: Option<recovery::RecoverScan>,
+    recovering: Option<Suspended>,
 }
 
 impl<R: Read, D: Deframer> StreamReader<R, D> {
@@ -89,13 +92,9 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     pub fn new(inner: R, deframer: D) -> Self {
         StreamReader {
             inner,
-            deframer,
+            cursor: FrameCursor::new(deframer),
             buf: Vec::new(),
-            pos: 0,
             filled: 0,
-            offset: 0,
-            frames: 0,
-            max_frame_len: DEFAULT_MAX_FRAME_LEN,
             memory: None,
             recovering: None,
         }
@@ -115,6 +114,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// # impl Deframer for DefaultDeframer {
     /// #     fn header_len(&self) -> usize { 4 }
     /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), K> { Ok(()) }
+    /// #     fn max_frame_len(&self) -> usize { usize::MAX }
     /// # }
     /// use flatstream_core::{ShrinkAbove, StreamReader};
     ///
@@ -154,6 +154,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// # impl Deframer for DefaultDeframer {
     /// #     fn header_len(&self) -> usize { 4 }
     /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), K> { Ok(()) }
+    /// #     fn max_frame_len(&self) -> usize { usize::MAX }
     /// # }
     /// use flatstream_core::{ErrorKind, Position, StreamReader};
     ///
@@ -165,7 +166,56 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// ```
     #[must_use]
     pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
-        self.max_frame_len = max_frame_len;
+        self.cursor.set_max_frame_len(max_frame_len);
+        self
+    }
+
+    /// Sets what the reader does after a damaged frame; see [`AfterDamage`].
+    ///
+    /// [`AfterDamage::Resync`] is salvage: after a checksum mismatch or a
+    /// bad length the reader skips to the next offset where a chain of
+    /// frames verifies and reports the skipped bytes as one
+    /// [`ErrorKind::CorruptRegion`]; calling again goes on with the frames
+    /// after it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use flatstream_core::{Deframer, ErrorKind as K};
+    /// # #[derive(Debug)] struct Sum8Deframer;
+    /// # impl Deframer for Sum8Deframer { // a 1-byte checksum: chains of 5 frames
+    /// #     fn header_len(&self) -> usize { 5 }
+    /// #     fn verify(&mut self, h: &[u8], p: &[u8]) -> Result<(), K> {
+    /// #         let sum = p.iter().fold(0u8, |a, b| a.wrapping_add(*b));
+    /// #         if h[4] == sum { Ok(()) } else {
+    /// #             Err(K::ChecksumMismatch { algorithm: "SUM-8", expected: h[4].into(), computed: sum.into() })
+    /// #         }
+    /// #     }
+    /// #     fn max_frame_len(&self) -> usize { usize::MAX }
+    /// # }
+    /// use flatstream_core::{AfterDamage, ErrorKind, StreamReader};
+    ///
+    /// let mut stream = Vec::new();
+    /// for payload in [&b"one"[..], b"two", b"three"] {
+    ///     let sum = payload.iter().fold(0u8, |a, b| a.wrapping_add(*b));
+    ///     stream.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    ///     stream.push(sum);
+    ///     stream.extend_from_slice(payload);
+    /// }
+    /// stream[2] ^= 0x40; // the first frame's length is damaged: 4 MiB
+    ///
+    /// let mut reader = StreamReader::new(stream.as_slice(), Sum8Deframer)
+    ///     .with_after_damage(AfterDamage::Resync);
+    /// let err = reader.read_message().unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::CorruptRegion { len: 8, .. }));
+    /// assert_eq!(reader.read_message()?, Some(&b"two"[..]));
+    /// assert_eq!(reader.read_message()?, Some(&b"three"[..]));
+    /// assert_eq!(reader.read_message()?, None);
+    /// # Ok::<(), flatstream_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_after_damage(mut self, after_damage: AfterDamage) -> Self {
+        self.cursor.set_after_damage(after_damage);
         self
     }
 
@@ -179,18 +229,9 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// [`ErrorKind::Io`]; each with the position of the frame concerned.
     #[inline]
     pub fn read_message(&mut self) -> Result<Option<&[u8]>> {
-        match self.next_frame() {
-            Ok(Some(frame)) => Ok(Some(&self.buf[frame.payload_start..frame.end])),
-            Ok(None) => Ok(None),
-            Err(rejected) => {
-                // A frame rejected by `verify` (a checksum mismatch, say) was
-                // read whole: consume it so that the caller may go on. A bad
-                // length is never skipped: the next frame's start is unknown.
-                if let Some(frame_len) = rejected.whole_frame_len {
-                    self.consume(frame_len);
-                }
-                Err(rejected.error)
-            }
+        match self.next_frame()? {
+            Some(frame) => Ok(Some(frame.payload(&self.buf))),
+            None => Ok(None),
         }
     }
 
@@ -219,18 +260,24 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// Byte offset, from the start of the stream, of the next frame.
     #[must_use]
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.cursor.position().offset
     }
 
     /// Frames consumed so far (returned or skipped after a checksum error).
     #[must_use]
     pub fn frames_read(&self) -> u64 {
-        self.frames
+        self.cursor.position().frame
+    }
+
+    /// The offset and index of the next frame.
+    #[must_use]
+    pub fn position(&self) -> Position {
+        self.cursor.position()
     }
 
     /// The deframer.
     pub fn deframer(&self) -> &D {
-        &self.deframer
+        self.cursor.deframer()
     }
 
     /// A shared reference to the source.
@@ -247,7 +294,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// Bytes read from the source but not yet returned as frames.
     #[must_use]
     pub fn buffered(&self) -> &[u8] {
-        &self.buf[self.pos..self.filled]
+        self.cursor.unread(&self.buf[..self.filled])
     }
 
     /// Returns the source. Bytes in [`buffered`](StreamReader::buffered) are
@@ -256,105 +303,60 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
         self.inner
     }
 
-    /// Finds, verifies and consumes the next frame, reading as needed.
-    ///
-    /// Returns the frame's span in `buf`, `None` at a clean end, or the
-    /// rejection; a rejected frame is never consumed here.
+    /// Finds, verifies and consumes the next frame, reading as needed:
+    /// the byte-moving loop around the cursor.
     #[inline]
-    pub(crate) fn next_frame(&mut self) -> core::result::Result<Option<FrameSpan>, Rejected> {
+    pub(crate) fn next_frame(&mut self) -> Result<Option<FrameSpan>> {
+        let mut eof = false;
         loop {
-            let unread = &self.buf[self.pos..self.filled];
-            match self.deframer.decode(unread, self.max_frame_len) {
-                Ok(Decoded::Frame {
-                    payload_start,
-                    frame_len,
-                }) => {
-                    let start = self.pos;
-                    self.consume(frame_len);
-                    return Ok(Some(FrameSpan {
-                        start,
-                        payload_start: start + payload_start,
-                        end: start + frame_len,
-                    }));
-                }
-                Ok(Decoded::Incomplete { needed, required }) => {
-                    let read = self.fill(needed).map_err(|e| Rejected {
-                        error: Error::from(e).at(self.position()),
-                        whole_frame_len: None,
-                    })?;
-                    if read == 0 {
-                        return self.end_of_input(required).map(|()| None).map_err(|error| {
-                            Rejected {
-                                error,
-                                whole_frame_len: None,
-                            }
-                        });
-                    }
-                }
-                Err(kind) => {
-                    let whole_frame_len = match kind {
-                        ErrorKind::FrameTooLarge { .. } => None,
-                        _ => self.buffered_frame_len(),
-                    };
-                    return Err(Rejected {
-                        error: Error::from(kind).at(self.position()),
-                        whole_frame_len,
-                    });
-                }
+            match self.cursor.poll(&self.buf[..self.filled], eof)? {
+                Step::Frame(frame) => return Ok(Some(frame)),
+                Step::End => return Ok(None),
+                Step::Need { needed, .. } => eof = self.fill(needed)? == 0,
             }
         }
-    }
-
-    fn position(&self) -> Position {
-        Position {
-            offset: self.offset,
-            frame: self.frames,
-        }
-    }
-
-    /// Length of the frame at the read position, if it is wholly buffered.
-    fn buffered_frame_len(&self) -> Option<usize> {
-        crate::wire::whole_frame_len(&self.buf[self.pos..self.filled], self.deframer.header_len())
-    }
-
-    fn consume(&mut self, frame_len: usize) {
-        self.pos += frame_len;
-        self.offset += frame_len as u64;
-        self.frames += 1;
-    }
-
-    /// A clean end when nothing is buffered, otherwise a torn tail.
-    fn end_of_input(&self, required: usize) -> Result<()> {
-        let available = self.filled - self.pos;
-        if available == 0 {
-            return Ok(());
-        }
-        Err(Error::from(ErrorKind::UnexpectedEof {
-            available: available as u64,
-            required: required as u64,
-        })
-        .at(self.position()))
     }
 
     /// Reads at least once into the buffer, making room for `needed` more
     /// bytes without ever reserving more than the bytes that actually arrive
     /// (plus one read chunk). Returns the bytes read; 0 means end of input.
-    fn fill(&mut self, needed: usize) -> io::Result<usize> {
-        let unread = self.filled - self.pos;
-        if self.pos > 0 && (unread == 0 || self.buf.len() - self.filled < needed) {
+    ///
+    /// # Errors
+    ///
+    /// The source's error (`Interrupted` is retried), positioned at the next
+    /// frame; nothing is consumed.
+    pub(crate) fn fill(&mut self, needed: usize) -> Result<usize> {
+        self.make_room(needed);
+        loop {
+            match self.inner.read(&mut self.buf[self.filled..]) {
+                Ok(n) => {
+                    self.filled += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::from(e).at(self.cursor.position())),
+            }
+        }
+    }
+
+    /// Drops consumed bytes, applies the memory policy and grows the buffer
+    /// so that at least one byte (and, memory allowing, `needed`) fits.
+    fn make_room(&mut self, needed: usize) {
+        let consumed = self.cursor.consumed();
+        let unread = self.filled - consumed;
+        if consumed > 0 && (unread == 0 || self.buf.len() - self.filled < needed) {
             // Move the partial frame to the front instead of growing.
-            self.buf.copy_within(self.pos..self.filled, 0);
-            self.pos = 0;
+            self.buf.copy_within(consumed..self.filled, 0);
+            self.cursor.discard();
             self.filled = unread;
         }
         if let Some(policy) = self.memory.as_mut() {
-            let in_use = self.filled - self.pos + needed;
+            let in_use = unread + needed;
             if let Some(target) = policy.shrink_to(self.buf.len(), in_use) {
                 let keep = target.max(in_use);
                 if keep < self.buf.len() {
-                    let unread = self.filled - self.pos;
-                    self.buf.copy_within(self.pos..self.filled, 0);
-                    self.pos = 0;
+                    let consumed = self.cursor.discard();
+                    self.buf.copy_within(consumed..self.filled, 0);
                     self.filled = unread;
                     self.buf.truncate(keep);
                     self.buf.shrink_to_fit();
@@ -374,36 +376,13 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
             self.buf.reserve_exact(grown - self.buf.len());
             self.buf.resize(grown, 0);
         }
-        loop {
-            match self.inner.read(&mut self.buf[self.filled..]) {
-                Ok(n) => {
-                    self.filled += n;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
     }
-}
 
-/// Where a frame lies in the reader's buffer.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct FrameSpan {
-    /// First byte of the header.
-    pub(crate) start: usize,
-    /// First byte of the payload.
-    pub(crate) payload_start: usize,
-    /// One past the last byte of the payload.
-    pub(crate) end: usize,
-}
-
-/// A frame the reader could not return, and whether it lies whole in the
-/// buffer (a frame that `verify` rejected), so that it can be skipped.
-#[derive(Debug)]
-pub(crate) struct Rejected {
-    pub(crate) error: Error,
-    pub(crate) whole_frame_len: Option<usize>,
+    /// The bytes read so far that the cursor has not consumed, and the
+    /// cursor: what a recovery scan drives.
+    pub(crate) fn window(&mut self) -> (&[u8], &mut FrameCursor<D>) {
+        (&self.buf[..self.filled], &mut self.cursor)
+    }
 }
 
 /// A lending iterator over the payloads of a [`StreamReader`].
@@ -418,6 +397,7 @@ pub(crate) struct Rejected {
 /// # impl Deframer for DefaultDeframer {
 /// #     fn header_len(&self) -> usize { 4 }
 /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), ErrorKind> { Ok(()) }
+/// #     fn max_frame_len(&self) -> usize { usize::MAX }
 /// # }
 /// use flatstream_core::StreamReader;
 ///
@@ -454,11 +434,8 @@ impl<R: Read, D: Deframer> Messages<'_, R, D> {
 impl<R, D: core::fmt::Debug> core::fmt::Debug for StreamReader<R, D> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("StreamReader")
-            .field("deframer", &self.deframer)
-            .field("max_frame_len", &self.max_frame_len)
-            .field("offset", &self.offset)
-            .field("frames", &self.frames)
-            .field("buffered", &(self.filled - self.pos))
+            .field("cursor", &self.cursor)
+            .field("buffered", &(self.filled - self.cursor.consumed()))
             .field("capacity", &self.buf.capacity())
             .field("memory_policy", &self.memory.is_some())
             .finish_non_exhaustive()

@@ -1,12 +1,21 @@
 //! `SliceReader`: zero-copy frames straight out of a byte slice.
 
-use crate::wire::DEFAULT_MAX_FRAME_LEN;
-use crate::{Decoded, Deframer, Error, ErrorKind, Position, Result};
+use core::marker::PhantomData;
+
+use flatbuffers::VerifierOptions;
+
+use crate::cursor::Step;
+use crate::typed::verify_root;
+use crate::{
+    AfterDamage, Deframer, FrameCursor, Position, RecoverOptions, Recovery, Result, RootType,
+};
+#[cfg(doc)]
+use crate::{ErrorKind, wire::DEFAULT_MAX_FRAME_LEN};
 
 /// Reads frames from a byte slice, as an [`Iterator`] of payloads that borrow
 /// the slice itself: no buffer, no copy, and `collect()` works.
 ///
-/// It drives the same [`Deframer::decode`] as `StreamReader` and reports the
+/// It drives the same [`FrameCursor`] as `StreamReader` and reports the
 /// same outcomes:
 ///
 /// - the end of the slice at a frame boundary ends the iteration (`None`);
@@ -32,6 +41,7 @@ use crate::{Decoded, Deframer, Error, ErrorKind, Position, Result};
 /// # impl Deframer for DefaultDeframer {
 /// #     fn header_len(&self) -> usize { 4 }
 /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), K> { Ok(()) }
+/// #     fn max_frame_len(&self) -> usize { usize::MAX }
 /// # }
 /// use flatstream_core::{ErrorKind, SliceReader};
 ///
@@ -50,14 +60,10 @@ use crate::{Decoded, Deframer, Error, ErrorKind, Position, Result};
 #[derive(Debug, Clone)]
 pub struct SliceReader<'a, D> {
     data: &'a [u8],
-    deframer: D,
-    /// The bytes from the next frame on; its offset is
-    /// `data.len() - rest.len()`, which keeps the parse loop to one pointer.
-    rest: &'a [u8],
-    /// Frames consumed so far.
-    frames: u64,
-    max_frame_len: usize,
-    /// Set once the iteration cannot go on (end, torn tail, bad length).
+    /// Everything between bytes and payloads; its buffer is `data`, whole.
+    cursor: FrameCursor<D>,
+    /// Set once the iteration cannot go on: the end, a torn tail, or an
+    /// error that left the cursor where it was.
     done: bool,
 }
 
@@ -67,10 +73,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
     pub fn new(data: &'a [u8], deframer: D) -> Self {
         SliceReader {
             data,
-            deframer,
-            rest: data,
-            frames: 0,
-            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            cursor: FrameCursor::new(deframer),
             done: false,
         }
     }
@@ -78,31 +81,47 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
     /// Sets the largest payload length accepted.
     #[must_use]
     pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
-        self.max_frame_len = max_frame_len;
+        self.cursor.set_max_frame_len(max_frame_len);
+        self
+    }
+
+    /// Sets what the reader does after a damaged frame; see [`AfterDamage`].
+    /// With [`AfterDamage::Resync`] (salvage) each damaged region is one
+    /// `Err` with [`ErrorKind::CorruptRegion`], and iteration goes on with
+    /// the good frames after it.
+    #[must_use]
+    pub fn with_after_damage(mut self, after_damage: AfterDamage) -> Self {
+        self.cursor.set_after_damage(after_damage);
         self
     }
 
     /// Byte offset of the next frame (the end of the frames read so far).
     #[must_use]
     pub fn offset(&self) -> usize {
-        self.data.len() - self.rest.len()
+        self.cursor.consumed()
     }
 
     /// Frames consumed so far (returned, or skipped after a checksum error).
     #[must_use]
     pub fn frames_read(&self) -> u64 {
-        self.frames
+        self.cursor.position().frame
+    }
+
+    /// The offset and index of the next frame.
+    #[must_use]
+    pub fn position(&self) -> Position {
+        self.cursor.position()
     }
 
     /// The bytes not read yet.
     #[must_use]
     pub fn remaining(&self) -> &'a [u8] {
-        self.rest
+        self.cursor.unread(self.data)
     }
 
     /// The deframer.
     pub fn deframer(&self) -> &D {
-        &self.deframer
+        self.cursor.deframer()
     }
 
     /// An iterator of `(Position, payload)`: each payload with the byte
@@ -111,11 +130,67 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
         Positioned { reader: self }
     }
 
-    fn frame_position(&self) -> Position {
-        Position {
-            offset: self.offset() as u64,
-            frame: self.frames,
+    /// An iterator of verified FlatBuffers roots of type `T`, borrowing the
+    /// slice: typed reading without a copy. Each payload goes through the
+    /// FlatBuffers verifier with limits scaled to its size
+    /// ([`verifier_options_for`](crate::verifier_options_for)); a payload it
+    /// rejects is an `Err` with [`ErrorKind::Invalid`], and iteration goes on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use flatstream_core::{Deframer, ErrorKind as K};
+    /// # #[derive(Debug)] struct DefaultDeframer;
+    /// # impl Deframer for DefaultDeframer {
+    /// #     fn header_len(&self) -> usize { 4 }
+    /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), K> { Ok(()) }
+    /// #     fn max_frame_len(&self) -> usize { usize::MAX }
+    /// # }
+    /// use flatstream_core::{RootType, SliceReader};
+    ///
+    /// /// A FlatBuffer whose root is a string.
+    /// enum Text {}
+    /// impl RootType for Text {
+    ///     type Root<'buf> = &'buf str;
+    /// }
+    ///
+    /// let mut builder = flatstream_core::flatbuffers::FlatBufferBuilder::new();
+    /// let hello = builder.create_string("hello");
+    /// builder.finish_minimal(hello);
+    /// let payload = builder.finished_data();
+    /// let mut stream = (payload.len() as u32).to_le_bytes().to_vec();
+    /// stream.extend_from_slice(payload);
+    ///
+    /// let words: Vec<&str> = SliceReader::new(&stream, DefaultDeframer)
+    ///     .typed::<Text>()
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(words, ["hello"]);
+    /// # Ok::<(), flatstream_core::Error>(())
+    /// ```
+    pub fn typed<T: RootType>(self) -> TypedSlice<'a, T, D> {
+        TypedSlice {
+            reader: self,
+            options: None,
+            root: PhantomData,
         }
+    }
+
+    /// [`typed`](SliceReader::typed) with the verifier's limits set by
+    /// `options` for every payload.
+    pub fn typed_with<T: RootType>(self, options: VerifierOptions) -> TypedSlice<'a, T, D> {
+        TypedSlice {
+            reader: self,
+            options: Some(options),
+            root: PhantomData,
+        }
+    }
+
+    /// Reports the intact frames from the reader's position to the end of
+    /// the slice and how it ends, as [`recover`](crate::recover) does, without
+    /// copying. The reader is spent afterwards.
+    pub fn recover(&mut self, options: RecoverOptions) -> Recovery {
+        self.done = true;
+        crate::recovery::recover_slice_with(&mut self.cursor, self.data, options)
     }
 
     #[inline]
@@ -123,42 +198,21 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
         if self.done {
             return None;
         }
-        let unread = self.rest;
-        let position = self.frame_position();
-        match self.deframer.decode(unread, self.max_frame_len) {
-            Ok(Decoded::Frame {
-                payload_start,
-                frame_len,
-            }) => {
-                let payload = &unread[payload_start..frame_len];
-                self.rest = &unread[frame_len..];
-                self.frames += 1;
-                Some(Ok((position, payload)))
-            }
-            Ok(Decoded::Incomplete { required, .. }) => {
+        let position = self.cursor.position();
+        match self.cursor.poll(self.data, true) {
+            Ok(Step::Frame(span)) => Some(Ok((position, span.payload(self.data)))),
+            Ok(Step::End | Step::Need { .. }) => {
                 self.done = true;
-                if unread.is_empty() {
-                    return None;
-                }
-                let kind = ErrorKind::UnexpectedEof {
-                    available: unread.len() as u64,
-                    required: required as u64,
-                };
-                Some(Err(Error::from(kind).at(position)))
+                None
             }
-            Err(kind) => {
-                match kind {
-                    ErrorKind::FrameTooLarge { .. } => self.done = true,
-                    // Rejected by `verify`: the frame is whole; go on after it.
-                    _ => match crate::wire::whole_frame_len(unread, self.deframer.header_len()) {
-                        Some(frame_len) => {
-                            self.rest = &unread[frame_len..];
-                            self.frames += 1;
-                        }
-                        None => self.done = true,
-                    },
+            Err(error) => {
+                // The end of a slice is final, and an error that left the
+                // cursor where it was would repeat forever: both end the
+                // iteration after being reported once.
+                if error.is_unexpected_eof() || self.cursor.position() == position {
+                    self.done = true;
                 }
-                Some(Err(Error::from(kind).at(position)))
+                Some(Err(error))
             }
         }
     }
@@ -188,6 +242,7 @@ impl<D: Deframer> core::iter::FusedIterator for SliceReader<'_, D> {}
 /// # impl Deframer for DefaultDeframer {
 /// #     fn header_len(&self) -> usize { 4 }
 /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), K> { Ok(()) }
+/// #     fn max_frame_len(&self) -> usize { usize::MAX }
 /// # }
 /// use flatstream_core::{Position, SliceReader};
 ///
@@ -212,3 +267,29 @@ impl<'a, D: Deframer> Iterator for Positioned<'a, D> {
 }
 
 impl<D: Deframer> core::iter::FusedIterator for Positioned<'_, D> {}
+
+/// Verified FlatBuffers roots out of a [`SliceReader`], borrowing the slice.
+///
+/// Created by [`SliceReader::typed`].
+#[derive(Debug, Clone)]
+pub struct TypedSlice<'a, T, D> {
+    reader: SliceReader<'a, D>,
+    /// `None`: options scaled to each payload.
+    options: Option<VerifierOptions>,
+    root: PhantomData<fn() -> T>,
+}
+
+impl<'a, T: RootType, D: Deframer> Iterator for TypedSlice<'a, T, D> {
+    type Item = Result<T::Root<'a>>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let (at, payload) = match self.reader.next_frame()? {
+            Ok(frame) => frame,
+            Err(error) => return Some(Err(error)),
+        };
+        Some(verify_root::<T>(payload, self.options.as_ref(), at))
+    }
+}
+
+impl<T: RootType, D: Deframer> core::iter::FusedIterator for TypedSlice<'_, T, D> {}

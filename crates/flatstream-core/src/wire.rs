@@ -25,6 +25,11 @@ pub const MAX_HEADER_LEN: usize = LENGTH_PREFIX_LEN + MAX_CHECKSUM_LEN;
 /// memory for it, and writers refuse to write such a payload.
 pub const DEFAULT_MAX_FRAME_LEN: usize = flatbuffers::FLATBUFFERS_MAX_BUFFER_SIZE;
 
+/// The largest payload length the wire format can carry: its length prefix
+/// is a `u32`. Recovery accepts frames up to this length by default, so that
+/// every frame a writer was allowed to write can be recovered.
+pub const MAX_WIRE_FRAME_LEN: usize = u32::MAX as usize;
+
 /// Reads the little-endian payload length at the start of a header.
 ///
 /// # Panics

@@ -1,13 +1,13 @@
 //! `StreamWriter`: frames payloads onto any `std::io::Write`.
 
+mod sink;
+
 use alloc::boxed::Box;
 use flatbuffers::{Allocator, DefaultAllocator, FlatBufferBuilder};
 use std::io::Write;
 
-use crate::wire::{DEFAULT_MAX_FRAME_LEN, MAX_HEADER_LEN};
-use crate::{
-    Error, ErrorKind, Framer, MemoryPolicy, Position, Result, StreamSerialize, finished_payload,
-};
+use self::sink::FrameSink;
+use crate::{Error, Framer, MemoryPolicy, Position, Result, StreamSerialize, finished_payload};
 
 /// Writes framed FlatBuffers to a [`Write`] sink.
 ///
@@ -20,16 +20,47 @@ use crate::{
 ///   the builders, e.g. one per message size class;
 /// - raw, [`write_payload`](StreamWriter::write_payload): any bytes.
 ///
-/// Each call issues two `write_all` calls (header, then payload), so give it a
-/// buffered sink such as [`std::io::BufWriter`]; an unbuffered `File` or
-/// `TcpStream` costs two system calls per message.
+/// Each frame costs two [`Write::write`] calls (header, then payload) when
+/// the sink takes them whole, so give it a buffered sink such as
+/// [`std::io::BufWriter`]; an unbuffered `File` or `TcpStream` costs two
+/// system calls per message. Short writes are continued and `Interrupted` is
+/// retried internally; `Ok(0)` from the sink is an
+/// [`io::ErrorKind::WriteZero`] error.
 ///
 /// # What is on the sink after an error
 ///
-/// A refused payload (too large, unfinished builder, a framer's refusal) is
-/// refused before any byte is written. An I/O error can leave part of the
-/// frame on the sink; readers report such a torn frame as
-/// [`ErrorKind::UnexpectedEof`] after every complete frame before it.
+/// The writer counts exactly how many bytes of each frame the sink accepted,
+/// so every frame reaches the sink exactly once: whole, or (after an error
+/// in the middle of it) as the last, partial thing on it until it is
+/// completed. [`bytes_written`](StreamWriter::bytes_written) and
+/// [`frames_written`](StreamWriter::frames_written) count complete frames
+/// only, and every error names the frame concerned (its offset and index).
+///
+/// - **A refused payload** (too large, empty, an unfinished builder, a
+///   framer's refusal) is refused before any byte of it is written.
+/// - **An I/O error before the sink took any byte of the frame** leaves
+///   nothing behind: call again with the same message, or another one.
+/// - **A resumable I/O error** (`WouldBlock`, `TimedOut`; see
+///   [`Error::is_resumable`]) **in the middle of a frame** leaves that frame
+///   *in flight*: the writer keeps its unwritten remainder (in a buffer
+///   allocated only then). The next write call, or [`flush`](StreamWriter::flush),
+///   completes it before anything else. Retrying the same message is the
+///   natural thing to do: the writer recognises it (same header, same bytes
+///   where the remainder is), completes the frame and returns `Ok`, and the
+///   frame appears once. A different message is written after the frame in
+///   flight is completed, so both appear, whole. (A message with the same
+///   header and the same bytes where the remainder is cannot be told from
+///   the retry; a checksum framer's header covers the whole payload.) If
+///   completing fails again resumably, the frame stays in flight with what
+///   is still unwritten.
+/// - **Any other I/O error in the middle of a frame** (`BrokenPipe`,
+///   `WriteZero`, a full disk, ...) stops the writer: the sink ends in a torn
+///   frame, which readers report as [`ErrorKind::UnexpectedEof`] after every
+///   complete frame before it, and recovery truncates. Every later write or
+///   flush returns [`ErrorKind::TornWrite`] positioned at the torn frame
+///   (its offset is `bytes_written()`).
+///
+/// [`io::ErrorKind::WriteZero`]: std::io::ErrorKind::WriteZero
 ///
 /// # Examples
 ///
@@ -52,6 +83,59 @@ use crate::{
 /// assert_eq!(&bytes[..4], &24u32.to_le_bytes()); // a 24-byte FlatBuffer
 /// # Ok::<(), flatstream_core::Error>(())
 /// ```
+///
+/// A non-blocking sink that fills up in the middle of a frame: the retry
+/// completes the frame, which appears once.
+///
+/// ```
+/// use std::io::{self, Write};
+///
+/// use flatstream_core::StreamWriter;
+/// # use flatstream_core::{Framer, Result, wire};
+/// # #[derive(Debug)] struct DefaultFramer;
+/// # impl Framer for DefaultFramer {
+/// #     fn header_len(&self) -> usize { 4 }
+/// #     fn encode_header(&mut self, p: &[u8], h: &mut [u8]) -> Result<()> {
+/// #         wire::write_le(p.len() as u64, 4, h); Ok(())
+/// #     }
+/// # }
+///
+/// /// Takes up to `room` bytes, then would block.
+/// struct Pipe {
+///     bytes: Vec<u8>,
+///     room: usize,
+/// }
+///
+/// impl Write for Pipe {
+///     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+///         if self.room == 0 {
+///             return Err(io::ErrorKind::WouldBlock.into());
+///         }
+///         let n = buf.len().min(self.room);
+///         self.bytes.extend_from_slice(&buf[..n]);
+///         self.room -= n;
+///         Ok(n)
+///     }
+///     fn flush(&mut self) -> io::Result<()> {
+///         Ok(())
+///     }
+/// }
+///
+/// let mut writer = StreamWriter::new(Pipe { bytes: Vec::new(), room: 6 }, DefaultFramer);
+/// let err = writer.write_payload(b"hello world").unwrap_err();
+/// assert!(err.is_resumable()); // WouldBlock, with 6 of the 15 bytes on the sink
+/// assert_eq!(writer.frames_written(), 0);
+///
+/// writer.get_mut().room = 1024; // the reader on the other end caught up
+/// writer.write_payload(b"hello world")?; // the retry completes the frame
+/// assert_eq!(writer.frames_written(), 1);
+/// assert_eq!(writer.bytes_written(), 15);
+/// assert_eq!(writer.get_ref().bytes, b"\x0b\0\0\0hello world");
+/// # Ok::<(), flatstream_core::Error>(())
+/// ```
+///
+/// [`ErrorKind::TornWrite`]: crate::ErrorKind::TornWrite
+/// [`ErrorKind::UnexpectedEof`]: crate::ErrorKind::UnexpectedEof
 pub struct StreamWriter<W, F> {
     sink: FrameSink<W, F>,
     builder: FlatBufferBuilder<'static, DefaultAllocator>,
@@ -62,29 +146,15 @@ pub struct StreamWriter<W, F> {
     memory: Option<Box<dyn MemoryPolicy + Send>>,
 }
 
-/// The sink half of a writer, apart from the internal builder so that the
-/// builder can lend its bytes while the sink is borrowed mutably.
-struct FrameSink<W, F> {
-    inner: W,
-    framer: F,
-    max_frame_len: usize,
-    bytes_written: u64,
-    frames_written: u64,
-}
-
 impl<W: Write, F: Framer> StreamWriter<W, F> {
     /// Creates a writer that frames with `framer` onto `inner`.
     ///
-    /// The payload limit is [`DEFAULT_MAX_FRAME_LEN`] (2 GiB).
+    /// The payload limit is [`DEFAULT_MAX_FRAME_LEN`](crate::wire::DEFAULT_MAX_FRAME_LEN) (2 GiB), and empty
+    /// payloads are refused (see
+    /// [`allow_empty_payloads`](StreamWriter::allow_empty_payloads)).
     pub fn new(inner: W, framer: F) -> Self {
         StreamWriter {
-            sink: FrameSink {
-                inner,
-                framer,
-                max_frame_len: DEFAULT_MAX_FRAME_LEN,
-                bytes_written: 0,
-                frames_written: 0,
-            },
+            sink: FrameSink::new(inner, framer),
             builder: FlatBufferBuilder::new(),
             builder_high_water: 0,
             memory: None,
@@ -115,6 +185,52 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     #[must_use]
     pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
         self.sink.max_frame_len = max_frame_len.min(u32::MAX as usize);
+        self
+    }
+
+    /// Whether to write empty payloads (`false` by default: they are refused
+    /// with [`ErrorKind::EmptyPayload`], before any byte is written).
+    ///
+    /// An empty payload is never a FlatBuffer (a FlatBuffer starts with a
+    /// non-zero root offset). With the plain, CRC-32 and CRC-16 framers its
+    /// frame is all zeros (a length of 0 and the checksum of empty input,
+    /// which is 0), exactly what a file system leaves behind when it extended
+    /// a file whose data never landed. Recovery truncates such a zero-filled
+    /// tail; in a stream that allows empty payloads a run of zeros may be
+    /// real frames, so recovery reports the ambiguity instead of truncating.
+    /// Allow them only if your stream needs them.
+    ///
+    /// An empty frame that is written has the wire format's bytes: a length
+    /// of 0 and the framer's checksum of empty input.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use flatstream_core::{Framer, Result, wire};
+    /// # #[derive(Debug)] struct DefaultFramer;
+    /// # impl Framer for DefaultFramer {
+    /// #     fn header_len(&self) -> usize { 4 }
+    /// #     fn encode_header(&mut self, p: &[u8], h: &mut [u8]) -> Result<()> {
+    /// #         wire::write_le(p.len() as u64, 4, h); Ok(())
+    /// #     }
+    /// # }
+    /// use flatstream_core::{ErrorKind, StreamWriter};
+    ///
+    /// let mut writer = StreamWriter::new(Vec::new(), DefaultFramer);
+    /// let err = writer.write_payload(b"").unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::EmptyPayload));
+    /// assert!(writer.get_ref().is_empty(), "nothing reaches the sink");
+    ///
+    /// let mut writer = StreamWriter::new(Vec::new(), DefaultFramer).allow_empty_payloads(true);
+    /// writer.write_payload(b"")?;
+    /// assert_eq!(writer.into_inner(), [0, 0, 0, 0]);
+    /// # Ok::<(), flatstream_core::Error>(())
+    /// ```
+    ///
+    /// [`ErrorKind::EmptyPayload`]: crate::ErrorKind::EmptyPayload
+    #[must_use]
+    pub fn allow_empty_payloads(mut self, allow: bool) -> Self {
+        self.sink.allow_empty = allow;
         self
     }
 
@@ -168,11 +284,17 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     /// The builder is reset and reused for every call, so its capacity stays
     /// at the largest message written so far.
     ///
+    /// After a resumable I/O error, call again with the same `item`: if part
+    /// of its frame reached the sink, the call completes that frame (see
+    /// [What is on the sink after an error](StreamWriter#what-is-on-the-sink-after-an-error)).
+    ///
     /// # Errors
     ///
     /// The error of `item.serialize`, [`ErrorKind::UnfinishedBuilder`] if it
     /// did not finish the builder, and the errors of
     /// [`write_payload`](StreamWriter::write_payload).
+    ///
+    /// [`ErrorKind::UnfinishedBuilder`]: crate::ErrorKind::UnfinishedBuilder
     pub fn write<T: StreamSerialize + ?Sized>(&mut self, item: &T) -> Result<()> {
         self.write_with(|builder| item.serialize(builder))
     }
@@ -184,6 +306,10 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     /// builders (`Telemetry::create`, `finish_telemetry_buffer`, ...), which
     /// need `A: 'fbb`, can be used here; a generic
     /// [`StreamSerialize::serialize`] cannot call them.
+    ///
+    /// `build` runs before a frame left in flight by an earlier error is
+    /// completed, so if it builds the same message, its frame is recognised
+    /// as the retry. A stopped writer does not call `build`.
     ///
     /// # Errors
     ///
@@ -215,30 +341,34 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     /// assert_eq!(writer.frames_written(), 2);
     /// # Ok::<(), flatstream_core::Error>(())
     /// ```
+    ///
+    /// [`ErrorKind::UnfinishedBuilder`]: crate::ErrorKind::UnfinishedBuilder
     pub fn write_with<B>(&mut self, build: B) -> Result<()>
     where
         B: FnOnce(&mut FlatBufferBuilder<'static, DefaultAllocator>) -> Result<()>,
     {
-        let position = self.sink.position();
+        if self.sink.is_stopped() {
+            return self.sink.settle();
+        }
         self.builder.reset();
-        let result = build(&mut self.builder)
-            .map_err(|e| match e.position() {
-                Some(_) => e,
-                None => e.at(position),
-            })
-            .and_then(|()| finished_payload(&self.builder).map_err(|e| e.at(position)))
-            .and_then(|payload| self.sink.write_frame(payload));
+        let result = match build(&mut self.builder) {
+            Ok(()) => match finished_payload(&self.builder) {
+                Ok(payload) => self.sink.write_frame(payload),
+                Err(e) => Err(self.sink.refuse(e)),
+            },
+            Err(e) => Err(self.sink.refuse_keeping_position(e)),
+        };
         // Whatever the outcome, the builder has grown to what `build` wrote:
         // record it and let the policy judge, refused messages included.
         let used = self.builder.unfinished_data().len();
         self.builder_high_water = self.builder_high_water.max(used);
-        if let Some(policy) = self.memory.as_mut() {
-            if let Some(target) = policy.shrink_to(self.builder_high_water, used) {
-                let keep = target.max(used);
-                if keep < self.builder_high_water {
-                    self.builder = FlatBufferBuilder::with_capacity(keep);
-                    self.builder_high_water = keep;
-                }
+        if let Some(policy) = self.memory.as_mut()
+            && let Some(target) = policy.shrink_to(self.builder_high_water, used)
+        {
+            let keep = target.max(used);
+            if keep < self.builder_high_water {
+                self.builder = FlatBufferBuilder::with_capacity(keep);
+                self.builder_high_water = keep;
             }
         }
         result
@@ -254,26 +384,50 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     /// [`ErrorKind::UnfinishedBuilder`] if `finish` was not called (see
     /// [`finished_payload`] for exactly what is detected), and the errors of
     /// [`write_payload`](StreamWriter::write_payload).
+    ///
+    /// [`ErrorKind::UnfinishedBuilder`]: crate::ErrorKind::UnfinishedBuilder
     pub fn write_finished<A: Allocator>(
         &mut self,
         builder: &mut FlatBufferBuilder<'_, A>,
     ) -> Result<()> {
-        let payload = finished_payload(builder).map_err(|e| e.at(self.sink.position()))?;
-        self.sink.write_frame(payload)
+        match finished_payload(builder) {
+            Ok(payload) => self.sink.write_frame(payload),
+            Err(e) => Err(self.sink.refuse(e)),
+        }
     }
 
-    /// Writes `payload` as one frame, whatever its bytes.
+    /// Writes `payload` as one frame, whatever its bytes (an empty payload
+    /// only if [allowed](StreamWriter::allow_empty_payloads)).
+    ///
+    /// If an earlier resumable error left a frame in flight, that frame is
+    /// completed first; if `payload` is the payload of that frame (a retry),
+    /// completing it is all this call does. See
+    /// [What is on the sink after an error](StreamWriter#what-is-on-the-sink-after-an-error).
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::FrameTooLarge`] when the payload exceeds the limit, the
-    /// framer's refusal (both before any byte is written), or
-    /// [`ErrorKind::Io`] from the sink, with the position of the frame.
+    /// Each with the position of the frame concerned (its offset is
+    /// [`bytes_written`](StreamWriter::bytes_written)):
+    ///
+    /// - [`ErrorKind::FrameTooLarge`] when the payload exceeds the limit,
+    ///   [`ErrorKind::EmptyPayload`] when it is empty and empty payloads are
+    ///   not allowed, or the framer's refusal: nothing of this payload was
+    ///   written (a frame in flight was completed first, if it could be);
+    /// - [`ErrorKind::Io`] from the sink; resumable or not as
+    ///   [`Error::is_resumable`] says, and if it was not, the writer is now
+    ///   stopped when part of the frame reached the sink;
+    /// - [`ErrorKind::TornWrite`] when an earlier error stopped the writer.
+    ///
+    /// [`ErrorKind::EmptyPayload`]: crate::ErrorKind::EmptyPayload
+    /// [`ErrorKind::FrameTooLarge`]: crate::ErrorKind::FrameTooLarge
+    /// [`ErrorKind::Io`]: crate::ErrorKind::Io
+    /// [`ErrorKind::TornWrite`]: crate::ErrorKind::TornWrite
     pub fn write_payload(&mut self, payload: &[u8]) -> Result<()> {
         self.sink.write_frame(payload)
     }
 
-    /// Flushes the sink.
+    /// Completes a frame left in flight by an earlier resumable error, if
+    /// any, then flushes the sink.
     ///
     /// This hands buffered bytes to the operating system; it does not make
     /// them durable. For durability call `File::sync_data` on the file after
@@ -281,8 +435,16 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Io`] from the sink.
+    /// [`ErrorKind::Io`] from the sink (completing the frame in flight, which
+    /// then stays in flight if the error is resumable, or flushing), and
+    /// [`ErrorKind::TornWrite`] when an earlier error stopped the writer; a
+    /// stopped writer does not flush the sink (`get_mut().flush()` still
+    /// can, handing on the torn frame's bytes too).
+    ///
+    /// [`ErrorKind::Io`]: crate::ErrorKind::Io
+    /// [`ErrorKind::TornWrite`]: crate::ErrorKind::TornWrite
     pub fn flush(&mut self) -> Result<()> {
+        self.sink.settle()?;
         let position = self.sink.position();
         self.sink
             .inner
@@ -292,8 +454,9 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
 
     /// Bytes of the frames this writer has written completely (plus the
     /// starting offset, see [`starting_at`](StreamWriter::starting_at)): the
-    /// stream offset of the next frame. After an I/O error in the middle of a frame
-    /// the sink may hold more (part of the failed frame).
+    /// stream offset of the next frame. After an I/O error in the middle of a
+    /// frame the sink holds more: the part of that frame it accepted, which
+    /// the writer completes (a resumable error) or leaves torn (any other).
     #[must_use]
     pub fn bytes_written(&self) -> u64 {
         self.sink.bytes_written
@@ -317,66 +480,21 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     }
 
     /// A mutable reference to the sink. Writing to it directly corrupts the
-    /// stream unless you write whole frames.
+    /// stream unless you write whole frames, and only while no frame is in
+    /// flight (after a resumable error, the writer's next call completes the
+    /// frame it was writing).
     pub fn get_mut(&mut self) -> &mut W {
         &mut self.sink.inner
     }
 
     /// Returns the sink, without flushing it.
+    ///
+    /// A frame left in flight by a resumable error is not completed: the
+    /// sink then ends in a torn frame, at [`bytes_written`](StreamWriter::bytes_written).
+    /// Call [`flush`](StreamWriter::flush) first to complete it.
     pub fn into_inner(self) -> W {
         self.sink.inner
     }
-}
-
-impl<W: Write, F: Framer> FrameSink<W, F> {
-    fn position(&self) -> Position {
-        Position {
-            offset: self.bytes_written,
-            frame: self.frames_written,
-        }
-    }
-
-    /// The one write path: limit check, header on the stack, then two writes.
-    #[inline]
-    fn write_frame(&mut self, payload: &[u8]) -> Result<()> {
-        let limit = self.max_frame_len.min(self.framer.max_frame_len());
-        if payload.len() > limit {
-            return Err(too_large(payload.len(), limit, self.position()));
-        }
-        let mut header = [0u8; MAX_HEADER_LEN];
-        let header = &mut header[..self.framer.header_len()];
-        if let Err(e) = self.framer.encode_header(payload, header) {
-            return Err(positioned(e, self.position()));
-        }
-        if let Err(e) = self.inner.write_all(header) {
-            return Err(positioned(e.into(), self.position()));
-        }
-        if let Err(e) = self.inner.write_all(payload) {
-            return Err(positioned(e.into(), self.position()));
-        }
-        self.bytes_written += (header.len() + payload.len()) as u64;
-        self.frames_written += 1;
-        Ok(())
-    }
-}
-
-/// The error for a payload over the limit; out of line, so the write path
-/// stays small enough to inline.
-#[cold]
-#[inline(never)]
-fn too_large(len: usize, limit: usize, position: Position) -> Error {
-    Error::from(ErrorKind::FrameTooLarge {
-        declared: len as u64,
-        limit: limit as u64,
-    })
-    .at(position)
-}
-
-/// `error` at `position`; out of line for the same reason as [`too_large`].
-#[cold]
-#[inline(never)]
-fn positioned(error: Error, position: Position) -> Error {
-    error.at(position)
 }
 
 impl<W, F: core::fmt::Debug> core::fmt::Debug for StreamWriter<W, F> {
@@ -386,6 +504,8 @@ impl<W, F: core::fmt::Debug> core::fmt::Debug for StreamWriter<W, F> {
             .field("max_frame_len", &self.sink.max_frame_len)
             .field("bytes_written", &self.sink.bytes_written)
             .field("frames_written", &self.sink.frames_written)
+            .field("allow_empty_payloads", &self.sink.allow_empty)
+            .field("state", &self.sink.state())
             .finish_non_exhaustive()
     }
 }

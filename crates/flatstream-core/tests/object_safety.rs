@@ -2,7 +2,7 @@
 //! framers and deframers in their own right, forwarding every method (limits
 //! included), so a program can pick its framing at run time.
 
-use flatstream_core::{Decoded, Deframer, ErrorKind, Framer, Result, wire};
+use flatstream_core::{Decoded, Deframer, ErrorKind, Framer, Result, decode, wire};
 
 /// Length prefix only, with an optional limit of its own.
 #[derive(Debug, Clone, Copy)]
@@ -60,13 +60,13 @@ fn boxed_deframer_forwards_every_method_and_its_limit_applies_in_decode() {
     assert_eq!(deframer.header_len(), 4);
     assert_eq!(deframer.max_frame_len(), 2);
     assert_eq!(
-        deframer.decode(&[2, 0, 0, 0, b'h', b'i'], 1024).unwrap(),
+        decode(&mut deframer, &[2, 0, 0, 0, b'h', b'i'], 1024).unwrap(),
         Decoded::Frame {
             payload_start: 4,
             frame_len: 6
         }
     );
-    let err = deframer.decode(&[3, 0, 0, 0], 1024).unwrap_err();
+    let err = decode(&mut deframer, &[3, 0, 0, 0], 1024).unwrap_err();
     assert!(
         matches!(
             err,

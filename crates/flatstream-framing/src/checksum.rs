@@ -109,4 +109,11 @@ impl<C: Checksum> Deframer for ChecksumDeframer<C> {
             })
         }
     }
+
+    /// No limit of its own: readers apply theirs (2 GiB by default); add one
+    /// with `.bounded(n)`.
+    #[inline]
+    fn max_frame_len(&self) -> usize {
+        usize::MAX
+    }
 }

@@ -46,12 +46,12 @@ impl Framer for DefaultFramer {
 /// # Examples
 ///
 /// ```
-/// use flatstream_core::{Decoded, Deframer};
+/// use flatstream_core::{Decoded, decode};
 /// use flatstream_framing::DefaultDeframer;
 ///
 /// let frame = [3, 0, 0, 0, b'a', b'b', b'c'];
 /// assert_eq!(
-///     DefaultDeframer.decode(&frame, 1024)?,
+///     decode(&mut DefaultDeframer, &frame, 1024)?,
 ///     Decoded::Frame { payload_start: 4, frame_len: 7 }
 /// );
 /// # Ok::<(), flatstream_core::ErrorKind>(())
@@ -68,5 +68,12 @@ impl Deframer for DefaultDeframer {
     #[inline]
     fn verify(&mut self, _header: &[u8], _payload: &[u8]) -> core::result::Result<(), ErrorKind> {
         Ok(())
+    }
+
+    /// No limit of its own: readers apply theirs (2 GiB by default); add one
+    /// with `.bounded(n)`.
+    #[inline]
+    fn max_frame_len(&self) -> usize {
+        usize::MAX
     }
 }

@@ -20,12 +20,12 @@ use crate::{Bounded, Observed, Validated, Validator};
 ///
 /// let mut written = 0;
 /// let framer = DefaultFramer
-///     .validated(SizeValidator::at_least(1))
+///     .validated(SizeValidator::at_least(4))
 ///     .observed(|_| written += 1)
 ///     .bounded(1024);
 /// let mut writer = StreamWriter::new(Vec::new(), framer);
 /// writer.write_payload(b"kept")?;
-/// let err = writer.write_payload(b"").unwrap_err();
+/// let err = writer.write_payload(b"no").unwrap_err();
 /// assert!(matches!(err.kind(), ErrorKind::Invalid { .. }));
 /// let err = writer.write_payload(&[0; 2048]).unwrap_err();
 /// assert!(matches!(err.kind(), ErrorKind::FrameTooLarge { .. }));
@@ -136,10 +136,10 @@ pub trait DeframerExt: Deframer + Sized {
     /// # Examples
     ///
     /// ```
-    /// use flatstream_core::{Deframer, ErrorKind};
+    /// use flatstream_core::{ErrorKind, decode};
     /// use flatstream_framing::{DefaultDeframer, DeframerExt};
     ///
-    /// let err = DefaultDeframer.bounded(8).decode(&[9, 0, 0, 0], usize::MAX).unwrap_err();
+    /// let err = decode(&mut DefaultDeframer.bounded(8), &[9, 0, 0, 0], usize::MAX).unwrap_err();
     /// assert!(matches!(err, ErrorKind::FrameTooLarge { declared: 9, limit: 8 }));
     /// ```
     fn bounded(self, max_frame_len: usize) -> Bounded<Self> {
@@ -158,12 +158,12 @@ pub trait DeframerExt: Deframer + Sized {
     /// # Examples
     ///
     /// ```
-    /// use flatstream_core::Deframer;
+    /// use flatstream_core::decode;
     /// use flatstream_framing::{DefaultDeframer, DeframerExt};
     ///
     /// let mut seen = Vec::new();
     /// let mut deframer = DefaultDeframer.observed(|payload| seen.push(payload.to_vec()));
-    /// deframer.decode(&[2, 0, 0, 0, b'h', b'i'], 1024)?;
+    /// decode(&mut deframer, &[2, 0, 0, 0, b'h', b'i'], 1024)?;
     /// drop(deframer);
     /// assert_eq!(seen, [b"hi"]);
     /// # Ok::<(), flatstream_core::ErrorKind>(())
@@ -179,11 +179,11 @@ pub trait DeframerExt: Deframer + Sized {
     /// # Examples
     ///
     /// ```
-    /// use flatstream_core::{Deframer, ErrorKind};
+    /// use flatstream_core::{ErrorKind, decode};
     /// use flatstream_framing::{DefaultDeframer, DeframerExt, SizeValidator};
     ///
     /// let mut deframer = DefaultDeframer.validated(SizeValidator::at_least(4));
-    /// let err = deframer.decode(&[2, 0, 0, 0, b'h', b'i'], 1024).unwrap_err();
+    /// let err = decode(&mut deframer, &[2, 0, 0, 0, b'h', b'i'], 1024).unwrap_err();
     /// assert!(matches!(err, ErrorKind::Invalid { validator: "SizeValidator", .. }));
     /// ```
     fn validated<V: Validator>(self, validator: V) -> Validated<Self, V> {

@@ -6,7 +6,7 @@ use core::cell::RefCell;
 
 use flatstream_core::flatbuffers::{FlatBufferBuilder, InvalidFlatbuffer, VerifierOptions};
 use flatstream_core::{
-    Checksum, Decoded, Deframer, ErrorKind, Framer, Result, StreamReader, StreamWriter,
+    Checksum, Decoded, Deframer, ErrorKind, Framer, Result, StreamReader, StreamWriter, decode,
 };
 use flatstream_framing::{
     Bounded, ChecksumDeframer, ChecksumFramer, DefaultDeframer, DefaultFramer, DeframerExt,
@@ -80,6 +80,9 @@ impl<D: Deframer> Deframer for Logged<'_, D> {
             .borrow_mut()
             .push(format!("verify ok={}", result.is_ok()));
         result
+    }
+    fn max_frame_len(&self) -> usize {
+        self.inner.max_frame_len()
     }
 }
 
@@ -251,8 +254,8 @@ fn limits_compose_through_every_adapter_in_any_order() {
     // `decode` is the provided state machine, which applies the adapters' limit.
     let header = 101u32.to_le_bytes();
     for err in [
-        d1.decode(&header, usize::MAX).unwrap_err(),
-        d3.decode(&header, usize::MAX).unwrap_err(),
+        decode(&mut d1, &header, usize::MAX).unwrap_err(),
+        decode(&mut d3, &header, usize::MAX).unwrap_err(),
     ] {
         assert!(
             matches!(
@@ -267,7 +270,7 @@ fn limits_compose_through_every_adapter_in_any_order() {
     }
     // The caller's limit still applies when it is smaller.
     assert!(matches!(
-        d1.decode(&header, 50).unwrap_err(),
+        decode(&mut d1, &header, 50).unwrap_err(),
         ErrorKind::FrameTooLarge {
             declared: 101,
             limit: 50
@@ -293,14 +296,14 @@ fn adapters_do_not_change_the_wire() {
         .validated(SizeValidator::at_least(1));
     assert_eq!(deframer.header_len(), 6);
     assert_eq!(
-        deframer.decode(&plain, 1024).unwrap(),
+        decode(&mut deframer, &plain, 1024).unwrap(),
         Decoded::Frame {
             payload_start: 6,
             frame_len: plain.len()
         }
     );
     assert_eq!(
-        deframer.decode(&plain[..7], 1024).unwrap(),
+        decode(&mut deframer, &plain[..7], 1024).unwrap(),
         Decoded::Incomplete {
             needed: plain.len() - 7,
             required: plain.len()
@@ -350,7 +353,7 @@ fn read_side_validation_runs_after_the_checksum() {
     // A damaged payload: the checksum catches it and the validator never runs.
     let mut damaged = frame(ChecksumFramer::new(SumCount), &[1, 2, 3]);
     damaged[7] ^= 0x40;
-    let err = deframer.decode(&damaged, 1024).unwrap_err();
+    let err = decode(&mut deframer, &damaged, 1024).unwrap_err();
     assert!(
         matches!(
             err,
@@ -366,7 +369,7 @@ fn read_side_validation_runs_after_the_checksum() {
     // Intact but unacceptable: the checksum passes, then the validator refuses.
     log.borrow_mut().clear();
     let refused = frame(ChecksumFramer::new(SumCount), &[0xEE, 2, 3]);
-    let err = deframer.decode(&refused, 1024).unwrap_err();
+    let err = decode(&mut deframer, &refused, 1024).unwrap_err();
     assert_eq!(invalid_name(&err), Some("probe"));
     assert_eq!(
         err.to_string(),
@@ -377,7 +380,7 @@ fn read_side_validation_runs_after_the_checksum() {
     // An incomplete frame runs neither.
     log.borrow_mut().clear();
     assert!(matches!(
-        deframer.decode(&refused[..8], 1024).unwrap(),
+        decode(&mut deframer, &refused[..8], 1024).unwrap(),
         Decoded::Incomplete { .. }
     ));
     assert!(log.borrow().is_empty());
@@ -401,14 +404,12 @@ fn stacked_validators_run_outermost_first_on_write_and_innermost_first_on_read()
     let mut deframer = DefaultDeframer
         .validated(probe("inner", 1))
         .validated(probe("outer", 2));
-    deframer.decode(&frame(DefaultFramer, &[0]), 64).unwrap();
+    decode(&mut deframer, &frame(DefaultFramer, &[0]), 64).unwrap();
     assert_eq!(*log.borrow(), ["validate inner", "validate outer"]);
 
     // The first refusal wins, and later validators do not run.
     log.borrow_mut().clear();
-    let err = deframer
-        .decode(&frame(DefaultFramer, &[1]), 64)
-        .unwrap_err();
+    let err = decode(&mut deframer, &frame(DefaultFramer, &[1]), 64).unwrap_err();
     assert_eq!(invalid_name(&err), Some("inner"));
     assert_eq!(*log.borrow(), ["validate inner"]);
 }
@@ -489,7 +490,7 @@ fn read_side_observer_order_decides_whether_it_sees_refused_payloads() {
     let mut results = Vec::new();
     while !rest.is_empty() {
         let frame_len = 6 + rest[0] as usize;
-        results.push(deframer.decode(rest, 64).map(|_| ()).map_err(|e| {
+        results.push(decode(&mut deframer, rest, 64).map(|_| ()).map_err(|e| {
             invalid_name(&e).expect("only the validator refuses");
         }));
         rest = &rest[frame_len..];
@@ -506,13 +507,16 @@ fn read_side_observer_never_sees_damaged_or_oversized_frames() {
         .bounded(4);
     let mut damaged = frame(ChecksumFramer::new(SumCount), b"abc");
     damaged[6] ^= 1;
-    assert!(deframer.decode(&damaged, 64).is_err());
+    assert!(decode(&mut deframer, &damaged, 64).is_err());
     let big = frame(ChecksumFramer::new(SumCount), b"abcde");
-    assert!(deframer.decode(&big, 64).is_err());
+    assert!(decode(&mut deframer, &big, 64).is_err());
     assert!(
-        deframer
-            .decode(&frame(ChecksumFramer::new(SumCount), b"ok"), 64)
-            .is_ok()
+        decode(
+            &mut deframer,
+            &frame(ChecksumFramer::new(SumCount), b"ok"),
+            64
+        )
+        .is_ok()
     );
     assert_eq!(seen, 1);
 }
@@ -529,7 +533,8 @@ fn observer_counts_agree_across_a_stream_round_trip() {
                 bytes_out += p.len();
             })
             .bounded(1024),
-    );
+    )
+    .allow_empty_payloads(true);
     for p in &payloads {
         writer.write_payload(p).unwrap();
     }
@@ -804,7 +809,7 @@ fn boxed_framing_chosen_at_run_time_round_trips() {
     assert!(framing("nope").is_none());
     for name in ["plain", "sum", "sum-bounded-validated"] {
         let (framer, deframer) = framing(name).unwrap();
-        let mut writer = StreamWriter::new(Vec::new(), framer);
+        let mut writer = StreamWriter::new(Vec::new(), framer).allow_empty_payloads(true);
         writer.write_payload(b"one").unwrap();
         writer.write_payload(b"two").unwrap();
         let limited = name.ends_with("validated");

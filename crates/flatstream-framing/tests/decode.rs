@@ -1,6 +1,6 @@
 //! The sans-IO deframers on raw bytes: every answer `decode` can give.
 
-use flatstream_core::{Checksum, Decoded, Deframer, ErrorKind, Framer};
+use flatstream_core::{Checksum, Decoded, ErrorKind, Framer, decode};
 use flatstream_framing::{ChecksumDeframer, ChecksumFramer, DefaultDeframer, DefaultFramer};
 
 /// A 2-byte checksum for tests: the byte sum and the byte count, so any single
@@ -44,7 +44,7 @@ fn checksum_frame_is_length_checksum_payload() {
 fn decode_reports_missing_header_bytes() {
     for len in 0..4 {
         assert_eq!(
-            DefaultDeframer.decode(&[5, 0, 0, 0][..len], 1024).unwrap(),
+            decode(&mut DefaultDeframer, &[5, 0, 0, 0][..len], 1024).unwrap(),
             Decoded::Incomplete {
                 needed: 4 - len,
                 required: 4
@@ -53,7 +53,7 @@ fn decode_reports_missing_header_bytes() {
     }
     let mut deframer = ChecksumDeframer::new(SumCount);
     assert_eq!(
-        deframer.decode(&[1, 0, 0, 0, 9], 1024).unwrap(),
+        decode(&mut deframer, &[1, 0, 0, 0, 9], 1024).unwrap(),
         Decoded::Incomplete {
             needed: 1,
             required: 6
@@ -65,14 +65,14 @@ fn decode_reports_missing_header_bytes() {
 fn decode_reports_missing_payload_bytes() {
     let bytes = frame(DefaultFramer, b"abcdef");
     assert_eq!(
-        DefaultDeframer.decode(&bytes[..6], 1024).unwrap(),
+        decode(&mut DefaultDeframer, &bytes[..6], 1024).unwrap(),
         Decoded::Incomplete {
             needed: 4,
             required: 10
         }
     );
     assert_eq!(
-        DefaultDeframer.decode(&bytes, 1024).unwrap(),
+        decode(&mut DefaultDeframer, &bytes, 1024).unwrap(),
         Decoded::Frame {
             payload_start: 4,
             frame_len: 10
@@ -83,7 +83,7 @@ fn decode_reports_missing_payload_bytes() {
 #[test]
 fn decode_refuses_length_over_limit_before_payload_arrives() {
     let header = 1000u32.to_le_bytes();
-    let err = DefaultDeframer.decode(&header, 999).unwrap_err();
+    let err = decode(&mut DefaultDeframer, &header, 999).unwrap_err();
     assert!(
         matches!(
             err,
@@ -95,12 +95,15 @@ fn decode_refuses_length_over_limit_before_payload_arrives() {
         "{err}"
     );
     assert!(
-        DefaultDeframer.decode(&header, 1000).is_ok(),
+        decode(&mut DefaultDeframer, &header, 1000).is_ok(),
         "the limit itself is allowed"
     );
-    let err = ChecksumDeframer::new(SumCount)
-        .decode(&[0xFF, 0xFF, 0xFF, 0xFF], 1 << 31)
-        .unwrap_err();
+    let err = decode(
+        &mut ChecksumDeframer::new(SumCount),
+        &[0xFF, 0xFF, 0xFF, 0xFF],
+        1 << 31,
+    )
+    .unwrap_err();
     assert!(
         matches!(
             err,
@@ -118,14 +121,14 @@ fn decode_verifies_checksum_of_complete_frame() {
     let mut bytes = frame(ChecksumFramer::new(SumCount), b"payload");
     let mut deframer = ChecksumDeframer::new(SumCount);
     assert_eq!(
-        deframer.decode(&bytes, 1024).unwrap(),
+        decode(&mut deframer, &bytes, 1024).unwrap(),
         Decoded::Frame {
             payload_start: 6,
             frame_len: 13
         }
     );
     bytes[8] ^= 0x10;
-    let err = deframer.decode(&bytes, 1024).unwrap_err();
+    let err = decode(&mut deframer, &bytes, 1024).unwrap_err();
     assert!(
         matches!(err, ErrorKind::ChecksumMismatch { algorithm: "SUM-COUNT", expected, computed } if expected != computed),
         "{err}"

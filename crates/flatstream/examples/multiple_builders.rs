@@ -133,10 +133,8 @@ fn main() -> Result<(), Box<dyn Error>> {
                 // The transfer is over after its last chunk: give the
                 // builder's memory back.
                 let last = !matches!(messages.get(i + 1), Some(Message::FileTransfer(_)));
-                if last {
-                    if let Some(builder) = file_builder.take() {
-                        file_capacity = retained(builder);
-                    }
+                if last && let Some(builder) = file_builder.take() {
+                    file_capacity = retained(builder);
                 }
             }
         }

@@ -6,10 +6,13 @@
 
 #[doc(inline)]
 pub use flatstream_core::{
-    AdaptiveWatermark, Checksum, Clock, Decoded, Deframer, Error, ErrorKind, Framer, ManualClock,
-    MemoryPolicy, Messages, MonotonicClock, Position, Positioned, Recovery, Result, RootType,
-    ShrinkAbove, SliceReader, StreamReader, StreamSerialize, StreamWriter, Tail, TypedMessages,
-    finished_payload, flatbuffers, recover, recover_file_for_append, root_type, wire,
+    APPARENT_SIZE_FACTOR, AdaptiveWatermark, AfterDamage, Checksum, Clock, Decoded, Deframer,
+    Error, ErrorKind, FrameCursor, FrameSpan, Framer, ManualClock, MemoryPolicy, Messages,
+    MonotonicClock, Position, Positioned, RecoverOptions, Recovery, Region, Result, RootType,
+    Salvage, ShrinkAbove, SliceReader, Step, StreamReader, StreamSerialize, StreamWriter, Tail,
+    TypedMessages, TypedSlice, decode, finished_payload, flatbuffers, recover,
+    recover_file_for_append, recover_file_for_append_with, recover_slice, recover_with, root_type,
+    verifier_options_for, wire,
 };
 #[doc(inline)]
 pub use flatstream_framing::{

@@ -61,7 +61,7 @@ fn telemetry_validators() -> impl Validator + Clone {
 }
 
 fn write_all<F: Framer>(framer: F, payloads: &[Vec<u8>]) -> Vec<u8> {
-    let mut writer = StreamWriter::new(Vec::new(), framer);
+    let mut writer = StreamWriter::new(Vec::new(), framer).allow_empty_payloads(true);
     for payload in payloads {
         writer.write_payload(payload).expect("write_payload");
     }
@@ -201,7 +201,8 @@ macro_rules! adapter_tests {
                     framer()
                         .validated(telemetry_validators())
                         .observed(|_| observed += 1),
-                );
+                )
+                .allow_empty_payloads(true);
                 // Raw payload: not a FlatBuffer.
                 let err = writer.write_payload(b"not a flatbuffer").unwrap_err();
                 assert_eq!(
@@ -311,7 +312,8 @@ macro_rules! adapter_tests {
                         .validated(NoValidator)
                         .bounded(100)
                         .observed(|_| {}),
-                );
+                )
+                .allow_empty_payloads(true);
                 let err = writer.write_payload(&[0; 101]).unwrap_err();
                 assert!(matches!(
                     err.kind(),

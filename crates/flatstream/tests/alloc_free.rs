@@ -237,7 +237,7 @@ fn payload(i: usize, len: usize) -> Vec<u8> {
 }
 
 fn write_stream<F: Framer + Default>(rounds: usize) -> (Vec<u8>, usize) {
-    let mut writer = StreamWriter::new(Vec::new(), F::default());
+    let mut writer = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     let mut frames = 0;
     for i in 0..rounds {
         for (k, &len) in SIZES.iter().enumerate() {
@@ -304,7 +304,8 @@ fn raw_writes_allocate_nothing<F: Framer + Default>() {
         .map(|p| F::default().header_len() + p.len())
         .sum();
 
-    let mut writer = StreamWriter::new(Vec::with_capacity(total), F::default());
+    let mut writer =
+        StreamWriter::new(Vec::with_capacity(total), F::default()).allow_empty_payloads(true);
     let (result, n) = allocations_in(|| -> flatstream::Result<()> {
         for payload in &payloads {
             writer.write_payload(payload)?;
@@ -315,7 +316,7 @@ fn raw_writes_allocate_nothing<F: Framer + Default>() {
     assert_eq!(n, 0, "write_payload to a reserved Vec allocated {n} times");
     assert_eq!(writer.get_ref().len(), total);
 
-    let mut writer = StreamWriter::new(io::sink(), F::default());
+    let mut writer = StreamWriter::new(io::sink(), F::default()).allow_empty_payloads(true);
     let (result, n) = allocations_in(|| -> flatstream::Result<()> {
         for payload in &payloads {
             writer.write_payload(payload)?;
@@ -341,7 +342,7 @@ fn expert_mode_writes_allocate_nothing_after_warm_up<F: Framer + Default>() {
         .collect();
     let mut builder = FlatBufferBuilder::new();
     // Warm-up: the builder grows to the largest message.
-    let mut writer = StreamWriter::new(io::sink(), F::default());
+    let mut writer = StreamWriter::new(io::sink(), F::default()).allow_empty_payloads(true);
     for payload in &payloads {
         build_vector(&mut builder, payload);
         writer.write_finished(&mut builder).expect("warm-up");
@@ -349,7 +350,8 @@ fn expert_mode_writes_allocate_nothing_after_warm_up<F: Framer + Default>() {
 
     // Writing alone, to a reserved Vec: the builder is finished beforehand.
     build_vector(&mut builder, &payloads[7]);
-    let mut writer = StreamWriter::new(Vec::with_capacity(1 << 20), F::default());
+    let mut writer =
+        StreamWriter::new(Vec::with_capacity(1 << 20), F::default()).allow_empty_payloads(true);
     let (result, n) = allocations_in(|| -> flatstream::Result<()> {
         for _ in 0..10 {
             writer.write_finished(&mut builder)?;
@@ -362,7 +364,7 @@ fn expert_mode_writes_allocate_nothing_after_warm_up<F: Framer + Default>() {
 
     // Building and writing, to io::sink(): the warmed-up builder reuses its
     // capacity.
-    let mut writer = StreamWriter::new(io::sink(), F::default());
+    let mut writer = StreamWriter::new(io::sink(), F::default()).allow_empty_payloads(true);
     let (result, n) = allocations_in(|| -> flatstream::Result<()> {
         for payload in &payloads {
             build_vector(&mut builder, payload);
@@ -376,7 +378,8 @@ fn expert_mode_writes_allocate_nothing_after_warm_up<F: Framer + Default>() {
 
 fn simple_mode_writes_allocate_nothing_after_warm_up<F: Framer + Default>() {
     let texts: Vec<String> = SIZES.iter().map(|&len| "é".repeat(len / 2) + "!").collect();
-    let mut writer = StreamWriter::new(Vec::with_capacity(1 << 20), F::default());
+    let mut writer =
+        StreamWriter::new(Vec::with_capacity(1 << 20), F::default()).allow_empty_payloads(true);
     // Warm-up: the internal builder grows to the largest message.
     for text in &texts {
         writer.write(text.as_str()).expect("warm-up");
@@ -507,7 +510,8 @@ fn writing_through_adapters_allocates_nothing<F: Framer + Default>() {
 
     // Raw payloads, to a reserved Vec and to io::sink(): nothing to warm up.
     let framer = framer_stack(F::default(), &observed, NoValidator);
-    let mut writer = StreamWriter::new(Vec::with_capacity(total), framer);
+    let mut writer =
+        StreamWriter::new(Vec::with_capacity(total), framer).allow_empty_payloads(true);
     let (result, n) = allocations_in(|| -> flatstream::Result<()> {
         for payload in &payloads {
             writer.write_payload(payload)?;
@@ -523,7 +527,7 @@ fn writing_through_adapters_allocates_nothing<F: Framer + Default>() {
     assert_eq!(observed.get(), payload_bytes);
 
     let framer = framer_stack(F::default(), &observed, NoValidator);
-    let mut writer = StreamWriter::new(io::sink(), framer);
+    let mut writer = StreamWriter::new(io::sink(), framer).allow_empty_payloads(true);
     let (result, n) = allocations_in(|| -> flatstream::Result<()> {
         for payload in &payloads {
             writer.write_payload(payload)?;
@@ -538,7 +542,7 @@ fn writing_through_adapters_allocates_nothing<F: Framer + Default>() {
     // Expert mode: a warmed-up builder, built and written in the loop.
     let mut builder = FlatBufferBuilder::new();
     let framer = framer_stack(F::default(), &observed, NoValidator);
-    let mut writer = StreamWriter::new(io::sink(), framer);
+    let mut writer = StreamWriter::new(io::sink(), framer).allow_empty_payloads(true);
     for payload in &payloads {
         build_vector(&mut builder, payload);
         writer.write_finished(&mut builder).expect("warm-up");
@@ -560,7 +564,7 @@ fn writing_through_adapters_allocates_nothing<F: Framer + Default>() {
     // Simple mode: the internal builder, warmed up.
     let texts: Vec<String> = SIZES.iter().map(|&len| "é".repeat(len / 2) + "!").collect();
     let framer = framer_stack(F::default(), &observed, NoValidator);
-    let mut writer = StreamWriter::new(io::sink(), framer);
+    let mut writer = StreamWriter::new(io::sink(), framer).allow_empty_payloads(true);
     for text in &texts {
         writer.write(text.as_str()).expect("warm-up");
     }
@@ -601,7 +605,8 @@ fn telemetry_through_validating_adapters_allocates_nothing<
     // Writing, simple mode with flatc's builders, every payload checked by
     // `RootTableValidator` before it is written.
     let framer = framer_stack(F::default(), &observed, telemetry_validator());
-    let mut writer = StreamWriter::new(Vec::with_capacity(1 << 20), framer);
+    let mut writer =
+        StreamWriter::new(Vec::with_capacity(1 << 20), framer).allow_empty_payloads(true);
     for reading in &readings {
         write_reading(&mut writer, reading).expect("warm-up");
     }
@@ -694,7 +699,9 @@ fn simple_mode_with_a_quiet_policy_allocates_nothing_after_warm_up<F: Framer + D
     let texts: Vec<String> = SIZES.iter().map(|&len| "é".repeat(len / 2) + "!").collect();
     let clock = Arc::new(ManualClock::default());
     for policy in quiet_policies(&clock) {
-        let mut writer = StreamWriter::new(io::sink(), F::default()).with_memory_policy(policy);
+        let mut writer = StreamWriter::new(io::sink(), F::default())
+            .allow_empty_payloads(true)
+            .with_memory_policy(policy);
         for text in &texts {
             writer.write(text.as_str()).expect("warm-up");
         }

@@ -119,7 +119,8 @@ fn pairs() -> Vec<Pair> {
 /// net, and when its stdout is closed.
 fn run_child<F: Framer + Default>(path: &str, seed: u64) -> ! {
     let file = std::fs::File::create(path).expect("child: create");
-    let mut writer = StreamWriter::new(BufWriter::with_capacity(4096, file), F::default());
+    let mut writer = StreamWriter::new(BufWriter::with_capacity(4096, file), F::default())
+        .allow_empty_payloads(true);
     let mut rng = Rng::new(seed);
     let mut stdout = std::io::stdout().lock();
     let started = Instant::now();
@@ -210,6 +211,7 @@ fn check_trial<F: Framer + Default, D: Deframer + Default>(
         ));
     }
     let mut writer = StreamWriter::new(BufWriter::new(file), F::default())
+        .allow_empty_payloads(true)
         .starting_at(for_append.end_position());
     for i in recovery.frames..recovery.frames + APPENDED {
         writer

@@ -57,8 +57,10 @@ fn large_payloads() -> Vec<Vec<u8>> {
     payloads
 }
 
+/// Writes `payloads`, empty ones included: a stream that allows them must
+/// read back like any other.
 fn write_stream<F: Framer + Default>(payloads: &[Vec<u8>]) -> Vec<u8> {
-    let mut writer = StreamWriter::new(Vec::new(), F::default());
+    let mut writer = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     for payload in payloads {
         writer.write_payload(payload).expect("write_payload");
     }

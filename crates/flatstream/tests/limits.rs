@@ -264,7 +264,7 @@ fn default_limit_is_2_gib<F: Framer + Default + core::fmt::Debug, D: Deframer + 
     }
 
     // The writer's default limit is the same.
-    let writer = StreamWriter::new(Vec::new(), F::default());
+    let writer = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     assert!(
         format!("{writer:?}").contains("max_frame_len: 2147483648"),
         "{writer:?}"
@@ -288,7 +288,7 @@ fn writer_refuses_over_the_limit_before_writing<F: Framer + Default, D: Deframer
             .unwrap_or(usize::MAX)
             .min(on_framer.unwrap_or(usize::MAX));
         let framer = F::default().with_max_frame_len(on_framer.unwrap_or(usize::MAX));
-        let mut writer = StreamWriter::new(Vec::new(), framer);
+        let mut writer = StreamWriter::new(Vec::new(), framer).allow_empty_payloads(true);
         if let Some(on_writer) = on_writer {
             writer = writer.with_max_frame_len(on_writer);
         }

@@ -116,7 +116,7 @@ fn check_big(payload: &[u8]) {
 fn stream() -> &'static [u8] {
     static STREAM: OnceLock<Vec<u8>> = OnceLock::new();
     STREAM.get_or_init(|| {
-        let mut small = StreamWriter::new(Vec::new(), DefaultFramer);
+        let mut small = StreamWriter::new(Vec::new(), DefaultFramer).allow_empty_payloads(true);
         for i in 0..SMALL_COUNT {
             small.write_payload(&small_payload(i)).expect("write");
         }
@@ -348,7 +348,7 @@ fn write_scenario(policy: Option<Policy>, mut tick: impl FnMut()) -> Retained {
     let small: Vec<Vec<u8>> = (0..SMALL_COUNT).map(small_payload).collect();
     let mark = live_mark();
     let (writer, peak) = peak_extra_bytes_in(|| {
-        let mut writer = StreamWriter::new(io::sink(), DefaultFramer);
+        let mut writer = StreamWriter::new(io::sink(), DefaultFramer).allow_empty_payloads(true);
         if let Some(policy) = policy {
             writer = writer.with_memory_policy(policy);
         }
@@ -421,6 +421,7 @@ fn simple_mode_writer_gives_back_the_memory_of_a_refused_huge_message() {
     // Over the writer's own limit.
     let mark = live_mark();
     let mut writer = StreamWriter::new(io::sink(), DefaultFramer)
+        .allow_empty_payloads(true)
         .with_max_frame_len(MIB)
         .with_memory_policy(shrink_above());
     let err = writer.write_with(build_huge).expect_err("too large");
@@ -435,7 +436,9 @@ fn simple_mode_writer_gives_back_the_memory_of_a_refused_huge_message() {
     // Refused by a validating framer.
     let mark = live_mark();
     let framer = DefaultFramer.validated(flatstream::SizeValidator::at_most(MIB));
-    let mut writer = StreamWriter::new(io::sink(), framer).with_memory_policy(shrink_above());
+    let mut writer = StreamWriter::new(io::sink(), framer)
+        .allow_empty_payloads(true)
+        .with_memory_policy(shrink_above());
     let err = writer.write_with(build_huge).expect_err("refused");
     assert!(matches!(err.kind(), flatstream::ErrorKind::Invalid { .. }));
     write_small(&mut writer, &small);
@@ -444,8 +447,9 @@ fn simple_mode_writer_gives_back_the_memory_of_a_refused_huge_message() {
 
     // A build that fails after filling the builder.
     let mark = live_mark();
-    let mut writer =
-        StreamWriter::new(io::sink(), DefaultFramer).with_memory_policy(shrink_above());
+    let mut writer = StreamWriter::new(io::sink(), DefaultFramer)
+        .allow_empty_payloads(true)
+        .with_memory_policy(shrink_above());
     let err = writer
         .write_with(|builder| {
             builder.create_byte_string(&huge);
@@ -484,7 +488,11 @@ const MEASURED: usize = 120;
 
 /// Alternating sizes: 24 KiB and 64 KiB (a factor of 2.7).
 fn wobbling_len(i: usize) -> usize {
-    if i % 2 == 0 { 24 * KIB } else { 64 * KIB }
+    if i.is_multiple_of(2) {
+        24 * KIB
+    } else {
+        64 * KIB
+    }
 }
 
 /// Reads `WARM_UP` then `MEASURED` wobbling messages from a stream that then
@@ -492,7 +500,7 @@ fn wobbling_len(i: usize) -> usize {
 /// allocations of the measured messages and the capacities after them and
 /// after the tail.
 fn read_wobbling(policy: Policy, clock: &ManualClock, tail: usize) -> (usize, usize, usize) {
-    let mut writer = StreamWriter::new(Vec::new(), DefaultFramer);
+    let mut writer = StreamWriter::new(Vec::new(), DefaultFramer).allow_empty_payloads(true);
     for i in 0..WARM_UP + MEASURED {
         writer
             .write_payload(&vec![i.to_le_bytes()[0]; wobbling_len(i)])
@@ -552,7 +560,9 @@ fn write_wobbling(policy: Policy, clock: &ManualClock, tail: usize) -> (usize, i
         .collect();
     let small: Vec<Vec<u8>> = (0..tail).map(small_payload).collect();
     let mark = live_mark();
-    let mut writer = StreamWriter::new(io::sink(), DefaultFramer).with_memory_policy(policy);
+    let mut writer = StreamWriter::new(io::sink(), DefaultFramer)
+        .allow_empty_payloads(true)
+        .with_memory_policy(policy);
     let mut next = |i: usize| {
         write_bytes(&mut writer, &wobbling[i % 2]);
         clock.advance(SHORT_TICK);
@@ -627,7 +637,7 @@ fn varied_payloads(lens: &[usize]) -> Vec<Vec<u8>> {
 }
 
 fn framed(payloads: &[Vec<u8>]) -> Vec<u8> {
-    let mut writer = StreamWriter::new(Vec::new(), DefaultFramer);
+    let mut writer = StreamWriter::new(Vec::new(), DefaultFramer).allow_empty_payloads(true);
     for payload in payloads {
         writer.write_payload(payload).expect("write");
     }
@@ -673,7 +683,7 @@ fn aggressive_policies_never_shrink_below_a_frame_in_progress() {
 fn aggressive_policies_write_the_same_bytes() {
     let payloads = varied_payloads(&[10, MIB, 0, 3, 300 * KIB, 10]);
     let write_all = |policy: Option<Policy>| {
-        let mut writer = StreamWriter::new(Vec::new(), DefaultFramer);
+        let mut writer = StreamWriter::new(Vec::new(), DefaultFramer).allow_empty_payloads(true);
         if let Some(policy) = policy {
             writer = writer.with_memory_policy(policy);
         }

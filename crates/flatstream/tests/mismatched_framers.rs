@@ -25,6 +25,7 @@ mod framers;
 
 use flatstream::{
     Decoded, DefaultFramer, Deframer, ErrorKind, Framer, Position, StreamReader, StreamWriter,
+    decode,
 };
 use proptest::prelude::*;
 
@@ -33,7 +34,7 @@ use proptest::prelude::*;
 use flatstream::DefaultDeframer;
 
 fn write_with<F: Framer>(framer: F, payloads: &[&[u8]]) -> Vec<u8> {
-    let mut writer = StreamWriter::new(Vec::new(), framer);
+    let mut writer = StreamWriter::new(Vec::new(), framer).allow_empty_payloads(true);
     for payload in payloads {
         writer.write_payload(payload).expect("write_payload");
     }
@@ -84,7 +85,7 @@ fn read_events<D: Deframer + Clone>(bytes: &[u8], deframer: D, limit: usize) -> 
             Ok(Some(payload)) => {
                 let frame_len = header_len + payload.len();
                 assert_eq!(
-                    check.decode(&bytes[offset..], limit).ok(),
+                    decode(&mut check, &bytes[offset..], limit).ok(),
                     Some(Decoded::Frame {
                         payload_start: header_len,
                         frame_len

@@ -22,9 +22,25 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use flatstream::{
-    Deframer, ErrorKind, Framer, MmapStream, Position, Result, StreamWriter, recover,
+    Deframer, ErrorKind, Framer, MmapStream, Position, RecoverOptions, Result, StreamWriter,
+    recover,
 };
 use streams::{Ending, TempPath, summary};
+
+/// Maps the file at `path`. Every file these tests map is private to the
+/// test and only ever appended to while mapped.
+#[allow(unsafe_code)]
+fn open_map(path: impl AsRef<Path>) -> Result<MmapStream> {
+    // SAFETY: no one truncates or rewrites the test's own file while mapped.
+    unsafe { MmapStream::open(path) }
+}
+
+/// Maps an open file, as [`open_map`].
+#[allow(unsafe_code)]
+fn map_file(file: &File) -> Result<MmapStream> {
+    // SAFETY: as in `open_map`.
+    unsafe { MmapStream::from_file(file) }
+}
 
 /// Payloads with an empty one and one larger than a page and than
 /// `StreamReader`'s 64 KiB read chunk.
@@ -43,7 +59,7 @@ fn payloads() -> Vec<Vec<u8>> {
 /// length).
 fn write_file<F: Framer + Default>(path: &Path, payloads: &[Vec<u8>]) -> Vec<usize> {
     let file = BufWriter::new(File::create(path).expect("create"));
-    let mut writer = StreamWriter::new(file, F::default());
+    let mut writer = StreamWriter::new(file, F::default()).allow_empty_payloads(true);
     let mut starts = vec![0];
     for payload in payloads {
         writer.write_payload(payload).expect("write_payload");
@@ -64,7 +80,7 @@ fn reads_every_payload_in_place<F: Framer + Default, D: Deframer + Default>() {
     let payloads = payloads();
     let starts = write_file::<F>(tmp.path(), &payloads);
 
-    let map = MmapStream::open(tmp.path()).expect("open");
+    let map = open_map(tmp.path()).expect("open");
     assert_eq!(map.as_bytes(), fs::read(tmp.path()).expect("read"));
     assert_eq!(map.len(), *starts.last().expect("length"));
     assert!(!map.is_empty());
@@ -99,11 +115,11 @@ fn reads_every_payload_in_place<F: Framer + Default, D: Deframer + Default>() {
     // The same map through an open file, whatever its seek position.
     let mut file = File::open(tmp.path()).expect("open");
     file.seek(SeekFrom::Start(7)).expect("seek");
-    let again = MmapStream::from_file(&file).expect("from_file");
+    let again = map_file(&file).expect("from_file");
     drop(file);
     assert_eq!(again.as_bytes(), map.as_bytes());
 
-    let recovery = map.recover(D::default()).expect("recover");
+    let recovery = map.recover(D::default(), RecoverOptions::new());
     assert_eq!(
         summary(&recovery),
         (payloads.len() as u64, map.len() as u64, Ending::Clean)
@@ -115,17 +131,17 @@ fn empty_file_is_an_empty_slice<F: Framer + Default, D: Deframer + Default>() {
     write_file::<F>(tmp.path(), &[]);
     assert_eq!(fs::metadata(tmp.path()).expect("metadata").len(), 0);
 
-    let map = MmapStream::open(tmp.path()).expect("open an empty file");
+    let map = open_map(tmp.path()).expect("open an empty file");
     assert!(map.is_empty());
     assert_eq!(map.len(), 0);
     assert_eq!(map.as_bytes(), b"");
     assert!(map.frames(D::default()).next().is_none());
     assert!(map.frames(D::default()).positioned().next().is_none());
-    let recovery = map.recover(D::default()).expect("recover");
+    let recovery = map.recover(D::default(), RecoverOptions::new());
     assert_eq!(summary(&recovery), (0, 0, Ending::Clean));
 
     let file = File::open(tmp.path()).expect("open");
-    let map = MmapStream::from_file(&file).expect("from_file");
+    let map = map_file(&file).expect("from_file");
     assert!(map.is_empty());
 }
 
@@ -145,7 +161,7 @@ fn torn_tail_reads_and_recovers_as_the_file<F: Framer + Default, D: Deframer + D
         file.set_len(cut as u64).expect("set_len");
         drop(file);
 
-        let map = MmapStream::open(tmp.path()).expect("open");
+        let map = open_map(tmp.path()).expect("open");
         assert_eq!(map.len(), cut);
         let mut frames = map.frames(D::default());
         for payload in &payloads[..last] {
@@ -172,7 +188,7 @@ fn torn_tail_reads_and_recovers_as_the_file<F: Framer + Default, D: Deframer + D
         assert_eq!(err.position(), Some(at));
         assert!(frames.next().is_none());
 
-        let via_map = summary(&map.recover(D::default()).expect("recover"));
+        let via_map = summary(&map.recover(D::default(), RecoverOptions::new()));
         let via_file = summary(
             &recover(File::open(tmp.path()).expect("open"), D::default()).expect("recover"),
         );
@@ -197,8 +213,8 @@ fn recover_through_the_map<F: Framer + Default, D: Deframer + Default>() {
     let starts = write_file::<F>(tmp.path(), &payloads);
     let end = *starts.last().expect("length") as u64;
     let recover_both = || {
-        let map = MmapStream::open(tmp.path()).expect("open");
-        let via_map = summary(&map.recover(D::default()).expect("recover"));
+        let map = open_map(tmp.path()).expect("open");
+        let via_map = summary(&map.recover(D::default(), RecoverOptions::new()));
         let via_file = summary(
             &recover(File::open(tmp.path()).expect("open"), D::default()).expect("recover"),
         );
@@ -245,7 +261,7 @@ fn map_keeps_its_length_while_the_file_grows<F: Framer + Default, D: Deframer + 
     let tmp = TempPath::new("mmap-append");
     let payloads = payloads();
     write_file::<F>(tmp.path(), &payloads[..2]);
-    let map = MmapStream::open(tmp.path()).expect("open");
+    let map = open_map(tmp.path()).expect("open");
     let before = map.len();
 
     // Another writer appends frames while the file is mapped.
@@ -253,7 +269,8 @@ fn map_keeps_its_length_while_the_file_grows<F: Framer + Default, D: Deframer + 
         .append(true)
         .open(tmp.path())
         .expect("open");
-    let mut writer = StreamWriter::new(BufWriter::new(file), F::default());
+    let mut writer =
+        StreamWriter::new(BufWriter::new(file), F::default()).allow_empty_payloads(true);
     for payload in &payloads[2..] {
         writer.write_payload(payload).expect("write_payload");
     }
@@ -267,7 +284,7 @@ fn map_keeps_its_length_while_the_file_grows<F: Framer + Default, D: Deframer + 
         .expect("frames");
     assert_eq!(seen, payloads[..2]);
 
-    let remapped = MmapStream::open(tmp.path()).expect("open");
+    let remapped = open_map(tmp.path()).expect("open");
     let seen: Vec<&[u8]> = remapped
         .frames(D::default())
         .collect::<Result<_>>()
@@ -281,7 +298,7 @@ fn map_outlives_the_removed_file<F: Framer + Default, D: Deframer + Default>() {
     let tmp = TempPath::new("mmap-unlink");
     let payloads = payloads();
     write_file::<F>(tmp.path(), &payloads);
-    let map = MmapStream::open(tmp.path()).expect("open");
+    let map = open_map(tmp.path()).expect("open");
     fs::remove_file(tmp.path()).expect("remove");
     let seen: Vec<&[u8]> = map
         .frames(D::default())
@@ -293,7 +310,7 @@ fn map_outlives_the_removed_file<F: Framer + Default, D: Deframer + Default>() {
 #[test]
 fn missing_file_is_an_io_error() {
     let tmp = TempPath::new("mmap-missing");
-    let err = MmapStream::open(tmp.path()).expect_err("no such file");
+    let err = open_map(tmp.path()).expect_err("no such file");
     assert!(
         matches!(err.kind(), ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound),
         "{err:?}"
@@ -308,8 +325,40 @@ fn mmap_stream_is_send_and_sync() {
 
 #[test]
 fn a_directory_is_not_mapped() {
-    let err = MmapStream::open(std::env::temp_dir()).expect_err("a directory");
-    assert!(matches!(err.kind(), ErrorKind::Io(_)), "{err:?}");
+    let err = open_map(std::env::temp_dir()).expect_err("a directory");
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::NotRegularFile {
+                file_type: "directory"
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+/// A FIFO would block `open` until a writer comes (and never end); it is
+/// refused before it is opened. The test would hang on the old code.
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_without_blocking() {
+    let tmp = TempPath::new("mmap-fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(tmp.path())
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let err = open_map(tmp.path()).expect_err("a FIFO");
+    assert!(
+        matches!(err.kind(), ErrorKind::NotRegularFile { file_type: "FIFO" }),
+        "{err:?}"
+    );
+    let err = flatstream::recover_file_for_append(tmp.path(), flatstream::DefaultDeframer)
+        .expect_err("a FIFO");
+    assert!(
+        matches!(err.kind(), ErrorKind::NotRegularFile { file_type: "FIFO" }),
+        "{err:?}"
+    );
 }
 
 macro_rules! mmap_tests {

@@ -104,7 +104,7 @@ fn session() -> Vec<Message> {
 
 /// Writes `messages` with one builder per type (expert mode).
 fn write_session<F: Framer + Default>(messages: &[Message]) -> Vec<u8> {
-    let mut writer = StreamWriter::new(Vec::new(), F::default());
+    let mut writer = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     let mut telemetry_builder = FlatBufferBuilder::new();
     let mut control_builder = FlatBufferBuilder::new();
     let mut file_builder = FlatBufferBuilder::new();
@@ -297,7 +297,8 @@ fn the_verifier_does_not_check_the_file_identifier() {
         },
     );
     control::finish_control_buffer(&mut builder, root);
-    let mut writer = StreamWriter::new(Vec::new(), flatstream::DefaultFramer);
+    let mut writer =
+        StreamWriter::new(Vec::new(), flatstream::DefaultFramer).allow_empty_payloads(true);
     writer.write_finished(&mut builder).expect("write");
     let bytes = writer.into_inner();
 
@@ -324,7 +325,8 @@ fn the_verifier_does_not_check_the_file_identifier() {
 fn a_payload_of_another_type_usually_fails_verification() {
     let mut builder = FlatBufferBuilder::new();
     ControlMessage::sample(0).build_finished(&mut builder);
-    let mut writer = StreamWriter::new(Vec::new(), flatstream::DefaultFramer);
+    let mut writer =
+        StreamWriter::new(Vec::new(), flatstream::DefaultFramer).allow_empty_payloads(true);
     writer.write_finished(&mut builder).expect("write");
     let bytes = writer.into_inner();
 

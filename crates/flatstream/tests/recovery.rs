@@ -93,9 +93,16 @@ fn clean_stream_is_clean<F: Framer + Default, D: Deframer + Default>() {
 /// otherwise a clean end at a boundary, or a torn frame.
 fn expected_cut_recovery(w: &Written, cut: usize) -> (u64, u64, Ending) {
     let complete = w.complete_frames_in(cut);
+    // A zero frame (a length, then only zeros) is zero fill, not a frame.
+    let zero_frame = |k: usize| {
+        w.bytes[w.starts[k] + 4..w.starts[k + 1]]
+            .iter()
+            .all(|&b| b == 0)
+    };
+    let partial_is_zero = w.bytes[w.starts[complete]..cut].iter().all(|&b| b == 0);
     for j in 0..=complete {
         let start = w.starts[j];
-        if start < cut && w.bytes[start..cut].iter().all(|&b| b == 0) {
+        if start < cut && partial_is_zero && (j..complete).all(zero_frame) {
             return (
                 j as u64,
                 start as u64,
@@ -332,23 +339,27 @@ fn length_over_the_limit_is_corrupt<F: Framer + Default, D: Deframer + Default>(
         );
     }
 
-    // A length over the default limit of 2 GiB.
+    // The largest length the format carries: recovery accepts it (a writer
+    // may be allowed such frames), sees it run past the end, and finds the
+    // good frames after it: a damaged length, not a torn tail.
     bytes[prefix].copy_from_slice(&u32::MAX.to_le_bytes());
     let recovery = recover(bytes.as_slice(), D::default()).expect("recover");
     assert_eq!(
         summary(&recovery),
         (2, position.offset, Ending::Corrupt(Some(position)))
     );
+    assert_eq!(recovery.good_after, Some(w.starts[3] as u64));
+    let salvage = recovery.salvage.as_ref().expect("salvage report");
+    assert_eq!((salvage.frames, salvage.regions_total), (2, 1));
     let Tail::Corrupt(err) = recovery.tail else {
         unreachable!()
     };
     assert!(
         matches!(
             err.kind(),
-            ErrorKind::FrameTooLarge {
-                declared: 0xFFFF_FFFF,
-                limit: 0x8000_0000
-            }
+            ErrorKind::CorruptRegion { len, cause, .. }
+                if *len == (w.starts[3] - w.starts[2]) as u64
+                    && matches!(**cause, ErrorKind::UnexpectedEof { .. })
         ),
         "{err:?}"
     );
@@ -503,6 +514,7 @@ fn append_after_recovery_continues_the_stream<F: Framer + Default, D: Deframer +
         assert_eq!(recovery.frames, kept as u64, "{tag}");
         let start = recovery.end_position();
         let mut writer = StreamWriter::new(BufWriter::new(file), F::default())
+            .allow_empty_payloads(true)
             .starting_at(start)
             .with_max_frame_len(2000);
         for payload in &new {
@@ -548,7 +560,9 @@ fn append_after_recovery_continues_the_stream<F: Framer + Default, D: Deframer +
         .append(true)
         .open(tmp.path())
         .expect("open for append");
-    let mut writer = StreamWriter::new(file, F::default()).starting_at(recovery.end_position());
+    let mut writer = StreamWriter::new(file, F::default())
+        .allow_empty_payloads(true)
+        .starting_at(recovery.end_position());
     writer.write_payload(b"tail").expect("append");
     let on_disk = read_file(tmp.path());
     let mut expected = old[..4].to_vec();
@@ -595,7 +609,7 @@ fn writer_fault_at_every_call_recovers_exactly<F: Framer + Default, D: Deframer 
             fail_at: None,
             fault: io::ErrorKind::BrokenPipe,
         };
-        let mut writer = StreamWriter::new(&mut clean, F::default());
+        let mut writer = StreamWriter::new(&mut clean, F::default()).allow_empty_payloads(true);
         for payload in &payloads {
             writer.write_payload(payload).expect("clean run");
         }
@@ -616,7 +630,8 @@ fn writer_fault_at_every_call_recovers_exactly<F: Framer + Default, D: Deframer 
                     fail_at: Some(fail_at),
                     fault,
                 };
-                let mut writer = StreamWriter::new(&mut sink, F::default());
+                let mut writer =
+                    StreamWriter::new(&mut sink, F::default()).allow_empty_payloads(true);
                 let mut failed = None;
                 for (i, payload) in payloads.iter().enumerate() {
                     if let Err(err) = writer.write_payload(payload) {

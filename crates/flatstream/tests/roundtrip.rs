@@ -118,7 +118,7 @@ fn check_stream<F: Framer, D: Deframer + Default>(
 }
 
 fn raw_round_trip<F: Framer + Default, D: Deframer + Default>(payloads: &[Vec<u8>]) {
-    let mut writer = StreamWriter::new(Vec::new(), F::default());
+    let mut writer = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     for payload in payloads {
         writer.write_payload(payload).expect("write_payload");
     }
@@ -126,7 +126,7 @@ fn raw_round_trip<F: Framer + Default, D: Deframer + Default>(payloads: &[Vec<u8
 }
 
 fn simple_mode_round_trip<F: Framer + Default, D: Deframer + Default>(texts: &[String]) {
-    let mut writer = StreamWriter::new(Vec::new(), F::default());
+    let mut writer = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     for text in texts {
         writer.write(text).expect("write");
     }
@@ -145,7 +145,7 @@ fn simple_mode_round_trip<F: Framer + Default, D: Deframer + Default>(texts: &[S
 }
 
 fn expert_mode_round_trip<F: Framer + Default, D: Deframer + Default>(payloads: &[Vec<u8>]) {
-    let mut writer = StreamWriter::new(Vec::new(), F::default());
+    let mut writer = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     let mut builder = FlatBufferBuilder::new();
     let mut expected = Vec::new();
     for payload in payloads {
@@ -173,7 +173,7 @@ fn mixed_modes_round_trip<F: Framer + Default, D: Deframer + Default>(
     payloads: &[Vec<u8>],
     texts: &[String],
 ) {
-    let mut writer = StreamWriter::new(Vec::new(), F::default());
+    let mut writer = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     let mut builder = FlatBufferBuilder::new();
     let mut expected = Vec::new();
     for (i, payload) in payloads.iter().enumerate() {
@@ -197,11 +197,11 @@ fn concatenated_round_trip<F: Framer + Default, D: Deframer + Default>(
     first: &[Vec<u8>],
     second: &[String],
 ) {
-    let mut a = StreamWriter::new(Vec::new(), F::default());
+    let mut a = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     for payload in first {
         a.write_payload(payload).expect("write_payload");
     }
-    let mut b = StreamWriter::new(Vec::new(), F::default());
+    let mut b = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     for text in second {
         b.write(text).expect("write");
     }

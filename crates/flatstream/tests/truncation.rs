@@ -24,7 +24,7 @@ struct Stream {
 }
 
 fn write_stream<F: Framer + Default>(payloads: Vec<Vec<u8>>) -> Stream {
-    let mut writer = StreamWriter::new(Vec::new(), F::default());
+    let mut writer = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     let header_len = writer.framer().header_len();
     let mut starts = vec![0];
     for payload in &payloads {

@@ -2,6 +2,8 @@
 //! builders are refused before a byte is written, the frame limit is enforced
 //! up front, write errors keep their I/O kind and name the frame being
 //! written, and the sink accessors and `StreamSerialize` impls behave.
+//! Faults in the middle of a frame (frames in flight, a stopped writer) and
+//! empty payloads are covered in depth by `writer_faults.rs`.
 
 #[path = "support/framers.rs"]
 mod framers;
@@ -37,7 +39,7 @@ impl Write for TestSink {
                 self.fault.unwrap_or(io::ErrorKind::BrokenPipe),
             ));
         }
-        if self.interrupt_every_other_call && call % 2 == 0 {
+        if self.interrupt_every_other_call && call.is_multiple_of(2) {
             return Err(io::Error::from(io::ErrorKind::Interrupted));
         }
         let n = buf.len().min(self.max_per_call.unwrap_or(usize::MAX));
@@ -284,15 +286,17 @@ fn max_frame_len_is_enforced_before_writing<F: Framer + Default, D: Deframer + D
     assert_eq!(writer.bytes_written(), after_one);
     assert_eq!(read_all::<D>(writer.get_ref()), [vec![2; 40]]);
 
-    // A limit of 0 admits only empty payloads.
-    let mut writer = StreamWriter::new(Vec::new(), F::default()).with_max_frame_len(0);
+    // A limit of 0 admits only empty payloads (when they are allowed).
+    let mut writer = StreamWriter::new(Vec::new(), F::default())
+        .with_max_frame_len(0)
+        .allow_empty_payloads(true);
     writer.write_payload(b"").expect("empty");
     assert!(writer.write_payload(b"x").is_err());
     assert_eq!(writer.get_ref().len() as u64, header_len);
 }
 
 /// Payloads whose frames take 2, 2, 1 (empty payload: no payload write) and
-/// 2 write calls.
+/// 2 write calls. The empty one needs `allow_empty_payloads(true)`.
 const PAYLOADS: [&[u8]; 4] = [b"zero", b"one!", b"", b"three"];
 
 fn write_error_is_positioned_at_the_frame_being_written<F: Framer + Default>() {
@@ -315,7 +319,7 @@ fn write_error_is_positioned_at_the_frame_being_written<F: Framer + Default>() {
                 fault: Some(fault),
                 ..TestSink::default()
             };
-            let mut writer = StreamWriter::new(sink, F::default());
+            let mut writer = StreamWriter::new(sink, F::default()).allow_empty_payloads(true);
             let mut failed = None;
             for (i, payload) in PAYLOADS.iter().enumerate() {
                 if let Err(err) = writer.write_payload(payload) {
@@ -346,18 +350,47 @@ fn write_error_is_positioned_at_the_frame_being_written<F: Framer + Default>() {
             assert_eq!(writer.bytes_written(), offset as u64);
             let on_sink = offset + if header_written { header_len } else { 0 };
             assert_eq!(writer.get_ref().written.len(), on_sink, "call {fail_at}");
+
+            // What the next call does: the header on the sink makes the
+            // frame torn after BrokenPipe, in flight after WouldBlock.
+            let next = writer.write_payload(PAYLOADS[frame]);
+            match (header_written, fault) {
+                (true, io::ErrorKind::BrokenPipe) => {
+                    let err = next.expect_err("stopped");
+                    assert!(
+                        matches!(err.kind(), ErrorKind::TornWrite { written, frame_len }
+                            if *written == header_len as u64
+                                && *frame_len == frame_lens[frame] as u64),
+                        "{err:?}"
+                    );
+                    assert_eq!(
+                        err.position(),
+                        Some(Position {
+                            offset: offset as u64,
+                            frame: frame as u64
+                        })
+                    );
+                    assert_eq!(writer.get_ref().written.len(), on_sink, "nothing more");
+                }
+                _ => {
+                    next.expect("the retry writes the frame");
+                    assert_eq!(writer.frames_written(), frame as u64 + 1);
+                    assert_eq!(writer.bytes_written(), (offset + frame_lens[frame]) as u64);
+                    assert_eq!(writer.get_ref().written.len(), offset + frame_lens[frame]);
+                }
+            }
         }
     }
 }
 
 fn interrupted_and_short_writes_give_the_same_bytes<F: Framer + Default>() {
-    let mut plain = StreamWriter::new(Vec::new(), F::default());
+    let mut plain = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     let sink = TestSink {
         max_per_call: Some(3),
         interrupt_every_other_call: true,
         ..TestSink::default()
     };
-    let mut stuttering = StreamWriter::new(sink, F::default());
+    let mut stuttering = StreamWriter::new(sink, F::default()).allow_empty_payloads(true);
     for payload in PAYLOADS {
         plain.write_payload(payload).expect("Vec");
         stuttering.write_payload(payload).expect("retried");

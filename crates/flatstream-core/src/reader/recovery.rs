@@ -1,71 +1,30 @@
-//! Recovery: how far a stream is intact, and how it ends.
+//! Recovery over `std::io`: the recovery scan driven by a `StreamReader`,
+//! and recovering a file for appending under an exclusive lock.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::StreamReader;
-use crate::{Deframer, Error, ErrorKind, Position, Result};
+use crate::recovery::{RecoverScan, Scan};
+use crate::{Deframer, Error, ErrorKind, Position, RecoverOptions, Recovery, Result, Tail};
 
-/// What [`recover`] found: the intact frames and how the stream ends.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Recovery {
-    /// Frames read intact from the start of the stream.
-    pub frames: u64,
-    /// Byte offset just past the last intact frame: the length to keep.
-    pub valid_len: u64,
-    /// How the stream ends after the intact frames.
-    pub tail: Tail,
-}
-
-impl Recovery {
-    /// Where the next frame goes when appending: [`valid_len`](Self::valid_len)
-    /// and [`frames`](Self::frames) as a [`Position`].
-    #[must_use]
-    pub fn end_position(&self) -> Position {
-        Position {
-            offset: self.valid_len,
-            frame: self.frames,
-        }
-    }
-}
-
-/// How a stream ends, after its intact frames.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Tail {
-    /// The stream ends at a frame boundary.
-    Clean,
-    /// The stream ends inside a frame, typically a write cut short by a crash.
-    /// Safe to truncate: it holds no complete frame.
-    Torn {
-        /// Where the incomplete frame starts.
-        offset: u64,
-        /// Bytes of it that are present.
-        len: u64,
-    },
-    /// Every byte from `offset` to the end is zero: space a file system
-    /// allocated before a crash (common on ext4 and XFS) rather than frames.
-    /// Safe to truncate. (An all-zero frame is never a FlatBuffer: a
-    /// FlatBuffer starts with a non-zero root offset.)
-    ZeroFilled {
-        /// Where the zeros start (a frame boundary).
-        offset: u64,
-        /// How many zero bytes follow.
-        len: u64,
-    },
-    /// A frame that cannot be trusted, with bytes other than zeros after it:
-    /// a checksum mismatch or a length over the limit. Never truncated
-    /// automatically; the error carries the frame's offset and index.
-    Corrupt(Error),
-}
-
-/// Scans `source` with `deframer` and reports its intact frames and how it ends.
+/// Scans `source` with `deframer` and reports its intact frames, how it
+/// ends, and what salvage would save after damage; see [`Tail`] for the
+/// rules.
 ///
-/// Unlike plain reading, recovery tells a zero-filled tail apart from a run of
-/// empty frames, and reads to the end of input to do so. It never changes the
-/// source; see [`recover_file_for_append`] to truncate a damaged tail.
+/// Unlike plain reading, recovery tells zero fill apart from frames, looks
+/// past a frame that runs beyond the end to see whether good frames follow
+/// (then it is corruption, not a torn tail), and reads to the end of input
+/// to do so. It never changes the source; see [`recover_file_for_append`]
+/// to truncate a damaged tail. The frame limit is the format's largest
+/// frame, so every frame a writer was allowed to write is recoverable; use
+/// [`recover_with`] to change it.
+///
+/// Memory: frames are read through one buffer as by any reader; from a
+/// damaged frame on, the bytes up to the next good frame (or the end) are
+/// held while they are searched. For a huge file, a memory map
+/// ([`recover_slice`](crate::recover_slice)) copies nothing.
 ///
 /// # Errors
 ///
@@ -80,6 +39,7 @@ pub enum Tail {
 /// # impl Deframer for DefaultDeframer {
 /// #     fn header_len(&self) -> usize { 4 }
 /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), K> { Ok(()) }
+/// #     fn max_frame_len(&self) -> usize { usize::MAX }
 /// # }
 /// use flatstream_core::{Tail, recover};
 ///
@@ -93,25 +53,59 @@ pub enum Tail {
 /// let stream: &[u8] = &[1, 0, 0, 0, b'a', 2, 0, 0, 0, b'b', b'c', 0, 0, 0, 0, 0, 0, 0, 0];
 /// let recovery = recover(stream, DefaultDeframer)?;
 /// assert!(matches!(recovery.tail, Tail::ZeroFilled { offset: 11, len: 8 }));
+///
+/// // A damaged length that runs past the end, with a good frame after it:
+/// // corruption, not a torn tail; nothing may be cut.
+/// let stream: &[u8] = &[1, 0, 0, 0, b'a', 2, 0, 1, 0, b'b', b'c', 1, 0, 0, 0, b'd', 1, 0, 0, 0, b'e'];
+/// let recovery = recover(stream, DefaultDeframer)?;
+/// assert!(matches!(recovery.tail, Tail::Corrupt(_)));
+/// assert_eq!((recovery.valid_len, recovery.good_after), (5, Some(11)));
+/// assert_eq!(recovery.salvage.map(|s| s.frames), Some(2));
 /// # Ok::<(), flatstream_core::Error>(())
 /// ```
 pub fn recover<R: Read, D: Deframer>(source: R, deframer: D) -> Result<Recovery> {
-    StreamReader::new(source, deframer).recover()
+    recover_with(source, deframer, RecoverOptions::default())
 }
 
-/// Opens (or creates) the stream file at `path` for appending after a crash.
-///
-/// The file is recovered with `deframer`. A torn or zero-filled tail is
-/// truncated away (and the truncation synced to disk); the file is then
-/// positioned at [`Recovery::valid_len`], ready for a `StreamWriter`
-/// (start it at [`Recovery::end_position`] to keep error positions absolute).
+/// [`recover`] with options: a frame limit, and whether the writer was
+/// allowed to write empty payloads.
 ///
 /// # Errors
 ///
-/// I/O errors, and the corruption error (with its offset and frame index)
-/// when the tail is [`Tail::Corrupt`]: corruption is never truncated
-/// automatically, since the bytes after it may be all that is left of data
-/// that matters. Inspect it with [`recover`] and decide.
+/// As [`recover`].
+pub fn recover_with<R: Read, D: Deframer>(
+    source: R,
+    deframer: D,
+    options: RecoverOptions,
+) -> Result<Recovery> {
+    StreamReader::new(source, deframer)
+        .with_max_frame_len(options.max_frame_len)
+        .recover_with(options)
+}
+
+/// Opens the stream file at `path` for appending after a crash, holding an
+/// exclusive lock on it.
+///
+/// The file (created if missing) is locked with an exclusive advisory lock
+/// (`File::try_lock`: `flock` on Unix, `LockFileEx` on Windows), then
+/// recovered with `deframer`. A torn or zero-filled tail is truncated away
+/// (and the truncation synced to disk); the file is then positioned at
+/// [`Recovery::valid_len`], ready for a `StreamWriter` (start it at
+/// [`Recovery::end_position`] to keep error positions absolute). The lock
+/// is held as long as the returned `File` lives, so a second recoverer, or
+/// any writer that takes the same lock, is refused instead of truncating
+/// under a live writer.
+///
+/// # Errors
+///
+/// - [`ErrorKind::Locked`] when another handle or process holds the lock;
+/// - [`ErrorKind::NotRegularFile`] for a FIFO, a device, a directory: they
+///   are refused before they are opened, so they cannot hang the call;
+/// - the corruption error (with its offset and frame index) when the tail is
+///   [`Tail::Corrupt`]: corruption is never truncated automatically, since
+///   the bytes after it may be all that is left of data that matters.
+///   Inspect it with [`recover`] and decide;
+/// - I/O errors.
 ///
 /// # Examples
 ///
@@ -121,8 +115,9 @@ pub fn recover<R: Read, D: Deframer>(source: R, deframer: D) -> Result<Recovery>
 /// # impl Deframer for DefaultDeframer {
 /// #     fn header_len(&self) -> usize { 4 }
 /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), K> { Ok(()) }
+/// #     fn max_frame_len(&self) -> usize { usize::MAX }
 /// # }
-/// use flatstream_core::{Tail, recover_file_for_append};
+/// use flatstream_core::{ErrorKind, Tail, recover_file_for_append};
 /// use std::io::Write;
 ///
 /// let path = std::env::temp_dir().join(format!("flatstream-recover-doc-{}.bin", std::process::id()));
@@ -130,8 +125,14 @@ pub fn recover<R: Read, D: Deframer>(source: R, deframer: D) -> Result<Recovery>
 ///
 /// let (mut file, recovery) = recover_file_for_append(&path, DefaultDeframer)?;
 /// assert!(matches!(recovery.tail, Tail::Torn { offset: 5, len: 3 }));
+///
+/// // While `file` is open, nobody else can recover (and truncate) it.
+/// let err = recover_file_for_append(&path, DefaultDeframer).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::Locked));
+///
 /// file.write_all(&[1, 0, 0, 0, b'b'])?;
 /// assert_eq!(std::fs::read(&path)?, [1, 0, 0, 0, b'a', 1, 0, 0, 0, b'b']);
+/// # drop(file);
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -139,165 +140,115 @@ pub fn recover_file_for_append<D: Deframer>(
     path: impl AsRef<Path>,
     deframer: D,
 ) -> Result<(File, Recovery)> {
+    recover_file_for_append_with(path, deframer, RecoverOptions::default())
+}
+
+/// [`recover_file_for_append`] with options. With
+/// [`RecoverOptions::with_empty_payloads`], trailing empty frames are kept
+/// and reported as [`Tail::EmptyOrZeroFilled`].
+///
+/// # Errors
+///
+/// As [`recover_file_for_append`].
+pub fn recover_file_for_append_with<D: Deframer>(
+    path: impl AsRef<Path>,
+    deframer: D,
+    options: RecoverOptions,
+) -> Result<(File, Recovery)> {
+    let path = path.as_ref();
+    if let Ok(metadata) = std::fs::metadata(path) {
+        crate::file::ensure_regular(&metadata)?;
+    }
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(path)?;
-    let recovery = recover(&mut file, deframer)?;
-    match &recovery.tail {
-        Tail::Clean => {}
+    crate::file::ensure_regular(&file.metadata()?)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Err(ErrorKind::Locked.into()),
+        Err(TryLockError::Error(e)) => return Err(e.into()),
+    }
+    let recovery = recover_with(&mut file, deframer, options)?;
+    match recovery.tail {
+        Tail::Clean | Tail::EmptyOrZeroFilled { .. } => {}
         Tail::Torn { .. } | Tail::ZeroFilled { .. } => {
             file.set_len(recovery.valid_len)?;
             file.sync_data()?;
         }
-        Tail::Corrupt(_) => {
-            let Tail::Corrupt(error) = recovery.tail else {
-                unreachable!("matched above")
-            };
-            return Err(error);
-        }
+        Tail::Corrupt(error) => return Err(error),
     }
-    file.seek(SeekFrom::Start(recovery.valid_len))?;
+    let end = match recovery.tail {
+        Tail::EmptyOrZeroFilled { offset, len } => offset + len,
+        _ => recovery.valid_len,
+    };
+    file.seek(SeekFrom::Start(end))?;
     Ok((file, recovery))
+}
+
+/// A recovery scan suspended by an I/O error, and where the reader was then.
+#[derive(Debug)]
+pub(crate) struct Suspended {
+    scan: RecoverScan,
+    at: Position,
 }
 
 impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// Reads the rest of the stream as [`recover`] does, from the current
     /// position: intact frames are counted (not returned) and the tail
     /// classified. Offsets in the result are absolute stream offsets. The
-    /// source is read to its end (or to the first non-zero byte after a
-    /// damaged frame), so the reader is spent afterwards.
+    /// source is read to its end, so the reader is spent afterwards.
+    ///
+    /// The scan uses the reader's frame limit (the free function [`recover`]
+    /// uses the format's largest frame); see [`RecoverOptions`].
+    ///
+    /// An I/O error (such as `WouldBlock`) suspends the scan: calling again
+    /// resumes it, unless frames were read in between, which starts a new
+    /// scan from where the reader is then.
     ///
     /// # Errors
     ///
     /// Only I/O errors of the source.
     pub fn recover(&mut self) -> Result<Recovery> {
-        // The scan state lives in the reader, so that a `WouldBlock` (or any
-        // I/O error) can be retried and the scan resumes where it stopped.
-        let mut scan = self
-            .recovering
-            .take()
-            .unwrap_or_else(|| RecoverScan::new(self.position()));
-        let result = self.recover_with(&mut scan);
-        if let Err(error) = &result {
-            if error.is_resumable() {
-                self.recovering = Some(scan);
-            }
-        }
-        result
+        let limit = self.cursor.max_frame_len();
+        self.recover_with(RecoverOptions::default().with_max_frame_len(limit))
     }
 
-    fn recover_with(&mut self, scan: &mut RecoverScan) -> Result<Recovery> {
-        // Count the intact frames, noting where the latest run of all-zero
-        // frames started: it may turn out to be a zero-filled tail.
-        while scan.ending.is_none() {
-            let before = self.position();
-            match self.next_frame() {
-                Ok(Some(frame)) => {
-                    if self.buf[frame.start..frame.end].iter().all(|&b| b == 0) {
-                        scan.zeros_from.get_or_insert(before);
-                    } else {
-                        scan.zeros_from = None;
-                    }
-                    scan.intact = self.position();
-                }
-                Ok(None) => scan.ending = Some(None),
-                Err(rejected) => match rejected.error.kind() {
-                    ErrorKind::Io(_) => return Err(rejected.error),
-                    _ => scan.ending = Some(Some(rejected.error)),
-                },
-            }
-        }
-
-        // Everything after the intact frames: all zeros (and how many), or not?
-        let zeros_to_end = self
-            .zero_run_to_end(&mut scan.zeros_read)
-            .map_err(|e| Error::from(e).at(self.position()))?;
-        let mut intact = scan.intact;
-        let ending = scan.ending.take().unwrap_or(None);
-        let tail = match (scan.zeros_from, zeros_to_end, ending) {
-            // Zero frames, then nothing but zeros: a zero-filled tail, not frames.
-            (Some(zeros), Some(rest), _) => {
-                let len = self.offset() - zeros.offset + rest;
-                intact = zeros;
-                Tail::ZeroFilled {
-                    offset: zeros.offset,
-                    len,
-                }
-            }
-            (_, _, None) => Tail::Clean,
-            // A torn or rejected frame made only of zeros, up to the end.
-            (None, Some(rest), Some(_)) => Tail::ZeroFilled {
-                offset: intact.offset,
-                len: rest,
-            },
-            (_, _, Some(error)) => match error.kind() {
-                ErrorKind::UnexpectedEof { available, .. } => Tail::Torn {
-                    offset: intact.offset,
-                    len: *available,
-                },
-                _ => Tail::Corrupt(error),
-            },
+    /// [`recover`](StreamReader::recover) with options.
+    ///
+    /// # Errors
+    ///
+    /// Only I/O errors of the source.
+    pub fn recover_with(&mut self, options: RecoverOptions) -> Result<Recovery> {
+        let here = self.position();
+        let mut scan = match self.recovering.take() {
+            Some(suspended) if suspended.at == here => suspended.scan,
+            _ => RecoverScan::start(&mut self.cursor, options),
         };
-        Ok(Recovery {
-            frames: intact.frame,
-            valid_len: intact.offset,
-            tail,
-        })
-    }
-
-    /// Reads what is left of the source. Returns how many bytes remain after
-    /// the read position (buffered and unread) if all of them are zero, or
-    /// `None` at the first non-zero byte. `zeros_read` counts the zero bytes
-    /// read past the buffer so far, across calls interrupted by I/O errors.
-    fn zero_run_to_end(&mut self, zeros_read: &mut u64) -> io::Result<Option<u64>> {
-        if self.buffered().iter().any(|&b| b != 0) {
-            return Ok(None);
-        }
-        let buffered = (self.filled - self.pos) as u64;
-        // The buffer past `filled` serves as scratch space.
-        if self.buf.len() - self.filled < super::READ_CHUNK {
-            self.buf.resize(self.filled + super::READ_CHUNK, 0);
-        }
+        let mut eof = false;
         loop {
-            let scratch = &mut self.buf[self.filled..];
-            let n = match self.inner.read(scratch) {
-                Ok(0) => return Ok(Some(buffered + *zeros_read)),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if scratch[..n].iter().any(|&b| b != 0) {
-                return Ok(None);
+            let (buf, cursor) = self.window();
+            match scan.poll(cursor, buf, eof)? {
+                Scan::Done(recovery) => return Ok(recovery),
+                Scan::Need(needed) => match self.fill(needed) {
+                    Ok(read) => eof = read == 0,
+                    Err(error) => {
+                        self.suspend(scan, &error);
+                        return Err(error);
+                    }
+                },
             }
-            *zeros_read += n as u64;
         }
     }
-}
 
-/// The state of a recovery scan, kept across calls that an I/O error cut short.
-#[derive(Debug)]
-pub(super) struct RecoverScan {
-    /// Where the intact frames end.
-    intact: Position,
-    /// Where the latest run of all-zero frames started, if the latest frames are zeros.
-    zeros_from: Option<Position>,
-    /// How the frames ended: `None` while still scanning, then `Some(None)` at
-    /// a clean end or `Some(Some(error))`.
-    ending: Option<Option<Error>>,
-    /// Zero bytes read past the buffer while checking the tail.
-    zeros_read: u64,
-}
-
-impl RecoverScan {
-    fn new(start: Position) -> Self {
-        RecoverScan {
-            intact: start,
-            zeros_from: None,
-            ending: None,
-            zeros_read: 0,
+    fn suspend(&mut self, scan: RecoverScan, error: &Error) {
+        if error.is_resumable() {
+            self.recovering = Some(Suspended {
+                scan,
+                at: self.position(),
+            });
         }
     }
 }

@@ -1,165 +1,14 @@
-//! Typed reading: verified FlatBuffers roots of a generated table type.
-//!
-//! flatc generates each table as a type with a lifetime, `Telemetry<'a>`,
-//! that implements `Follow<'a>` for its own `'a` only. A reader hands out
-//! roots borrowed from its buffer for a lifetime chosen per message, so it
-//! needs the table as a *type constructor*, `'buf -> Telemetry<'buf>`:
-//! [`RootType`] is that constructor, a generic associated type, and
-//! [`root_type!`](crate::root_type) implements it for a generated table.
+//! Typed reading on `StreamReader`: verified FlatBuffers roots.
 
-use alloc::string::String;
-use core::fmt::{self, Write as _};
+use core::fmt;
 use core::marker::PhantomData;
 use std::io::Read;
 
-use flatbuffers::{Follow, InvalidFlatbuffer, Verifiable, VerifierOptions};
+use flatbuffers::VerifierOptions;
 
 use super::StreamReader;
-use crate::{Deframer, Error, ErrorKind, Position, Result};
-
-/// The name [`ErrorKind::Invalid`] gives the FlatBuffers verifier when typed
-/// reading rejects a payload.
-const VERIFIER: &str = "FlatBuffers verifier";
-
-/// A FlatBuffers root type, for any lifetime of the buffer it is read from.
-///
-/// `Root<'buf>` is the accessor type of the root table borrowed from a
-/// buffer of lifetime `'buf`, e.g. flatc's `Telemetry<'buf>`. The trait is
-/// implemented on a type that stands for every such lifetime at once, so that
-/// [`StreamReader::process_typed`] can name it without a lifetime:
-///
-/// - on the generated table type itself, `impl<'a> RootType for Telemetry<'a>`,
-///   which the [`root_type!`](crate::root_type) macro writes for you
-///   (`root_type!(Telemetry);`, then `process_typed::<Telemetry>`); the
-///   lifetime of the implementing type plays no part;
-/// - or on a marker type, `root_type!(pub TelemetryRoot => Telemetry);`, when
-///   the generated code lives in another crate (the orphan rule forbids
-///   implementing this trait on a foreign type).
-///
-/// The trait is safe to implement: verified reading relies only on
-/// [`Verifiable`], which flatc generates; the unchecked path relies on the
-/// caller of [`StreamReader::process_typed_unchecked`].
-///
-/// # Examples
-///
-/// By hand, for a root that is not a table: a FlatBuffer whose root is a
-/// string (what writing a `&str` produces).
-///
-/// ```
-/// # use flatstream_core::{Deframer, ErrorKind, Framer, Result as R};
-/// # #[derive(Debug)] struct DefaultFramer;
-/// # impl Framer for DefaultFramer {
-/// #     fn header_len(&self) -> usize { 4 }
-/// #     fn encode_header(&mut self, p: &[u8], h: &mut [u8]) -> R<()> {
-/// #         h.copy_from_slice(&(p.len() as u32).to_le_bytes()); Ok(())
-/// #     }
-/// # }
-/// # #[derive(Debug)] struct DefaultDeframer;
-/// # impl Deframer for DefaultDeframer {
-/// #     fn header_len(&self) -> usize { 4 }
-/// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), ErrorKind> { Ok(()) }
-/// # }
-/// use flatstream_core::{RootType, StreamReader, StreamWriter};
-///
-/// /// A FlatBuffer whose root is a string.
-/// enum Text {}
-///
-/// impl RootType for Text {
-///     type Root<'buf> = &'buf str;
-/// }
-///
-/// let mut writer = StreamWriter::new(Vec::new(), DefaultFramer);
-/// writer.write(&"hello")?;
-/// writer.write(&"world")?;
-/// let bytes = writer.into_inner();
-///
-/// let mut reader = StreamReader::new(bytes.as_slice(), DefaultDeframer);
-/// let mut words = Vec::new();
-/// reader.process_typed::<Text>(|text| {
-///     words.push(text.to_uppercase());
-///     Ok(())
-/// })?;
-/// assert_eq!(words, ["HELLO", "WORLD"]);
-/// # Ok::<(), flatstream_core::Error>(())
-/// ```
-pub trait RootType {
-    /// The root's accessor type, borrowing a buffer of lifetime `'buf`.
-    type Root<'buf>: Follow<'buf, Inner = Self::Root<'buf>> + Verifiable + 'buf;
-}
-
-/// Implements [`RootType`] for a flatc-generated table type.
-///
-/// Two forms:
-///
-/// - `root_type!(Telemetry);` implements it on the table type itself, for
-///   every lifetime: read with `process_typed::<Telemetry>`. The table type
-///   must be defined in the calling crate.
-/// - `root_type!(pub TelemetryRoot => path::to::Telemetry);` defines an
-///   uninhabited marker type, `pub enum TelemetryRoot {}`, and implements it
-///   there: read with `process_typed::<TelemetryRoot>`. This form works for
-///   tables generated in another crate. The visibility is optional.
-///
-/// The table type is named by its path without its lifetime; the macro
-/// supplies it.
-///
-/// # Examples
-///
-/// ```
-/// // Stands in for flatc's output: a table type with one lifetime.
-/// mod generated {
-///     use flatstream_core::flatbuffers::{self, Follow, Verifiable, Verifier};
-///
-///     #[derive(Clone, Copy)]
-///     pub struct Greeting<'a> {
-///         pub _tab: flatbuffers::Table<'a>,
-///     }
-///     impl<'a> Follow<'a> for Greeting<'a> {
-///         type Inner = Greeting<'a>;
-///         unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-///             // SAFETY: forwarded with the caller's guarantee.
-///             Greeting { _tab: unsafe { flatbuffers::Table::new(buf, loc) } }
-///         }
-///     }
-///     impl Verifiable for Greeting<'_> {
-///         fn run_verifier(
-///             v: &mut Verifier<'_, '_>,
-///             pos: usize,
-///         ) -> Result<(), flatbuffers::InvalidFlatbuffer> {
-///             v.visit_table(pos)?.finish();
-///             Ok(())
-///         }
-///     }
-/// }
-///
-/// // The table is local: implement `RootType` on it directly.
-/// flatstream_core::root_type!(generated::Greeting);
-///
-/// // Or through a marker, as for a table generated in another crate.
-/// flatstream_core::root_type!(pub GreetingRoot => generated::Greeting);
-///
-/// fn assert_root<T: flatstream_core::RootType>() {}
-/// assert_root::<generated::Greeting>();
-/// assert_root::<GreetingRoot>();
-/// ```
-#[macro_export]
-macro_rules! root_type {
-    ($vis:vis $marker:ident => $($table:ident)::+ $(,)?) => {
-        #[doc = ::core::concat!(
-            "The FlatBuffers root type `", ::core::stringify!($($table)::+), "`, for typed reading."
-        )]
-        #[derive(Debug)]
-        $vis enum $marker {}
-
-        impl $crate::RootType for $marker {
-            type Root<'buf> = $($table)::+<'buf>;
-        }
-    };
-    ($($table:ident)::+ $(,)?) => {
-        impl $crate::RootType for $($table)::+<'_> {
-            type Root<'buf> = $($table)::+<'buf>;
-        }
-    };
-}
+use crate::typed::verify_root;
+use crate::{Deframer, Result, RootType};
 
 impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// Calls `f` with the verified root of every payload until a clean end of
@@ -197,6 +46,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// # impl Deframer for DefaultDeframer {
     /// #     fn header_len(&self) -> usize { 4 }
     /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), ErrorKind> { Ok(()) }
+    /// #     fn max_frame_len(&self) -> usize { usize::MAX }
     /// # }
     /// # enum Text {}
     /// # impl flatstream_core::RootType for Text { type Root<'buf> = &'buf str; }
@@ -222,9 +72,12 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// ```
     pub fn process_typed<T: RootType>(
         &mut self,
-        f: impl FnMut(T::Root<'_>) -> Result<()>,
+        mut f: impl FnMut(T::Root<'_>) -> Result<()>,
     ) -> Result<()> {
-        self.process_typed_with::<T>(&VerifierOptions::default(), f)
+        while let Some(root) = self.read_typed::<T>(None)? {
+            f(root)?;
+        }
+        Ok(())
     }
 
     /// [`process_typed`](StreamReader::process_typed) with the verifier's
@@ -252,6 +105,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// # impl Deframer for DefaultDeframer {
     /// #     fn header_len(&self) -> usize { 4 }
     /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), ErrorKind> { Ok(()) }
+    /// #     fn max_frame_len(&self) -> usize { usize::MAX }
     /// # }
     /// # enum Text {}
     /// # impl flatstream_core::RootType for Text { type Root<'buf> = &'buf str; }
@@ -273,7 +127,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
         options: &VerifierOptions,
         mut f: impl FnMut(T::Root<'_>) -> Result<()>,
     ) -> Result<()> {
-        while let Some(root) = self.read_typed::<T>(options)? {
+        while let Some(root) = self.read_typed::<T>(Some(options))? {
             f(root)?;
         }
         Ok(())
@@ -298,6 +152,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// # impl Deframer for DefaultDeframer {
     /// #     fn header_len(&self) -> usize { 4 }
     /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), ErrorKind> { Ok(()) }
+    /// #     fn max_frame_len(&self) -> usize { usize::MAX }
     /// # }
     /// # enum Text {}
     /// # impl flatstream_core::RootType for Text { type Root<'buf> = &'buf str; }
@@ -323,7 +178,11 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// # Ok::<(), flatstream_core::Error>(())
     /// ```
     pub fn typed_messages<T: RootType>(&mut self) -> TypedMessages<'_, T, R, D> {
-        self.typed_messages_with::<T>(VerifierOptions::default())
+        TypedMessages {
+            reader: self,
+            options: None,
+            root: PhantomData,
+        }
     }
 
     /// [`typed_messages`](StreamReader::typed_messages) with the verifier's
@@ -335,7 +194,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     ) -> TypedMessages<'_, T, R, D> {
         TypedMessages {
             reader: self,
-            options,
+            options: Some(options),
             root: PhantomData,
         }
     }
@@ -378,6 +237,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// # impl Deframer for DefaultDeframer {
     /// #     fn header_len(&self) -> usize { 4 }
     /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), ErrorKind> { Ok(()) }
+    /// #     fn max_frame_len(&self) -> usize { usize::MAX }
     /// # }
     /// # enum Text {}
     /// # impl flatstream_core::RootType for Text { type Root<'buf> = &'buf str; }
@@ -419,84 +279,15 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     #[inline]
     fn read_typed<T: RootType>(
         &mut self,
-        options: &VerifierOptions,
+        options: Option<&VerifierOptions>,
     ) -> Result<Option<T::Root<'_>>> {
-        // The frame `read_message` returns starts here; it is consumed
-        // before verification, so an invalid payload can be skipped.
-        let at = Position {
-            offset: self.offset(),
-            frame: self.frames_read(),
-        };
+        // The frame starts here; it is consumed before verification, so an
+        // invalid payload can be skipped.
+        let at = self.position();
         let Some(payload) = self.read_message()? else {
             return Ok(None);
         };
-        match flatbuffers::root_with_opts::<T::Root<'_>>(options, payload) {
-            Ok(root) => Ok(Some(root)),
-            Err(err) => Err(invalid(core::any::type_name::<T::Root<'static>>(), &err).at(at)),
-        }
-    }
-}
-
-/// The error for a payload the verifier rejected as the root type named
-/// `root` (from [`core::any::type_name`]). Not generic: one copy serves every
-/// root type.
-#[cold]
-#[inline(never)]
-fn invalid(root: &str, err: &InvalidFlatbuffer) -> Error {
-    let mut reason = String::from("not a valid ");
-    push_short_type_name(&mut reason, root);
-    reason.push_str(": ");
-    // The verifier's messages span lines (the error, then a trace of where
-    // it was found, one line each) and end in periods; make them one line.
-    let mut detail = String::new();
-    let _ = write!(detail, "{err}");
-    let mut lines = detail
-        .lines()
-        .map(|line| line.trim().trim_end_matches('.'))
-        .filter(|line| !line.is_empty());
-    if let Some(first) = lines.next() {
-        reason.push_str(first);
-    }
-    for line in lines {
-        reason.push_str("; ");
-        reason.push_str(line);
-    }
-    Error::from(ErrorKind::Invalid {
-        validator: VERIFIER,
-        reason,
-    })
-}
-
-/// Appends `full`, a type's name from [`core::any::type_name`], without its
-/// module paths and lifetimes: `a::b::Telemetry<'_>` becomes `Telemetry`,
-/// `&str` stays `&str`.
-fn push_short_type_name(out: &mut String, full: &str) {
-    let is_path = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
-    let mut rest = full;
-    while !rest.is_empty() {
-        if let Some(lifetime) = rest.strip_prefix('\'') {
-            // A lifetime (`'_`, `&'static str`): drop it with the separator
-            // after it, and the brackets if it was the only argument.
-            let len = lifetime
-                .find(|c: char| !is_path(c))
-                .unwrap_or(lifetime.len());
-            rest = &lifetime[len..];
-            if let Some(after) = rest.strip_prefix(", ").or_else(|| rest.strip_prefix(' ')) {
-                rest = after;
-            } else if out.ends_with('<') && rest.starts_with('>') {
-                out.pop();
-                rest = &rest[1..];
-            }
-            continue;
-        }
-        let path_len = rest.find(|c: char| !is_path(c)).unwrap_or(rest.len());
-        let (path, tail) = rest.split_at(path_len);
-        out.push_str(path.rsplit("::").next().unwrap_or(path));
-        let mut tail = tail.chars();
-        if let Some(c) = tail.next() {
-            out.push(c);
-        }
-        rest = tail.as_str();
+        verify_root::<T>(payload, options, at).map(Some)
     }
 }
 
@@ -507,7 +298,8 @@ fn push_short_type_name(out: &mut String, full: &str) {
 /// [`StreamReader::typed_messages_with`].
 pub struct TypedMessages<'r, T, R, D> {
     reader: &'r mut StreamReader<R, D>,
-    options: VerifierOptions,
+    /// `None`: options scaled to each payload (`verifier_options_for`).
+    options: Option<VerifierOptions>,
     root: PhantomData<fn() -> T>,
 }
 
@@ -522,13 +314,13 @@ impl<T: RootType, R: Read, D: Deframer> TypedMessages<'_, T, R, D> {
     #[allow(clippy::should_implement_trait)] // A lending iterator cannot be `Iterator`.
     #[inline]
     pub fn next(&mut self) -> Result<Option<T::Root<'_>>> {
-        self.reader.read_typed::<T>(&self.options)
+        self.reader.read_typed::<T>(self.options.as_ref())
     }
 
     /// The verifier's limits this loop applies.
     #[must_use]
-    pub fn options(&self) -> &VerifierOptions {
-        &self.options
+    pub fn options(&self) -> Option<&VerifierOptions> {
+        self.options.as_ref()
     }
 }
 
@@ -539,65 +331,5 @@ impl<T, R, D: fmt::Debug> fmt::Debug for TypedMessages<'_, T, R, D> {
             .field("options", &self.options)
             .field("reader", &self.reader)
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn short(full: &str) -> String {
-        let mut out = String::new();
-        push_short_type_name(&mut out, full);
-        out
-    }
-
-    /// Core denies `unsafe_code`; the exceptions are the unchecked typed
-    /// path (`typed.rs`) and the memory map (`mmap.rs`), one `allow` each. A
-    /// new `allow` elsewhere must be a deliberate change to this test.
-    #[test]
-    fn unsafe_code_is_allowed_only_at_the_known_sites() {
-        fn visit(dir: &std::path::Path, found: &mut alloc::vec::Vec<(String, usize)>) {
-            for entry in std::fs::read_dir(dir).expect("read_dir") {
-                let path = entry.expect("entry").path();
-                if path.is_dir() {
-                    visit(&path, found);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    let text = std::fs::read_to_string(&path).expect("read");
-                    let allows = text.matches(concat!("allow(", "unsafe_code)")).count();
-                    if allows > 0 {
-                        let name = path.file_name().expect("name").to_string_lossy().into();
-                        found.push((name, allows));
-                    }
-                }
-            }
-        }
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let lib = std::fs::read_to_string(src.join("lib.rs")).expect("lib.rs");
-        assert!(lib.contains("#![deny(unsafe_code)]"));
-        let mut found = alloc::vec::Vec::new();
-        visit(&src, &mut found);
-        found.sort();
-        assert_eq!(
-            found,
-            [(String::from("mmap.rs"), 1), (String::from("typed.rs"), 1)]
-        );
-    }
-
-    #[test]
-    fn short_type_names_drop_module_paths() {
-        assert_eq!(short("a::b::Telemetry"), "Telemetry");
-        assert_eq!(short("Telemetry"), "Telemetry");
-        assert_eq!(short("&str"), "&str");
-        assert_eq!(
-            short("flatbuffers::vector::Vector<x::Status>"),
-            "Vector<Status>"
-        );
-        assert_eq!(short("x::Telemetry<'_>"), "Telemetry");
-        assert_eq!(short("&'static str"), "&str");
-        assert_eq!(short("flatbuffers::vector::Vector<'_, u32>"), "Vector<u32>");
-        assert_eq!(short("A<'a, 'b>"), "A");
-        assert_eq!(short("A<B<'_>, C>"), "A<B, C>");
-        assert_eq!(short(""), "");
     }
 }

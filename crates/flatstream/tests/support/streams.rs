@@ -37,7 +37,7 @@ impl Written {
 
 /// Writes `payloads` with a default `F` into a `Vec`.
 pub(crate) fn write_stream<F: Framer + Default>(payloads: &[Vec<u8>]) -> Written {
-    let mut writer = StreamWriter::new(Vec::new(), F::default());
+    let mut writer = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
     let header_len = writer.framer().header_len();
     let mut starts = vec![0];
     for payload in payloads {

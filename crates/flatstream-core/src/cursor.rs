@@ -1,0 +1,561 @@
+//! The frame cursor: the one sans-IO state machine between bytes and payloads.
+//!
+//! Every reader (`StreamReader` over `std::io::Read`, `SliceReader` over a
+//! slice, `MmapStream`, the async readers built on top of this crate) and
+//! recovery drive a [`FrameCursor`]. The cursor owns the position, the stream
+//! offset and frame index, consuming a frame, what happens after a rejected
+//! frame, what the end of input means, and the position of every error. Its
+//! driver only moves bytes: it hands the cursor its buffer, reads more when
+//! the cursor asks for it, and drops the bytes the cursor has consumed.
+
+mod chain;
+
+use alloc::boxed::Box;
+
+use crate::wire::{self, DEFAULT_MAX_FRAME_LEN};
+use crate::{Decoded, Deframer, Error, ErrorKind, Position, Result, decode};
+
+pub(crate) use self::chain::{Chain, chain_at, is_zero_frame};
+
+/// What a cursor does after a frame it cannot return: the one place where
+/// this policy is decided, for every reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AfterDamage {
+    /// Skip a frame that was read whole and rejected (a checksum mismatch,
+    /// a validator's refusal) and go on with the next one, trusting its
+    /// declared length; stay at a frame whose declared length is over the
+    /// limit, since the next frame's start is unknown. The default.
+    #[default]
+    Skip,
+    /// Salvage: after a checksum mismatch or a declared length over the
+    /// limit, scan forward for the next offset where a chain of frames
+    /// verifies (long enough for the checksum in use that a false match is
+    /// below about 2<sup>-40</sup>), and report the bytes skipped as one
+    /// [`ErrorKind::CorruptRegion`]. Only useful with a checksummed framer:
+    /// with the plain framer nothing but the end of input confirms a chain.
+    Resync,
+    /// Stop at the damaged frame without consuming it: every later call
+    /// reports the same damage. Recovery uses this to look at what follows.
+    Stop,
+}
+
+/// What [`FrameCursor::poll`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A complete, verified frame, consumed by the cursor. Its bytes are
+    /// still in the buffer; see [`FrameSpan::payload`].
+    Frame(FrameSpan),
+    /// More bytes are needed to decide anything: at least `needed` more than
+    /// the buffer holds. `required` is the length of the incomplete frame as
+    /// far as it is known (its header length until the header is complete).
+    Need {
+        /// Bytes still missing.
+        needed: usize,
+        /// The whole frame's length, as far as it is known.
+        required: usize,
+    },
+    /// A clean end of input: the input ended at a frame boundary.
+    End,
+}
+
+/// Where a frame lies in the buffer handed to [`FrameCursor::poll`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameSpan {
+    /// Index of the first header byte.
+    pub start: usize,
+    /// Index of the first payload byte.
+    pub payload_start: usize,
+    /// Index one past the last payload byte.
+    pub end: usize,
+}
+
+impl FrameSpan {
+    /// The payload, out of the buffer the span was found in.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `buf` is shorter than the buffer the span came from.
+    #[inline]
+    #[must_use]
+    pub fn payload<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
+        &buf[self.payload_start..self.end]
+    }
+
+    /// The whole frame, header included.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `buf` is shorter than the buffer the span came from.
+    #[inline]
+    #[must_use]
+    pub fn frame<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
+        &buf[self.start..self.end]
+    }
+}
+
+/// The sans-IO frame cursor that every reader drives.
+///
+/// The driver keeps a buffer that holds a window of the stream, and calls
+/// [`poll`](FrameCursor::poll) with it. The cursor decodes at its position in
+/// that buffer and answers with a frame (already consumed), a request for
+/// more bytes, a clean end, or an error positioned at the frame concerned.
+/// When the driver wants to drop consumed bytes from the front of its buffer
+/// it calls [`discard`](FrameCursor::discard), which says how many bytes it
+/// may drop and keeps the stream offsets right.
+///
+/// The rules, the same for every reader:
+///
+/// - `eof = false` and an incomplete frame: [`Step::Need`]; nothing consumed.
+/// - `eof = true`: the end of input. At a frame boundary it is [`Step::End`];
+///   inside a frame it is [`ErrorKind::UnexpectedEof`] (a torn tail), with
+///   nothing consumed, so that a driver whose source grows (a file still being
+///   written) can read again and go on.
+/// - A damaged frame: what happens next is the cursor's [`AfterDamage`]
+///   policy.
+///
+/// # Examples
+///
+/// A driver over a source that delivers bytes in pieces:
+///
+/// ```
+/// use flatstream_core::{Deframer, ErrorKind, FrameCursor, Step};
+/// # #[derive(Debug)] struct DefaultDeframer;
+/// # impl Deframer for DefaultDeframer {
+/// #     fn header_len(&self) -> usize { 4 }
+/// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), ErrorKind> { Ok(()) }
+/// #     fn max_frame_len(&self) -> usize { usize::MAX }
+/// # }
+///
+/// let pieces: [&[u8]; 3] = [&[2, 0, 0], &[0, b'h', b'i', 1, 0], &[0, 0, b'!']];
+/// let mut cursor = FrameCursor::new(DefaultDeframer);
+/// let mut buf = Vec::new();
+/// let mut pieces = pieces.iter();
+/// let mut payloads = Vec::new();
+/// loop {
+///     match cursor.poll(&buf, false)? {
+///         Step::Frame(span) => payloads.push(span.payload(&buf).to_vec()),
+///         Step::Need { .. } => match pieces.next() {
+///             Some(piece) => {
+///                 let consumed = cursor.discard();
+///                 buf.drain(..consumed);
+///                 buf.extend_from_slice(piece);
+///             }
+///             None => match cursor.poll(&buf, true)? {
+///                 Step::End => break,
+///                 step => unreachable!("{step:?}"),
+///             },
+///         },
+///         Step::End => unreachable!("only at the end of input"),
+///     }
+/// }
+/// assert_eq!(payloads, [b"hi".to_vec(), b"!".to_vec()]);
+/// assert_eq!(cursor.position().offset, 11);
+/// # Ok::<(), flatstream_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FrameCursor<D> {
+    deframer: D,
+    max_frame_len: usize,
+    after_damage: AfterDamage,
+    /// Stream offset of index 0 of the driver's buffer.
+    base: u64,
+    /// Index, in the driver's buffer, of the next frame.
+    pos: usize,
+    /// Index of the next frame.
+    frame: u64,
+    /// A resynchronisation in progress ([`AfterDamage::Resync`]).
+    resync: Option<Box<Resync>>,
+}
+
+/// The damage that starts a resynchronisation.
+#[derive(Debug, Clone, Copy)]
+enum Cause {
+    Mismatch {
+        algorithm: &'static str,
+        expected: u64,
+        computed: u64,
+    },
+    TooLarge {
+        declared: u64,
+        limit: u64,
+    },
+    /// A frame that runs past the end of input: torn, unless good frames
+    /// follow it (then its length is what is damaged).
+    PastEnd {
+        available: u64,
+        required: u64,
+    },
+}
+
+impl Cause {
+    fn of(kind: &ErrorKind) -> Option<Cause> {
+        match *kind {
+            ErrorKind::ChecksumMismatch {
+                algorithm,
+                expected,
+                computed,
+            } => Some(Cause::Mismatch {
+                algorithm,
+                expected,
+                computed,
+            }),
+            ErrorKind::FrameTooLarge { declared, limit } => {
+                Some(Cause::TooLarge { declared, limit })
+            }
+            _ => None,
+        }
+    }
+
+    fn into_kind(self) -> ErrorKind {
+        match self {
+            Cause::Mismatch {
+                algorithm,
+                expected,
+                computed,
+            } => ErrorKind::ChecksumMismatch {
+                algorithm,
+                expected,
+                computed,
+            },
+            Cause::TooLarge { declared, limit } => ErrorKind::FrameTooLarge { declared, limit },
+            Cause::PastEnd {
+                available,
+                required,
+            } => ErrorKind::UnexpectedEof {
+                available,
+                required,
+            },
+        }
+    }
+}
+
+/// The state of a resynchronisation after damage.
+#[derive(Debug, Clone)]
+struct Resync {
+    /// The damage that started it, at the cursor's position (which stays at
+    /// the damaged frame until the scan ends).
+    cause: Cause,
+    /// The stream offset of the next candidate frame start.
+    candidate: u64,
+    /// The length the damaged frame declares, if it could be read: when the
+    /// chain is found exactly there, one frame was lost.
+    declared_end: Option<u64>,
+}
+
+impl<D: Deframer> FrameCursor<D> {
+    /// A cursor at the start of a stream, with the frame limit
+    /// [`DEFAULT_MAX_FRAME_LEN`] and [`AfterDamage::Skip`].
+    pub fn new(deframer: D) -> Self {
+        FrameCursor {
+            deframer,
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            after_damage: AfterDamage::Skip,
+            base: 0,
+            pos: 0,
+            frame: 0,
+            resync: None,
+        }
+    }
+
+    /// Sets the largest payload length accepted (the smaller of it and the
+    /// deframer's own limit applies).
+    #[must_use]
+    pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
+        self.max_frame_len = max_frame_len;
+        self
+    }
+
+    /// Sets what happens after a damaged frame.
+    #[must_use]
+    pub fn with_after_damage(mut self, after_damage: AfterDamage) -> Self {
+        self.after_damage = after_damage;
+        self
+    }
+
+    /// Starts counting at `position`: the stream offset of the driver's
+    /// buffer index 0 and the index of the next frame. For a reader that
+    /// starts in the middle of a stream.
+    #[must_use]
+    pub fn starting_at(mut self, position: Position) -> Self {
+        self.base = position.offset;
+        self.frame = position.frame;
+        self
+    }
+
+    /// Finds the next frame in `buf` (the driver's buffer, whose consumed
+    /// prefix is still there until [`discard`](FrameCursor::discard)), with
+    /// `eof` telling whether the source has ended.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::UnexpectedEof`] at the end of input inside a frame, the
+    /// damage of a frame ([`ErrorKind::ChecksumMismatch`],
+    /// [`ErrorKind::FrameTooLarge`], [`ErrorKind::Invalid`],
+    /// [`ErrorKind::InvalidHeaderLen`]), or, with [`AfterDamage::Resync`],
+    /// [`ErrorKind::CorruptRegion`] for the bytes skipped. Every error is
+    /// positioned at the frame (or region) it concerns.
+    #[inline]
+    pub fn poll(&mut self, buf: &[u8], eof: bool) -> Result<Step> {
+        if self.resync.is_some() {
+            return self.poll_resync(buf, eof);
+        }
+        let unread = buf.get(self.pos..).unwrap_or_default();
+        match decode(&mut self.deframer, unread, self.max_frame_len) {
+            Ok(Decoded::Frame {
+                payload_start,
+                frame_len,
+            }) => {
+                let start = self.pos;
+                self.pos = start + frame_len;
+                self.frame += 1;
+                Ok(Step::Frame(FrameSpan {
+                    start,
+                    payload_start: start + payload_start,
+                    end: start + frame_len,
+                }))
+            }
+            Ok(Decoded::Incomplete { needed, required }) => {
+                if !eof {
+                    Ok(Step::Need { needed, required })
+                } else if unread.is_empty() {
+                    Ok(Step::End)
+                } else {
+                    self.past_end(buf, unread.len(), required)
+                }
+            }
+            Err(kind) => self.damaged(buf, eof, kind),
+        }
+    }
+
+    /// The end of input inside a frame: a torn tail or, when salvaging and
+    /// good frames follow, a damaged length.
+    #[cold]
+    #[inline(never)]
+    fn past_end(&mut self, buf: &[u8], available: usize, required: usize) -> Result<Step> {
+        let at = self.position();
+        let torn = ErrorKind::UnexpectedEof {
+            available: available as u64,
+            required: required as u64,
+        };
+        if self.after_damage == AfterDamage::Resync
+            && let Search::Found(_) = self.find_chain(buf, at.offset + 1, true)
+        {
+            self.resync = Some(Box::new(Resync {
+                cause: Cause::PastEnd {
+                    available: available as u64,
+                    required: required as u64,
+                },
+                candidate: at.offset + 1,
+                declared_end: None,
+            }));
+            return self.poll_resync(buf, true);
+        }
+        Err(Error::from(torn).at(at))
+    }
+
+    /// What happens after a frame the deframer refused.
+    #[cold]
+    #[inline(never)]
+    fn damaged(&mut self, buf: &[u8], eof: bool, kind: ErrorKind) -> Result<Step> {
+        let at = self.position();
+        let unread = buf.get(self.pos..).unwrap_or_default();
+        let header_len = self.deframer.header_len();
+        let cause = Cause::of(&kind);
+        match (self.after_damage, cause) {
+            (AfterDamage::Resync, Some(cause)) => {
+                let declared_end =
+                    unread
+                        .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
+                        .map(|prefix| {
+                            at.offset + header_len as u64 + u64::from(u32::from_le_bytes(*prefix))
+                        });
+                self.resync = Some(Box::new(Resync {
+                    cause,
+                    candidate: at.offset + 1,
+                    declared_end,
+                }));
+                self.poll_resync(buf, eof)
+            }
+            (AfterDamage::Stop, _) => Err(Error::from(kind).at(at)),
+            (AfterDamage::Skip | AfterDamage::Resync, _) => {
+                // A frame refused by `verify` was read whole: skip it, so
+                // that the caller may go on. A bad length is never skipped:
+                // the next frame's start is unknown.
+                if !matches!(
+                    kind,
+                    ErrorKind::FrameTooLarge { .. } | ErrorKind::InvalidHeaderLen { .. }
+                ) && let Some(frame_len) = wire::whole_frame_len(unread, header_len)
+                {
+                    self.pos += frame_len;
+                    self.frame += 1;
+                }
+                Err(Error::from(kind).at(at))
+            }
+        }
+    }
+
+    /// Goes on with a resynchronisation: tries candidate frame starts after
+    /// the damaged frame until a chain of frames verifies there.
+    #[cold]
+    #[inline(never)]
+    fn poll_resync(&mut self, buf: &[u8], eof: bool) -> Result<Step> {
+        let Some(resync) = self.resync.as_deref() else {
+            return self.poll(buf, eof);
+        };
+        let found = match self.find_chain(buf, resync.candidate, eof) {
+            Search::Found(offset) => offset,
+            Search::NotFound => self.base + buf.len() as u64,
+            Search::Need { needed, candidate } => {
+                if let Some(resync) = self.resync.as_deref_mut() {
+                    resync.candidate = candidate;
+                }
+                return Ok(Step::Need {
+                    needed,
+                    required: needed,
+                });
+            }
+        };
+        let at = self.position();
+        let Some(resync) = self.resync.take() else {
+            unreachable!("checked above")
+        };
+        let frames_lost = (resync.declared_end == Some(found)).then_some(1);
+        self.seek(found);
+        self.frame += 1;
+        Err(Error::from(ErrorKind::CorruptRegion {
+            len: found - at.offset,
+            frames_lost,
+            cause: Box::new(resync.cause.into_kind()),
+        })
+        .at(at))
+    }
+
+    /// Looks for the first offset at or after `from` (a stream offset within
+    /// or at the end of `buf`) where a chain of real frames starts.
+    pub(crate) fn find_chain(&mut self, buf: &[u8], from: u64, eof: bool) -> Search {
+        let mut candidate = usize::try_from(from.saturating_sub(self.base)).unwrap_or(usize::MAX);
+        loop {
+            if candidate >= buf.len() {
+                return if eof {
+                    Search::NotFound
+                } else {
+                    Search::Need {
+                        needed: 1,
+                        candidate: self.base + buf.len() as u64,
+                    }
+                };
+            }
+            match chain_at(&mut self.deframer, buf, candidate, eof, self.max_frame_len) {
+                Chain::Verified => return Search::Found(self.base + candidate as u64),
+                Chain::Broken => candidate += 1,
+                Chain::Need(needed) => {
+                    return Search::Need {
+                        needed,
+                        candidate: self.base + candidate as u64,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Moves the cursor to the stream offset `offset`, which must lie in the
+    /// driver's buffer (at or after the bytes already discarded); the frame
+    /// index is left to the caller.
+    pub(crate) fn seek(&mut self, offset: u64) {
+        self.pos = usize::try_from(offset.saturating_sub(self.base)).unwrap_or(usize::MAX);
+    }
+
+    /// Counts one more frame (a damaged region skipped by its caller).
+    pub(crate) fn count_frame(&mut self) {
+        self.frame += 1;
+    }
+}
+
+impl<D> FrameCursor<D> {
+    /// Changes the frame limit of a cursor in use.
+    pub fn set_max_frame_len(&mut self, max_frame_len: usize) {
+        self.max_frame_len = max_frame_len;
+    }
+
+    /// Changes the damage policy of a cursor in use. A resynchronisation in
+    /// progress is abandoned; the cursor stays at the damaged frame.
+    pub fn set_after_damage(&mut self, after_damage: AfterDamage) {
+        self.after_damage = after_damage;
+        self.resync = None;
+    }
+
+    /// The frame limit set on the cursor (the deframer's own may be smaller).
+    #[must_use]
+    pub fn max_frame_len(&self) -> usize {
+        self.max_frame_len
+    }
+
+    /// The damage policy.
+    #[must_use]
+    pub fn after_damage(&self) -> AfterDamage {
+        self.after_damage
+    }
+
+    /// The stream offset and index of the next frame.
+    #[inline]
+    #[must_use]
+    pub fn position(&self) -> Position {
+        Position {
+            offset: self.base + self.pos as u64,
+            frame: self.frame,
+        }
+    }
+
+    /// Index, in the driver's buffer, of the next frame: the bytes before it
+    /// are consumed.
+    #[inline]
+    #[must_use]
+    pub fn consumed(&self) -> usize {
+        self.pos
+    }
+
+    /// The bytes of `buf` not consumed yet.
+    #[inline]
+    #[must_use]
+    pub fn unread<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
+        buf.get(self.pos..).unwrap_or_default()
+    }
+
+    /// Tells the cursor that the driver drops the consumed bytes from the
+    /// front of its buffer; returns how many that is. After this call the
+    /// next frame is at index 0 of the driver's buffer.
+    #[inline]
+    pub fn discard(&mut self) -> usize {
+        let consumed = self.pos;
+        self.base += consumed as u64;
+        self.pos = 0;
+        consumed
+    }
+
+    /// The deframer.
+    pub fn deframer(&self) -> &D {
+        &self.deframer
+    }
+
+    /// The deframer, mutably.
+    pub fn deframer_mut(&mut self) -> &mut D {
+        &mut self.deframer
+    }
+
+    /// Returns the deframer.
+    pub fn into_deframer(self) -> D {
+        self.deframer
+    }
+}
+
+/// What [`FrameCursor::find_chain`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Search {
+    /// A chain of real frames starts at this stream offset.
+    Found(u64),
+    /// No chain starts anywhere up to the end of input.
+    NotFound,
+    /// More bytes are needed to judge the candidate at this stream offset.
+    Need { needed: usize, candidate: u64 },
+}

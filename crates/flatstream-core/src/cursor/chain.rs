@@ -1,0 +1,125 @@
+//! Chains of frames: how a reader tells real frames from bytes that only
+//! look like a frame, when it resynchronises after damage and when recovery
+//! decides whether what follows a damaged frame holds good frames.
+
+use crate::wire::LENGTH_PREFIX_LEN;
+use crate::{Decoded, Deframer, decode};
+
+/// How unlikely a false chain must be: a chain of frames that verifies by
+/// chance at a candidate offset has a probability below `2^-CHAIN_BITS`.
+pub(crate) const CHAIN_BITS: usize = 40;
+
+/// What a chain starting at a candidate offset turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Chain {
+    /// Enough frames verify in a row (or they reach the end of input
+    /// exactly) that the candidate is a real frame start.
+    Verified,
+    /// Not a frame start.
+    Broken,
+    /// More bytes are needed to decide: at least this many.
+    Need(usize),
+}
+
+/// Whether `frame` (header included) holds nothing but its length: checksum
+/// and payload all zero. Such a frame is never a FlatBuffer (a FlatBuffer's
+/// root offset is not zero); it is what a file system's zero fill looks like
+/// with a length that survived, and CRC-32 or CRC-16/XMODEM accept it (the
+/// CRC of empty input is 0, and CRC-16/XMODEM of any run of zeros is 0).
+#[inline]
+pub(crate) fn is_zero_frame(frame: &[u8]) -> bool {
+    frame
+        .get(LENGTH_PREFIX_LEN..)
+        .is_none_or(|rest| rest.iter().all(|&b| b == 0))
+}
+
+/// How many verifying frames in a row make a chain real, for a header of
+/// `header_len` bytes: enough checksum bits for [`CHAIN_BITS`]. `None` for
+/// a header without a checksum, where only the end of input can confirm a
+/// chain.
+fn frames_for_chain(header_len: usize) -> Option<usize> {
+    let bits = header_len.saturating_sub(LENGTH_PREFIX_LEN) * 8;
+    (bits > 0).then(|| CHAIN_BITS.div_ceil(bits))
+}
+
+/// Decides whether a chain of real frames starts at `buf[at..]`.
+///
+/// The chain is real when:
+/// - enough frames in a row verify that chance is ruled out (1 for XXH3-64,
+///   2 for CRC-32, 3 for CRC-16), none of them a zero frame; or
+/// - at the end of input, its frames (at least one with a checksum, at least
+///   two without) end exactly at the end, or leave less than a header there
+///   (a torn remainder) after one more frame than that.
+///
+/// A zero frame, a refused frame or a length over `max_frame_len` breaks the
+/// chain. Without a checksum a chain is only ever confirmed by the end of
+/// input, so the plain framer's chains are as strong as "these lengths add
+/// up exactly to the end of the file".
+pub(crate) fn chain_at<D: Deframer + ?Sized>(
+    deframer: &mut D,
+    buf: &[u8],
+    at: usize,
+    eof: bool,
+    max_frame_len: usize,
+) -> Chain {
+    let header_len = deframer.header_len();
+    let needed_frames = frames_for_chain(header_len);
+    let min_to_end = if needed_frames.is_some() { 1 } else { 2 };
+    let mut frames = 0usize;
+    let mut pos = at;
+    loop {
+        let rest = buf.get(pos..).unwrap_or_default();
+        if eof && rest.is_empty() {
+            return if frames >= min_to_end {
+                Chain::Verified
+            } else {
+                Chain::Broken
+            };
+        }
+        match decode(deframer, rest, max_frame_len) {
+            Ok(Decoded::Frame { frame_len, .. }) => {
+                if is_zero_frame(&rest[..frame_len]) {
+                    return Chain::Broken;
+                }
+                frames += 1;
+                if needed_frames.is_some_and(|n| frames >= n) {
+                    return Chain::Verified;
+                }
+                pos += frame_len;
+            }
+            Ok(Decoded::Incomplete { needed, .. }) => {
+                if !eof {
+                    return Chain::Need(needed);
+                }
+                let torn_remainder = rest.len() < header_len;
+                return if torn_remainder && frames > min_to_end {
+                    Chain::Verified
+                } else {
+                    Chain::Broken
+                };
+            }
+            Err(_) => return Chain::Broken,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_lengths_rule_out_chance_per_checksum_width() {
+        assert_eq!(frames_for_chain(4), None);
+        assert_eq!(frames_for_chain(12), Some(1)); // XXH3-64: 64 bits
+        assert_eq!(frames_for_chain(8), Some(2)); // CRC-32: 2 x 32 bits
+        assert_eq!(frames_for_chain(6), Some(3)); // CRC-16: 3 x 16 bits
+    }
+
+    #[test]
+    fn zero_frames_are_length_then_zeros() {
+        assert!(is_zero_frame(&[0, 0, 0, 0]));
+        assert!(is_zero_frame(&[9, 0, 0, 0, 0, 0]));
+        assert!(is_zero_frame(&[1, 2]));
+        assert!(!is_zero_frame(&[1, 0, 0, 0, 7]));
+    }
+}

@@ -1,0 +1,49 @@
+//! Checks on stream files before they are recovered, truncated or mapped.
+
+use std::fs::Metadata;
+
+use crate::{ErrorKind, Result};
+
+/// Refuses anything but a regular file: a FIFO would block (or never end),
+/// a device or a `/proc` file has no stable length, a directory no bytes.
+pub(crate) fn ensure_regular(metadata: &Metadata) -> Result<()> {
+    let file_type = metadata.file_type();
+    if file_type.is_file() {
+        return Ok(());
+    }
+    Err(ErrorKind::NotRegularFile {
+        file_type: describe(&file_type),
+    }
+    .into())
+}
+
+#[cfg(unix)]
+fn describe(file_type: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_dir() {
+        "directory"
+    } else if file_type.is_fifo() {
+        "FIFO"
+    } else if file_type.is_char_device() {
+        "character device"
+    } else if file_type.is_block_device() {
+        "block device"
+    } else if file_type.is_socket() {
+        "socket"
+    } else if file_type.is_symlink() {
+        "symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+#[cfg(not(unix))]
+fn describe(file_type: &std::fs::FileType) -> &'static str {
+    if file_type.is_dir() {
+        "directory"
+    } else if file_type.is_symlink() {
+        "symbolic link"
+    } else {
+        "not a regular file"
+    }
+}

@@ -1,0 +1,548 @@
+//! Recovery: how far a stream is intact, how it ends, and what salvage
+//! would save after damage.
+//!
+//! The scan is sans-IO, like the [`FrameCursor`] it drives: readers over a
+//! `Read` source, slices and memory maps all feed it bytes, so they classify
+//! a stream the same way. The rules:
+//!
+//! - Frames are intact while they verify. A zero frame (a length, then
+//!   nothing but zeros) is never a FlatBuffer: a run of them that reaches the
+//!   end is zero fill, not frames.
+//! - Only a real tail is a tail. Where the frames stop (a frame that runs
+//!   past the end, a checksum mismatch, a bad length, a validator's
+//!   refusal), the bytes after it are searched for a chain of real frames
+//!   (see `cursor::chain`). If one is found, the stop is corruption with good
+//!   frames after it, reported with its region and never truncated.
+//! - Otherwise, if a run of zeros reaching the end starts inside the frame
+//!   where the frames stop (or right after it), the tail is zero fill from
+//!   that frame on; if that frame merely runs past the end, it is torn.
+//!   Anything else is corruption at the end.
+
+use alloc::vec::Vec;
+
+use crate::cursor::{Search, Step, is_zero_frame};
+use crate::{AfterDamage, Deframer, Error, ErrorKind, FrameCursor, Position, Result, wire};
+
+/// The most skipped regions a [`Salvage`] report lists one by one.
+const MAX_LISTED_REGIONS: usize = 1024;
+
+/// What recovery found: the intact frames and how the stream ends.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Recovery {
+    /// Frames read intact from the start of the stream.
+    pub frames: u64,
+    /// Byte offset just past the last intact frame: the length to keep.
+    pub valid_len: u64,
+    /// How the stream ends after the intact frames.
+    pub tail: Tail,
+    /// For a [`Tail::Corrupt`]: the offset of the first good frame after the
+    /// damage, where a chain of real frames starts; `None` when nothing good
+    /// follows the damage (or the tail is not corrupt).
+    pub good_after: Option<u64>,
+    /// For a [`Tail::Corrupt`] with good frames after it: what salvage
+    /// ([`AfterDamage::Resync`]) would read from the damage to the end.
+    pub salvage: Option<Salvage>,
+}
+
+impl Recovery {
+    /// Where the next frame goes when appending: [`valid_len`](Self::valid_len)
+    /// and [`frames`](Self::frames) as a [`Position`].
+    #[must_use]
+    pub fn end_position(&self) -> Position {
+        Position {
+            offset: self.valid_len,
+            frame: self.frames,
+        }
+    }
+}
+
+/// How a stream ends, after its intact frames.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Tail {
+    /// The stream ends at a frame boundary.
+    Clean,
+    /// The stream ends inside a frame, typically a write cut short by a crash.
+    /// Safe to truncate: no real frame follows it.
+    Torn {
+        /// Where the incomplete frame starts.
+        offset: u64,
+        /// Bytes of it that are present.
+        len: u64,
+    },
+    /// From `offset` on, the stream is zero fill: space a file system
+    /// allocated before a crash (common on ext4 and XFS) whose data never
+    /// landed. The zeros may start inside the frame at `offset` (that frame
+    /// is then incomplete or fails its checksum) or be frames made only of
+    /// zeros. Safe to truncate: a FlatBuffer is never all zeros.
+    ZeroFilled {
+        /// Where the fill starts (a frame boundary: the first frame it
+        /// touches).
+        offset: u64,
+        /// Bytes from `offset` to the end.
+        len: u64,
+    },
+    /// Empty frames up to the end, in a stream whose writer was allowed to
+    /// write empty payloads ([`RecoverOptions::with_empty_payloads`]): they
+    /// may be real empty frames or zero fill, and no reader can tell. They
+    /// are kept (counted in [`Recovery::frames`] and
+    /// [`Recovery::valid_len`]) and reported here.
+    EmptyOrZeroFilled {
+        /// Where the empty frames start.
+        offset: u64,
+        /// Bytes from `offset` to the end.
+        len: u64,
+    },
+    /// Damage that is not a tail: a checksum mismatch, a bad length, a
+    /// refused payload, or a length running past the end with good frames
+    /// after it ([`ErrorKind::CorruptRegion`] with that cause). Never
+    /// truncated automatically. The error carries the damaged frame's offset
+    /// and index; [`Recovery::good_after`] says where good frames resume.
+    Corrupt(Error),
+}
+
+/// What salvage would read after the damage that ended the intact frames.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Salvage {
+    /// Frames that verify after the damage.
+    pub frames: u64,
+    /// Bytes of those frames, headers included.
+    pub bytes: u64,
+    /// Every damaged region salvage skips, the first one included (at most
+    /// 1,024 are listed; [`regions_total`](Self::regions_total) counts all).
+    pub regions: Vec<Region>,
+    /// How many damaged regions there are in all.
+    pub regions_total: u64,
+    /// Whether the stream ends in a torn frame after the salvaged frames.
+    pub torn_tail: bool,
+}
+
+/// A damaged region that salvage skips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Region {
+    /// Where the region starts.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub len: u64,
+    /// How many frames it held, when that is known.
+    pub frames_lost: Option<u64>,
+}
+
+/// How recovery reads a stream.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct RecoverOptions {
+    /// The largest payload length recovery accepts; by default the largest
+    /// the wire format can carry (`u32::MAX`), so that every frame a writer
+    /// was allowed to write is recoverable.
+    pub max_frame_len: usize,
+    /// Whether the stream's writer was allowed to write empty payloads.
+    pub empty_payloads: bool,
+}
+
+impl Default for RecoverOptions {
+    fn default() -> Self {
+        RecoverOptions {
+            max_frame_len: wire::MAX_WIRE_FRAME_LEN,
+            empty_payloads: false,
+        }
+    }
+}
+
+impl RecoverOptions {
+    /// The default options: the format's largest frame, empty payloads not
+    /// expected.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the largest payload length accepted.
+    #[must_use]
+    pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
+        self.max_frame_len = max_frame_len;
+        self
+    }
+
+    /// Says whether the stream's writer was allowed to write empty payloads
+    /// (`StreamWriter::allow_empty_payloads`). Then a run of empty frames at
+    /// the end may be real, and is reported as [`Tail::EmptyOrZeroFilled`]
+    /// and kept instead of truncated as zero fill.
+    #[must_use]
+    pub fn with_empty_payloads(mut self, empty_payloads: bool) -> Self {
+        self.empty_payloads = empty_payloads;
+        self
+    }
+}
+
+/// Where the intact frames stopped.
+#[derive(Debug)]
+struct Stop {
+    /// The frame where they stopped (the end of input for a clean end).
+    at: Position,
+    /// Why, or `None` at a clean end of input.
+    error: Option<Error>,
+    /// The next candidate offset of the search for good frames after it.
+    search: u64,
+}
+
+/// The state of a recovery scan, kept across calls that an I/O error cut
+/// short.
+#[derive(Debug)]
+pub(crate) struct RecoverScan {
+    options: RecoverOptions,
+    /// The cursor's damage policy before the scan, restored after it.
+    after_damage: AfterDamage,
+    /// Where the latest run of zero frames started, if the latest frames are
+    /// zero frames; and whether all of them are empty frames.
+    zeros_from: Option<(Position, bool)>,
+    stop: Option<Stop>,
+    /// Set once good frames were found after the damage.
+    salvage: Option<(u64, Salvage)>,
+}
+
+/// What one step of a scan came to.
+#[derive(Debug)]
+pub(crate) enum Scan {
+    /// The driver must provide at least this many more bytes (or end of
+    /// input).
+    Need(usize),
+    Done(Recovery),
+}
+
+impl RecoverScan {
+    /// A scan from the cursor's position; the cursor's frame limit and damage
+    /// policy are set for the scan.
+    pub(crate) fn start<D: Deframer>(cursor: &mut FrameCursor<D>, options: RecoverOptions) -> Self {
+        let after_damage = cursor.after_damage();
+        cursor.set_after_damage(AfterDamage::Stop);
+        cursor.set_max_frame_len(options.max_frame_len);
+        RecoverScan {
+            options,
+            after_damage,
+            zeros_from: None,
+            stop: None,
+            salvage: None,
+        }
+    }
+
+    /// Feeds the scan the driver's buffer; `eof` says the source has ended.
+    /// At the end of input the scan always finishes.
+    ///
+    /// # Errors
+    ///
+    /// None of its own: damage is reported in the [`Recovery`]. The error
+    /// type is there for the drivers.
+    pub(crate) fn poll<D: Deframer>(
+        &mut self,
+        cursor: &mut FrameCursor<D>,
+        buf: &[u8],
+        eof: bool,
+    ) -> Result<Scan> {
+        if self.stop.is_none()
+            && let Some(needed) = self.count_intact(cursor, buf, eof)
+        {
+            return Ok(Scan::Need(needed));
+        }
+        let Some(stop) = self.stop.as_mut() else {
+            unreachable!("set by count_intact")
+        };
+        if stop.error.is_some() && self.salvage.is_none() {
+            match cursor.find_chain(buf, stop.search, eof) {
+                Search::Need { needed, candidate } => {
+                    stop.search = candidate;
+                    return Ok(Scan::Need(needed));
+                }
+                Search::NotFound => return Ok(Scan::Done(self.finish_without_chain(cursor, buf))),
+                Search::Found(offset) => {
+                    let header_len = cursor.deframer().header_len() as u64;
+                    let declared_end = cursor
+                        .unread(buf)
+                        .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
+                        .map(|prefix| {
+                            stop.at.offset + header_len + u64::from(u32::from_le_bytes(*prefix))
+                        });
+                    let frames_lost = (declared_end == Some(offset)).then_some(1);
+                    cursor.set_after_damage(AfterDamage::Resync);
+                    cursor.seek(offset);
+                    cursor.count_frame();
+                    let mut salvage = Salvage::default();
+                    record_region(
+                        &mut salvage,
+                        stop.at.offset,
+                        offset - stop.at.offset,
+                        frames_lost,
+                    );
+                    self.salvage = Some((offset, salvage));
+                }
+            }
+        }
+        if let Some((_, salvage)) = self.salvage.as_mut() {
+            loop {
+                match cursor.poll(buf, eof) {
+                    Ok(Step::Frame(span)) => {
+                        salvage.frames += 1;
+                        salvage.bytes += (span.end - span.start) as u64;
+                    }
+                    Ok(Step::Need { needed, .. }) => return Ok(Scan::Need(needed)),
+                    Ok(Step::End) => break,
+                    Err(error) => match error.kind() {
+                        ErrorKind::UnexpectedEof { .. } => {
+                            salvage.torn_tail = true;
+                            break;
+                        }
+                        ErrorKind::CorruptRegion {
+                            len, frames_lost, ..
+                        } => {
+                            let offset = error.position().map_or(0, |p| p.offset);
+                            record_region(salvage, offset, *len, *frames_lost);
+                        }
+                        _ => {
+                            // A frame refused whole (by a validator) was
+                            // skipped by its length.
+                            let offset = error.position().map_or(0, |p| p.offset);
+                            let len = cursor.position().offset - offset;
+                            record_region(salvage, offset, len, Some(1));
+                        }
+                    },
+                }
+            }
+        }
+        Ok(Scan::Done(self.finish(cursor)))
+    }
+
+    /// Counts intact frames until they stop; returns the bytes needed when
+    /// the driver must read more first.
+    fn count_intact<D: Deframer>(
+        &mut self,
+        cursor: &mut FrameCursor<D>,
+        buf: &[u8],
+        eof: bool,
+    ) -> Option<usize> {
+        loop {
+            let before = cursor.position();
+            match cursor.poll(buf, eof) {
+                Ok(Step::Frame(span)) => {
+                    let frame = span.frame(buf);
+                    if is_zero_frame(frame) {
+                        let empty = frame.len() == cursor.deframer().header_len();
+                        match &mut self.zeros_from {
+                            Some((_, all_empty)) => *all_empty &= empty,
+                            None => self.zeros_from = Some((before, empty)),
+                        }
+                    } else {
+                        self.zeros_from = None;
+                    }
+                }
+                Ok(Step::Need { needed, .. }) => return Some(needed),
+                Ok(Step::End) => {
+                    self.stop = Some(Stop {
+                        at: before,
+                        error: None,
+                        search: before.offset,
+                    });
+                    return None;
+                }
+                Err(error) => {
+                    self.stop = Some(Stop {
+                        at: before,
+                        error: Some(error),
+                        search: before.offset + 1,
+                    });
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// The end of a scan that found no good frame after where the intact
+    /// frames stopped: zero fill, a torn tail, or corruption at the end.
+    fn finish_without_chain<D: Deframer>(
+        &mut self,
+        cursor: &mut FrameCursor<D>,
+        buf: &[u8],
+    ) -> Recovery {
+        let Some(stop) = self.stop.as_mut() else {
+            unreachable!("only called after the frames stopped")
+        };
+        // The cursor stays at the stopped frame, so the whole rest is in `buf`.
+        let rest = cursor.unread(buf);
+        let zeros_start = rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        let header_len = cursor.deframer().header_len();
+        let stop_frame_end = rest
+            .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
+            .and_then(|prefix| usize::try_from(u32::from_le_bytes(*prefix)).ok())
+            .map_or(rest.len(), |len| {
+                header_len.saturating_add(len).min(rest.len())
+            });
+        let total = rest.len() as u64;
+        let error = stop.error.take();
+        // Zero fill touches the stopped frame: every byte of a frame that
+        // runs past the end is zero (a torn frame's bytes are data, and a
+        // length's high bytes are often zero), or the zeros start anywhere up
+        // to the end of a complete frame that failed.
+        let fill_reach = match &error {
+            Some(error) if error.is_unexpected_eof() => 0,
+            _ => stop_frame_end,
+        };
+        if zeros_start < rest.len() && zeros_start <= fill_reach {
+            let from = self.zeros_from.map_or(stop.at, |(at, _)| at);
+            self.zeros_from = None;
+            stop.at = from;
+            let len = stop_position_gap(from, cursor) + total;
+            stop.error = None;
+            return self.finish_with(
+                cursor,
+                Tail::ZeroFilled {
+                    offset: from.offset,
+                    len,
+                },
+            );
+        }
+        let tail = match error {
+            Some(error) if error.is_unexpected_eof() => Tail::Torn {
+                offset: stop.at.offset,
+                len: total,
+            },
+            Some(error) => Tail::Corrupt(error),
+            None => Tail::Clean,
+        };
+        self.finish_with(cursor, tail)
+    }
+
+    /// The end of a scan that reached the end of input through intact
+    /// frames, or found good frames after the damage.
+    fn finish<D: Deframer>(&mut self, cursor: &mut FrameCursor<D>) -> Recovery {
+        let Some(stop) = self.stop.as_mut() else {
+            unreachable!("only called after the frames stopped")
+        };
+        match stop.error.take() {
+            // Good frames follow the damage: corruption, never a tail.
+            Some(error) => {
+                let (good, salvage) = self.salvage.take().unwrap_or_default();
+                let error = match error.kind() {
+                    ErrorKind::UnexpectedEof { .. } => {
+                        let at = stop.at;
+                        Error::from(ErrorKind::CorruptRegion {
+                            len: good - at.offset,
+                            frames_lost: None,
+                            cause: alloc::boxed::Box::new(error.into_kind()),
+                        })
+                        .at(at)
+                    }
+                    _ => error,
+                };
+                let mut recovery = self.finish_with(cursor, Tail::Corrupt(error));
+                recovery.good_after = Some(good);
+                recovery.salvage = Some(salvage);
+                recovery
+            }
+            None => match self.zeros_from.take() {
+                Some((from, all_empty)) => {
+                    let len = stop.at.offset - from.offset;
+                    if all_empty && self.options.empty_payloads {
+                        self.finish_with(
+                            cursor,
+                            Tail::EmptyOrZeroFilled {
+                                offset: from.offset,
+                                len,
+                            },
+                        )
+                    } else {
+                        stop.at = from;
+                        self.finish_with(
+                            cursor,
+                            Tail::ZeroFilled {
+                                offset: from.offset,
+                                len,
+                            },
+                        )
+                    }
+                }
+                None => self.finish_with(cursor, Tail::Clean),
+            },
+        }
+    }
+
+    fn finish_with<D: Deframer>(&mut self, cursor: &mut FrameCursor<D>, tail: Tail) -> Recovery {
+        cursor.set_after_damage(self.after_damage);
+        let at = self.stop.as_ref().map_or(cursor.position(), |stop| stop.at);
+        Recovery {
+            frames: at.frame,
+            valid_len: at.offset,
+            tail,
+            good_after: None,
+            salvage: None,
+        }
+    }
+}
+
+/// Bytes from `from` to the cursor's position (where the stopped frame
+/// starts): the zero frames before it.
+fn stop_position_gap<D: Deframer>(from: Position, cursor: &FrameCursor<D>) -> u64 {
+    cursor.position().offset - from.offset
+}
+
+fn record_region(salvage: &mut Salvage, offset: u64, len: u64, frames_lost: Option<u64>) {
+    salvage.regions_total += 1;
+    if salvage.regions.len() < MAX_LISTED_REGIONS {
+        salvage.regions.push(Region {
+            offset,
+            len,
+            frames_lost,
+        });
+    }
+}
+
+/// Recovers the stream held whole in `data` (a slice, a memory map): the
+/// scan of [`recover`](crate::recover), without copying.
+///
+/// # Examples
+///
+/// ```
+/// # use flatstream_core::{Deframer, ErrorKind as K};
+/// # #[derive(Debug)] struct DefaultDeframer;
+/// # impl Deframer for DefaultDeframer {
+/// #     fn header_len(&self) -> usize { 4 }
+/// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), K> { Ok(()) }
+/// #     fn max_frame_len(&self) -> usize { usize::MAX }
+/// # }
+/// use flatstream_core::{RecoverOptions, Tail, recover_slice};
+///
+/// let stream = [1, 0, 0, 0, b'a', 2, 0, 0, 0, b'b', b'c', 9, 0];
+/// let recovery = recover_slice(&stream, DefaultDeframer, RecoverOptions::new());
+/// assert_eq!((recovery.frames, recovery.valid_len), (2, 11));
+/// assert!(matches!(recovery.tail, Tail::Torn { offset: 11, len: 2 }));
+/// ```
+pub fn recover_slice<D: Deframer>(data: &[u8], deframer: D, options: RecoverOptions) -> Recovery {
+    let mut cursor = FrameCursor::new(deframer);
+    recover_slice_with(&mut cursor, data, options)
+}
+
+/// Recovers `data` from `cursor`'s position.
+pub(crate) fn recover_slice_with<D: Deframer>(
+    cursor: &mut FrameCursor<D>,
+    data: &[u8],
+    options: RecoverOptions,
+) -> Recovery {
+    let mut scan = RecoverScan::start(cursor, options);
+    match scan.poll(cursor, data, true) {
+        Ok(Scan::Done(recovery)) => recovery,
+        // At the end of input neither the cursor nor the search asks for
+        // more bytes, and a slice has no I/O to fail; were either to happen,
+        // the cursor's position is the most that is known to be intact.
+        Ok(Scan::Need(_)) | Err(_) => {
+            let at = cursor.position();
+            Recovery {
+                frames: at.frame,
+                valid_len: at.offset,
+                tail: Tail::Clean,
+                good_after: None,
+                salvage: None,
+            }
+        }
+    }
+}
