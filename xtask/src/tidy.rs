@@ -6,6 +6,9 @@
 //! - Internal (`flatstream*`) dependencies of published crates carry a version,
 //!   directly or through a versioned `[workspace.dependencies]` entry.
 //! - [`PACKAGES`] lists exactly the directories in `crates/`.
+//! - The Code Map of ARCHITECTURE.md names every tracked `.rs` file, in the
+//!   section of its directory (a backquoted path relative to the section's
+//!   directory; `*` and `{a,b}` are allowed).
 //!
 //! A `#[test]` runs the same checks under `cargo test -p xtask`.
 
@@ -23,7 +26,10 @@ use crate::test_matrix::PACKAGES;
 ///
 /// Fails if any check fails or a file cannot be read.
 pub(crate) fn run(sh: &Shell) -> Result<()> {
-    let problems = problems(sh)?;
+    let mut problems = problems(sh)?;
+    let files = crate::read(xshell::cmd!(sh, "git ls-files -- *.rs"))?;
+    let architecture = sh.read_file("ARCHITECTURE.md")?;
+    problems.extend(code_map_problems(&architecture, files.lines()));
     if problems.is_empty() {
         eprintln!("tidy: ok");
         return Ok(());
@@ -98,6 +104,86 @@ fn problems(sh: &Shell) -> Result<Vec<String>> {
     }
 
     Ok(problems)
+}
+
+/// The tracked source files that the Code Map of `architecture` does not
+/// name, as problems.
+fn code_map_problems<'a>(architecture: &str, files: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let sections = code_map_sections(architecture);
+    let mut problems = Vec::new();
+    for file in files {
+        let named = sections.iter().any(|(dir, names)| {
+            file.strip_prefix(dir.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|rest| names.iter().any(|name| glob_matches(name, rest)))
+        });
+        if !named {
+            problems.push(format!(
+                "ARCHITECTURE.md: the Code Map does not name `{file}`"
+            ));
+        }
+    }
+    problems
+}
+
+/// The `### ` sections of the `## Code Map`: each directory (every brace
+/// alternative of the heading's first backquoted path) with the backquoted
+/// names in its text.
+fn code_map_sections(architecture: &str) -> Vec<(String, Vec<String>)> {
+    let Some(map) = architecture.split("\n## Code Map").nth(1) else {
+        return Vec::new();
+    };
+    let map = map.split("\n## ").next().unwrap_or_default();
+    let mut sections = Vec::new();
+    for section in map.split("\n### ").skip(1) {
+        let (heading, body) = section.split_once('\n').unwrap_or((section, ""));
+        let Some(dir) = backquoted(heading).next() else {
+            continue;
+        };
+        let names: Vec<String> = backquoted(body).map(str::to_owned).collect();
+        for dir in expand_braces(dir.trim_end_matches('/')) {
+            sections.push((dir, names.clone()));
+        }
+    }
+    sections
+}
+
+/// The backquoted spans of `text`.
+fn backquoted(text: &str) -> impl Iterator<Item = &str> {
+    text.split('`').skip(1).step_by(2)
+}
+
+/// `a{b,c}d` as `abd`, `acd` (one brace group at a time, left to right).
+fn expand_braces(pattern: &str) -> Vec<String> {
+    let (Some(open), Some(close)) = (pattern.find('{'), pattern.find('}')) else {
+        return vec![pattern.to_owned()];
+    };
+    if close < open {
+        return vec![pattern.to_owned()];
+    }
+    let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
+    pattern[open + 1..close]
+        .split(',')
+        .flat_map(|alt| expand_braces(&format!("{head}{alt}{tail}")))
+        .collect()
+}
+
+/// Whether `path` matches `pattern`, where `*` matches any run of
+/// characters but `/`, and `{a,b}` either alternative.
+fn glob_matches(pattern: &str, path: &str) -> bool {
+    expand_braces(pattern)
+        .iter()
+        .any(|p| star_matches(p.as_bytes(), path.as_bytes()))
+}
+
+fn star_matches(pattern: &[u8], path: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => path.is_empty(),
+        Some((b'*', rest)) => (0..=path.len())
+            .take_while(|&i| i == 0 || path[i - 1] != b'/')
+            .any(|i| star_matches(rest, &path[i..])),
+        Some((c, rest)) => path.first() == Some(c) && star_matches(rest, &path[1..]),
+    }
 }
 
 /// Reads and parses the manifest at `path`.
@@ -257,6 +343,30 @@ mod tests {
                 "crates/extra is missing from PACKAGES in xtask/src/test_matrix.rs",
             ]
         );
+    }
+
+    #[test]
+    fn code_map_names_files_in_their_sections() {
+        let architecture = "# A\n## Code Map\n### `crates/x-{a,b}`\n- `src/lib.rs`: x.\n\
+            - `tests/core_plus_*.rs`: y.\n### `fuzz/` (own)\n- `fuzz_targets/*.rs`\n## Wire";
+        let files = [
+            "crates/x-a/src/lib.rs",
+            "crates/x-b/tests/core_plus_b.rs",
+            "fuzz/fuzz_targets/deep.rs",
+            "fuzz/fuzz_targets/sub/deep.rs",
+            "crates/x-c/src/lib.rs",
+            "crates/x-a/src/other.rs",
+        ];
+        assert_eq!(
+            super::code_map_problems(architecture, files.into_iter()),
+            [
+                "ARCHITECTURE.md: the Code Map does not name `fuzz/fuzz_targets/sub/deep.rs`",
+                "ARCHITECTURE.md: the Code Map does not name `crates/x-c/src/lib.rs`",
+                "ARCHITECTURE.md: the Code Map does not name `crates/x-a/src/other.rs`",
+            ]
+        );
+        assert!(super::glob_matches("schema/{a,b}.fbs", "schema/b.fbs"));
+        assert!(!super::glob_matches("*.rs", "a/b.rs"));
     }
 
     #[test]

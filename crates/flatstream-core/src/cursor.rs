@@ -12,8 +12,9 @@ mod chain;
 
 use alloc::boxed::Box;
 
+use crate::deframer::{Parts, decode_parts};
 use crate::wire::{self, DEFAULT_MAX_FRAME_LEN};
-use crate::{Decoded, Deframer, Error, ErrorKind, Position, Result, decode};
+use crate::{Deframer, Error, ErrorKind, Position, Result};
 
 pub(crate) use self::chain::{Chain, chain_at, is_zero_frame};
 
@@ -57,6 +58,14 @@ pub enum Step {
     },
     /// A clean end of input: the input ended at a frame boundary.
     End,
+}
+
+/// What the cursor's inlined poll found: a frame with its payload, or any
+/// other step.
+#[derive(Debug)]
+pub(crate) enum Polled<'b> {
+    Frame(FrameSpan, &'b [u8]),
+    Other(Step),
 }
 
 /// Where a frame lies in the buffer handed to [`FrameCursor::poll`].
@@ -158,14 +167,37 @@ pub struct FrameCursor<D> {
     deframer: D,
     max_frame_len: usize,
     after_damage: AfterDamage,
+    /// Where the cursor is. Kept apart, and handed to the cold paths by
+    /// value, so that the hot loop keeps it in registers.
+    at: At,
+    /// A resynchronisation in progress ([`AfterDamage::Resync`]).
+    resync: Option<Box<Resync>>,
+}
+
+/// Where a cursor is: the numbers behind [`FrameCursor::position`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct At {
     /// Stream offset of index 0 of the driver's buffer.
     base: u64,
     /// Index, in the driver's buffer, of the next frame.
     pos: usize,
     /// Index of the next frame.
     frame: u64,
-    /// A resynchronisation in progress ([`AfterDamage::Resync`]).
-    resync: Option<Box<Resync>>,
+}
+
+impl At {
+    #[inline(always)]
+    fn position(self) -> Position {
+        Position {
+            offset: self.base + self.pos as u64,
+            frame: self.frame,
+        }
+    }
+
+    /// Moves to the stream offset `offset`, which lies in the buffer.
+    fn seek(&mut self, offset: u64) {
+        self.pos = usize::try_from(offset.saturating_sub(self.base)).unwrap_or(usize::MAX);
+    }
 }
 
 /// The damage that starts a resynchronisation.
@@ -234,8 +266,13 @@ impl Cause {
 #[derive(Debug, Clone)]
 struct Resync {
     /// The damage that started it, at the cursor's position (which stays at
-    /// the damaged frame until the scan ends).
+    /// the damaged frame until the scan ends, so that polling again meets
+    /// the same damage and goes on with the scan).
     cause: Cause,
+    /// The stream offset of the damaged frame: a resynchronisation applies
+    /// while the cursor is there (a frame that runs past the end may have
+    /// become whole when a growing source delivered more).
+    damage: u64,
     /// The stream offset of the next candidate frame start.
     candidate: u64,
     /// The length the damaged frame declares, if it could be read: when the
@@ -251,9 +288,11 @@ impl<D: Deframer> FrameCursor<D> {
             deframer,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             after_damage: AfterDamage::Skip,
-            base: 0,
-            pos: 0,
-            frame: 0,
+            at: At {
+                base: 0,
+                pos: 0,
+                frame: 0,
+            },
             resync: None,
         }
     }
@@ -278,8 +317,8 @@ impl<D: Deframer> FrameCursor<D> {
     /// starts in the middle of a stream.
     #[must_use]
     pub fn starting_at(mut self, position: Position) -> Self {
-        self.base = position.offset;
-        self.frame = position.frame;
+        self.at.base = position.offset;
+        self.at.frame = position.frame;
         self
     }
 
@@ -297,182 +336,153 @@ impl<D: Deframer> FrameCursor<D> {
     /// positioned at the frame (or region) it concerns.
     #[inline]
     pub fn poll(&mut self, buf: &[u8], eof: bool) -> Result<Step> {
-        if self.resync.is_some() {
-            return self.poll_resync(buf, eof);
+        match self.poll_with::<false>(buf, eof)? {
+            Polled::Frame(span, _) => Ok(Step::Frame(span)),
+            Polled::Other(step) => Ok(step),
         }
-        let unread = buf.get(self.pos..).unwrap_or_default();
-        match decode(&mut self.deframer, unread, self.max_frame_len) {
-            Ok(Decoded::Frame {
+    }
+
+    /// [`poll`](FrameCursor::poll) with its cold paths inlined too, handing
+    /// out the payload itself: for a driver whose whole loop stays in
+    /// registers (`SliceReader`), where an out-of-line call taking the
+    /// cursor's address would keep its position in memory. Same behaviour,
+    /// more code.
+    #[inline(always)]
+    pub(crate) fn poll_inline<'b>(&mut self, buf: &'b [u8], eof: bool) -> Result<Polled<'b>> {
+        self.poll_with::<true>(buf, eof)
+    }
+
+    #[inline(always)]
+    fn poll_with<'b, const INLINE_COLD: bool>(
+        &mut self,
+        buf: &'b [u8],
+        eof: bool,
+    ) -> Result<Polled<'b>> {
+        // The hot path: a whole frame that verifies, or more bytes to come.
+        // Everything else (ends, damage, resynchronisation) is apart, and
+        // decodes again, so that nothing here has to outlive the match.
+        let mut at = self.at;
+        let unread = buf.get(at.pos..).unwrap_or_default();
+        let first = match decode_parts(&mut self.deframer, unread, self.max_frame_len) {
+            Ok(Parts::Frame {
                 payload_start,
                 frame_len,
+                payload,
             }) => {
-                let start = self.pos;
-                self.pos = start + frame_len;
-                self.frame += 1;
-                Ok(Step::Frame(FrameSpan {
-                    start,
-                    payload_start: start + payload_start,
-                    end: start + frame_len,
-                }))
+                let start = at.pos;
+                at.pos = start + frame_len;
+                at.frame += 1;
+                self.at = at;
+                return Ok(Polled::Frame(
+                    FrameSpan {
+                        start,
+                        payload_start: start + payload_start,
+                        end: start + frame_len,
+                    },
+                    payload,
+                ));
             }
-            Ok(Decoded::Incomplete { needed, required }) => {
+            Ok(Parts::Incomplete { needed, required }) => {
                 if !eof {
-                    Ok(Step::Need { needed, required })
-                } else if unread.is_empty() {
-                    Ok(Step::End)
-                } else {
-                    self.past_end(buf, unread.len(), required)
+                    return Ok(Polled::Other(Step::Need { needed, required }));
                 }
+                First::PastEnd { required }
             }
-            Err(kind) => self.damaged(buf, eof, kind),
-        }
+            Err(kind) => First::Damaged(kind),
+        };
+        let step = if INLINE_COLD {
+            self.poll_cold(buf, eof, first)
+        } else {
+            self.poll_cold_out_of_line(buf, eof, first)
+        };
+        step.map(Polled::Other)
     }
 
-    /// The end of input inside a frame: a torn tail or, when salvaging and
-    /// good frames follow, a damaged length.
     #[cold]
     #[inline(never)]
-    fn past_end(&mut self, buf: &[u8], available: usize, required: usize) -> Result<Step> {
-        let at = self.position();
-        let torn = ErrorKind::UnexpectedEof {
-            available: available as u64,
-            required: required as u64,
-        };
-        if self.after_damage == AfterDamage::Resync
-            && let Search::Found(_) = self.find_chain(buf, at.offset + 1, true)
-        {
-            self.resync = Some(Box::new(Resync {
-                cause: Cause::PastEnd {
-                    available: available as u64,
-                    required: required as u64,
-                },
-                candidate: at.offset + 1,
-                declared_end: None,
-            }));
-            return self.poll_resync(buf, true);
-        }
-        Err(Error::from(torn).at(at))
+    fn poll_cold_out_of_line(&mut self, buf: &[u8], eof: bool, first: First) -> Result<Step> {
+        self.poll_cold(buf, eof, first)
     }
 
-    /// What happens after a frame the deframer refused.
-    #[cold]
-    #[inline(never)]
-    fn damaged(&mut self, buf: &[u8], eof: bool, kind: ErrorKind) -> Result<Step> {
-        let at = self.position();
-        let unread = buf.get(self.pos..).unwrap_or_default();
-        let header_len = self.deframer.header_len();
-        let cause = Cause::of(&kind);
-        match (self.after_damage, cause) {
-            (AfterDamage::Resync, Some(cause)) => {
-                let declared_end =
-                    unread
-                        .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
-                        .map(|prefix| {
-                            at.offset + header_len as u64 + u64::from(u32::from_le_bytes(*prefix))
-                        });
-                self.resync = Some(Box::new(Resync {
-                    cause,
-                    candidate: at.offset + 1,
-                    declared_end,
-                }));
-                self.poll_resync(buf, eof)
-            }
-            (AfterDamage::Stop, _) => Err(Error::from(kind).at(at)),
-            (AfterDamage::Skip | AfterDamage::Resync, _) => {
-                // A frame refused by `verify` was read whole: skip it, so
-                // that the caller may go on. A bad length is never skipped:
-                // the next frame's start is unknown.
-                if !matches!(
-                    kind,
-                    ErrorKind::FrameTooLarge { .. } | ErrorKind::InvalidHeaderLen { .. }
-                ) && let Some(frame_len) = wire::whole_frame_len(unread, header_len)
-                {
-                    self.pos += frame_len;
-                    self.frame += 1;
-                }
-                Err(Error::from(kind).at(at))
-            }
-        }
-    }
-
-    /// Goes on with a resynchronisation: tries candidate frame starts after
-    /// the damaged frame until a chain of frames verifies there.
-    #[cold]
-    #[inline(never)]
-    fn poll_resync(&mut self, buf: &[u8], eof: bool) -> Result<Step> {
-        let Some(resync) = self.resync.as_deref() else {
-            return self.poll(buf, eof);
+    /// Everything but a verified frame or a request for more bytes: `first`
+    /// is what `decode` said at the cursor's position (each frame is judged
+    /// once, so a validator or observer runs once per frame).
+    #[inline(always)]
+    fn poll_cold(&mut self, buf: &[u8], eof: bool, first: First) -> Result<Step> {
+        let mut cold = Cold {
+            deframer: &mut self.deframer,
+            resync: self.resync.take(),
+            max_frame_len: self.max_frame_len,
+            after_damage: self.after_damage,
+            at: self.at,
         };
-        let found = match self.find_chain(buf, resync.candidate, eof) {
-            Search::Found(offset) => offset,
-            Search::NotFound => self.base + buf.len() as u64,
-            Search::Need { needed, candidate } => {
-                if let Some(resync) = self.resync.as_deref_mut() {
-                    resync.candidate = candidate;
-                }
-                return Ok(Step::Need {
-                    needed,
-                    required: needed,
-                });
-            }
-        };
-        let at = self.position();
-        let Some(resync) = self.resync.take() else {
-            unreachable!("checked above")
-        };
-        let frames_lost = (resync.declared_end == Some(found)).then_some(1);
-        self.seek(found);
-        self.frame += 1;
-        Err(Error::from(ErrorKind::CorruptRegion {
-            len: found - at.offset,
-            frames_lost,
-            cause: Box::new(resync.cause.into_kind()),
-        })
-        .at(at))
+        let step = cold.poll(buf, eof, first);
+        self.at = cold.at;
+        self.resync = cold.resync;
+        step
     }
 
     /// Looks for the first offset at or after `from` (a stream offset within
     /// or at the end of `buf`) where a chain of real frames starts.
     pub(crate) fn find_chain(&mut self, buf: &[u8], from: u64, eof: bool) -> Search {
-        let mut candidate = usize::try_from(from.saturating_sub(self.base)).unwrap_or(usize::MAX);
-        loop {
-            if candidate >= buf.len() {
-                return if eof {
-                    Search::NotFound
-                } else {
-                    Search::Need {
-                        needed: 1,
-                        candidate: self.base + buf.len() as u64,
-                    }
-                };
-            }
-            match chain_at(&mut self.deframer, buf, candidate, eof, self.max_frame_len) {
-                Chain::Verified => return Search::Found(self.base + candidate as u64),
-                Chain::Broken => candidate += 1,
-                Chain::Need(needed) => {
-                    return Search::Need {
-                        needed,
-                        candidate: self.base + candidate as u64,
-                    };
-                }
-            }
-        }
+        find_chain(
+            &mut self.deframer,
+            self.max_frame_len,
+            self.at,
+            buf,
+            from,
+            eof,
+        )
     }
 
     /// Moves the cursor to the stream offset `offset`, which must lie in the
     /// driver's buffer (at or after the bytes already discarded); the frame
     /// index is left to the caller.
     pub(crate) fn seek(&mut self, offset: u64) {
-        self.pos = usize::try_from(offset.saturating_sub(self.base)).unwrap_or(usize::MAX);
+        self.at.seek(offset);
     }
 
     /// Counts one more frame (a damaged region skipped by its caller).
     pub(crate) fn count_frame(&mut self) {
-        self.frame += 1;
+        self.at.frame += 1;
+    }
+
+    /// Sets the index of the next frame (recovery stepping back one frame).
+    pub(crate) fn set_frame(&mut self, frame: u64) {
+        self.at.frame = frame;
+    }
+}
+
+/// A cursor's settings and resynchronisation state, swapped out while a
+/// recovery scan borrows the cursor.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    after_damage: AfterDamage,
+    max_frame_len: usize,
+    resync: Option<Box<Resync>>,
+}
+
+impl Settings {
+    /// Settings with no resynchronisation in progress.
+    pub(crate) fn new(after_damage: AfterDamage, max_frame_len: usize) -> Self {
+        Settings {
+            after_damage,
+            max_frame_len,
+            resync: None,
+        }
     }
 }
 
 impl<D> FrameCursor<D> {
+    /// Puts `settings` on the cursor and returns the ones it had.
+    pub(crate) fn swap_settings(&mut self, settings: Settings) -> Settings {
+        Settings {
+            after_damage: core::mem::replace(&mut self.after_damage, settings.after_damage),
+            max_frame_len: core::mem::replace(&mut self.max_frame_len, settings.max_frame_len),
+            resync: core::mem::replace(&mut self.resync, settings.resync),
+        }
+    }
+
     /// Changes the frame limit of a cursor in use.
     pub fn set_max_frame_len(&mut self, max_frame_len: usize) {
         self.max_frame_len = max_frame_len;
@@ -501,10 +511,7 @@ impl<D> FrameCursor<D> {
     #[inline]
     #[must_use]
     pub fn position(&self) -> Position {
-        Position {
-            offset: self.base + self.pos as u64,
-            frame: self.frame,
-        }
+        self.at.position()
     }
 
     /// Index, in the driver's buffer, of the next frame: the bytes before it
@@ -512,14 +519,14 @@ impl<D> FrameCursor<D> {
     #[inline]
     #[must_use]
     pub fn consumed(&self) -> usize {
-        self.pos
+        self.at.pos
     }
 
     /// The bytes of `buf` not consumed yet.
     #[inline]
     #[must_use]
     pub fn unread<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
-        buf.get(self.pos..).unwrap_or_default()
+        buf.get(self.at.pos..).unwrap_or_default()
     }
 
     /// Tells the cursor that the driver drops the consumed bytes from the
@@ -527,10 +534,18 @@ impl<D> FrameCursor<D> {
     /// next frame is at index 0 of the driver's buffer.
     #[inline]
     pub fn discard(&mut self) -> usize {
-        let consumed = self.pos;
-        self.base += consumed as u64;
-        self.pos = 0;
+        let consumed = self.at.pos;
+        self.at.base += consumed as u64;
+        self.at.pos = 0;
         consumed
+    }
+
+    /// [`discard`](FrameCursor::discard) of the first `n` consumed bytes
+    /// only (at most all of them): a driver that keeps some consumed bytes.
+    pub(crate) fn discard_front(&mut self, n: usize) {
+        let dropped = self.at.pos.min(n);
+        self.at.base += dropped as u64;
+        self.at.pos -= dropped;
     }
 
     /// The deframer.
@@ -549,7 +564,195 @@ impl<D> FrameCursor<D> {
     }
 }
 
-/// What [`FrameCursor::find_chain`] found.
+/// What the hot path found when it did not find a frame or a need.
+#[derive(Debug)]
+enum First {
+    /// The end of input inside a frame (or at a boundary).
+    PastEnd { required: usize },
+    /// The deframer refused what is at the cursor.
+    Damaged(ErrorKind),
+}
+
+/// The cursor's cold paths: the end of input, damage, resynchronisation.
+/// They borrow the cursor's parts and take the position by value (returning
+/// the new one), so that the hot path's position never has its address taken.
+struct Cold<'c, D> {
+    deframer: &'c mut D,
+    resync: Option<Box<Resync>>,
+    max_frame_len: usize,
+    after_damage: AfterDamage,
+    at: At,
+}
+
+impl<D: Deframer> Cold<'_, D> {
+    /// Everything [`FrameCursor::poll`] does not do inline: `decoded` is
+    /// what `decode` said at the cursor's position.
+    #[inline(always)]
+    fn poll(&mut self, buf: &[u8], eof: bool, first: First) -> Result<Step> {
+        let available = buf.len().saturating_sub(self.at.pos);
+        let here = self.at.position().offset;
+        if self
+            .resync
+            .as_deref()
+            .is_some_and(|resync| resync.damage != here)
+        {
+            self.resync = None;
+        }
+        match first {
+            // A resynchronisation in progress: the cursor is still at the
+            // damaged frame, and meets its damage again.
+            _ if self.resync.is_some() => self.poll_resync(buf, eof),
+            First::PastEnd { .. } if available == 0 => Ok(Step::End),
+            First::PastEnd { required } => self.past_end(buf, available, required),
+            First::Damaged(kind) => self.damaged(buf, eof, kind),
+        }
+    }
+
+    /// The end of input inside a frame: a torn tail or, when salvaging and
+    /// good frames follow, a damaged length.
+    #[inline(always)]
+    fn past_end(&mut self, buf: &[u8], available: usize, required: usize) -> Result<Step> {
+        let at = self.at.position();
+        let torn = ErrorKind::UnexpectedEof {
+            available: available as u64,
+            required: required as u64,
+        };
+        if self.after_damage == AfterDamage::Resync
+            && let Search::Found(_) = self.find_chain(buf, at.offset + 1, true)
+        {
+            self.resync = Some(Box::new(Resync {
+                cause: Cause::PastEnd {
+                    available: available as u64,
+                    required: required as u64,
+                },
+                damage: at.offset,
+                candidate: at.offset + 1,
+                declared_end: None,
+            }));
+            return self.poll_resync(buf, true);
+        }
+        Err(Error::from(torn).at(at))
+    }
+
+    /// What happens after a frame the deframer refused.
+    #[inline(always)]
+    fn damaged(&mut self, buf: &[u8], eof: bool, kind: ErrorKind) -> Result<Step> {
+        let at = self.at.position();
+        let unread = buf.get(self.at.pos..).unwrap_or_default();
+        let header_len = self.deframer.header_len();
+        match (self.after_damage, Cause::of(&kind)) {
+            (AfterDamage::Resync, Some(cause)) => {
+                let declared_end =
+                    unread
+                        .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
+                        .map(|prefix| {
+                            at.offset + header_len as u64 + u64::from(u32::from_le_bytes(*prefix))
+                        });
+                self.resync = Some(Box::new(Resync {
+                    cause,
+                    damage: at.offset,
+                    candidate: at.offset + 1,
+                    declared_end,
+                }));
+                self.poll_resync(buf, eof)
+            }
+            (AfterDamage::Stop, _) => Err(Error::from(kind).at(at)),
+            (AfterDamage::Skip | AfterDamage::Resync, _) => {
+                // A frame refused by `verify` was read whole: skip it, so
+                // that the caller may go on. A bad length is never skipped:
+                // the next frame's start is unknown.
+                if !matches!(
+                    kind,
+                    ErrorKind::FrameTooLarge { .. } | ErrorKind::InvalidHeaderLen { .. }
+                ) && let Some(frame_len) = wire::whole_frame_len(unread, header_len)
+                {
+                    self.at.pos += frame_len;
+                    self.at.frame += 1;
+                }
+                Err(Error::from(kind).at(at))
+            }
+        }
+    }
+
+    /// Goes on with a resynchronisation: tries candidate frame starts after
+    /// the damaged frame until a chain of frames verifies there.
+    #[inline(always)]
+    fn poll_resync(&mut self, buf: &[u8], eof: bool) -> Result<Step> {
+        let Some(candidate) = self.resync.as_deref().map(|resync| resync.candidate) else {
+            return Ok(Step::End);
+        };
+        let found = match self.find_chain(buf, candidate, eof) {
+            Search::Found(offset) => offset,
+            Search::NotFound => self.at.base + buf.len() as u64,
+            Search::Need { needed, candidate } => {
+                if let Some(resync) = self.resync.as_deref_mut() {
+                    resync.candidate = candidate;
+                }
+                return Ok(Step::Need {
+                    needed,
+                    required: needed,
+                });
+            }
+        };
+        let at = self.at.position();
+        let Some(resync) = self.resync.take() else {
+            unreachable!("checked above")
+        };
+        let frames_lost = (resync.declared_end == Some(found)).then_some(1);
+        self.at.seek(found);
+        self.at.frame += 1;
+        Err(Error::from(ErrorKind::CorruptRegion {
+            len: found - at.offset,
+            frames_lost,
+            cause: Box::new(resync.cause.into_kind()),
+        })
+        .at(at))
+    }
+
+    #[inline(always)]
+    fn find_chain(&mut self, buf: &[u8], from: u64, eof: bool) -> Search {
+        find_chain(self.deframer, self.max_frame_len, self.at, buf, from, eof)
+    }
+}
+
+/// Looks for the first offset at or after `from` (a stream offset within or
+/// at the end of `buf`, whose index 0 is at `at.base`) where a chain of real
+/// frames starts.
+#[inline(always)]
+fn find_chain<D: Deframer>(
+    deframer: &mut D,
+    max_frame_len: usize,
+    at: At,
+    buf: &[u8],
+    from: u64,
+    eof: bool,
+) -> Search {
+    let mut candidate = usize::try_from(from.saturating_sub(at.base)).unwrap_or(usize::MAX);
+    loop {
+        if candidate >= buf.len() {
+            return if eof {
+                Search::NotFound
+            } else {
+                Search::Need {
+                    needed: 1,
+                    candidate: at.base + buf.len() as u64,
+                }
+            };
+        }
+        match chain_at(deframer, buf, candidate, eof, max_frame_len) {
+            Chain::Verified => return Search::Found(at.base + candidate as u64),
+            Chain::Broken => candidate += 1,
+            Chain::Need(needed) => {
+                return Search::Need {
+                    needed,
+                    candidate: at.base + candidate as u64,
+                };
+            }
+        }
+    }
+}
+
+/// What a search for a chain of real frames found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Search {
     /// A chain of real frames starts at this stream offset.

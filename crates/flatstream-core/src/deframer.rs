@@ -101,18 +101,53 @@ pub trait Deframer {
 /// );
 /// # Ok::<(), ErrorKind>(())
 /// ```
-#[inline]
+#[inline(always)]
 pub fn decode<D: Deframer + ?Sized>(
     deframer: &mut D,
     src: &[u8],
     max_frame_len: usize,
 ) -> Result<Decoded, ErrorKind> {
+    decode_parts(deframer, src, max_frame_len).map(|parts| match parts {
+        Parts::Frame {
+            payload_start,
+            frame_len,
+            ..
+        } => Decoded::Frame {
+            payload_start,
+            frame_len,
+        },
+        Parts::Incomplete { needed, required } => Decoded::Incomplete { needed, required },
+    })
+}
+
+/// What [`decode_parts`] found: [`Decoded`], with the payload itself.
+#[derive(Debug)]
+pub(crate) enum Parts<'a> {
+    Frame {
+        payload_start: usize,
+        frame_len: usize,
+        payload: &'a [u8],
+    },
+    Incomplete {
+        needed: usize,
+        required: usize,
+    },
+}
+
+/// [`decode`], handing out the payload slice it checked, so that the cursor
+/// need not slice (and bounds-check) it again.
+#[inline(always)]
+pub(crate) fn decode_parts<'a, D: Deframer + ?Sized>(
+    deframer: &mut D,
+    src: &'a [u8],
+    max_frame_len: usize,
+) -> Result<Parts<'a>, ErrorKind> {
     let header_len = deframer.header_len();
     if !(wire::LENGTH_PREFIX_LEN..=wire::MAX_HEADER_LEN).contains(&header_len) {
         return Err(invalid_header_len(header_len));
     }
     let Some(prefix) = src.first_chunk::<{ wire::LENGTH_PREFIX_LEN }>() else {
-        return Ok(Decoded::Incomplete {
+        return Ok(Parts::Incomplete {
             needed: header_len - src.len(),
             required: header_len,
         });
@@ -126,23 +161,24 @@ pub fn decode<D: Deframer + ?Sized>(
         return Err(too_large(declared, limit));
     }
     if src.len() < header_len {
-        return Ok(Decoded::Incomplete {
+        return Ok(Parts::Incomplete {
             needed: header_len - src.len(),
             required: header_len,
         });
     }
     let frame_len = header_len.saturating_add(payload_len);
     let Some(frame) = src.get(..frame_len) else {
-        return Ok(Decoded::Incomplete {
+        return Ok(Parts::Incomplete {
             needed: frame_len - src.len(),
             required: frame_len,
         });
     };
     let (header, payload) = frame.split_at(header_len);
     deframer.verify(header, payload)?;
-    Ok(Decoded::Frame {
+    Ok(Parts::Frame {
         payload_start: header_len,
         frame_len,
+        payload,
     })
 }
 

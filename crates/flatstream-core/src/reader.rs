@@ -82,6 +82,9 @@ pub struct StreamReader<R, D> {
     memory: Option<Box<dyn MemoryPolicy + Send>>,
     /// A recovery scan that an I/O error interrupted, to resume.
     recovering: Option<Suspended>,
+    /// While a recovery scan runs: the stream offset from which read bytes
+    /// must be kept although consumed.
+    keep_from: Option<u64>,
 }
 
 impl<R: Read, D: Deframer> StreamReader<R, D> {
@@ -97,6 +100,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
             filled: 0,
             memory: None,
             recovering: None,
+            keep_from: None,
         }
     }
 
@@ -342,12 +346,12 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// Drops consumed bytes, applies the memory policy and grows the buffer
     /// so that at least one byte (and, memory allowing, `needed`) fits.
     fn make_room(&mut self, needed: usize) {
-        let consumed = self.cursor.consumed();
+        let consumed = self.droppable();
         let unread = self.filled - consumed;
         if consumed > 0 && (unread == 0 || self.buf.len() - self.filled < needed) {
             // Move the partial frame to the front instead of growing.
             self.buf.copy_within(consumed..self.filled, 0);
-            self.cursor.discard();
+            self.cursor.discard_front(consumed);
             self.filled = unread;
         }
         if let Some(policy) = self.memory.as_mut() {
@@ -355,10 +359,11 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
             if let Some(target) = policy.shrink_to(self.buf.len(), in_use) {
                 let keep = target.max(in_use);
                 if keep < self.buf.len() {
-                    let consumed = self.cursor.discard();
+                    let consumed = self.droppable();
+                    self.cursor.discard_front(consumed);
                     self.buf.copy_within(consumed..self.filled, 0);
-                    self.filled = unread;
-                    self.buf.truncate(keep);
+                    self.filled -= consumed;
+                    self.buf.truncate(keep.max(self.filled));
                     self.buf.shrink_to_fit();
                 }
             }
@@ -375,6 +380,26 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
             // round the last step up to twice the buffer.
             self.buf.reserve_exact(grown - self.buf.len());
             self.buf.resize(grown, 0);
+        }
+    }
+
+    /// How many bytes at the front of the buffer may be dropped: the consumed
+    /// ones, except those a recovery scan keeps.
+    fn droppable(&self) -> usize {
+        let consumed = self.cursor.consumed();
+        // A suspended scan that the reader has moved on from is dead: its
+        // bytes need not be kept (and keeping them would pin memory).
+        let keep_from = self.keep_from.filter(|_| {
+            self.recovering
+                .as_ref()
+                .is_none_or(|s| s.at() == self.position())
+        });
+        match keep_from {
+            None => consumed,
+            Some(keep) => {
+                let base = self.cursor.position().offset - consumed as u64;
+                consumed.min(usize::try_from(keep.saturating_sub(base)).unwrap_or(usize::MAX))
+            }
         }
     }
 

@@ -20,7 +20,7 @@
 
 use alloc::vec::Vec;
 
-use crate::cursor::{Search, Step, is_zero_frame};
+use crate::cursor::{Search, Settings, Step, is_zero_frame};
 use crate::{AfterDamage, Deframer, Error, ErrorKind, FrameCursor, Position, Result, wire};
 
 /// The most skipped regions a [`Salvage`] report lists one by one.
@@ -194,14 +194,23 @@ struct Stop {
 #[derive(Debug)]
 pub(crate) struct RecoverScan {
     options: RecoverOptions,
-    /// The cursor's damage policy before the scan, restored after it.
-    after_damage: AfterDamage,
+    /// The settings not on the cursor now: the reader's own while the scan
+    /// runs (restored when it ends), the scan's while it is suspended.
+    saved: Settings,
     /// Where the latest run of zero frames started, if the latest frames are
     /// zero frames; and whether all of them are empty frames.
     zeros_from: Option<(Position, bool)>,
     stop: Option<Stop>,
     /// Set once good frames were found after the damage.
     salvage: Option<(u64, Salvage)>,
+    /// Whether the deframer has no checksum: then a frame whose length was
+    /// damaged into a longer one still "verifies", swallows what follows,
+    /// and only shows as a frame running past the end further on.
+    unchecked: bool,
+    /// Where the latest intact frame starts: with no checksum, good frames
+    /// are searched for from just after it, since it may be that frame's
+    /// length that is wrong.
+    last_frame: Option<Position>,
 }
 
 /// What one step of a scan came to.
@@ -217,16 +226,25 @@ impl RecoverScan {
     /// A scan from the cursor's position; the cursor's frame limit and damage
     /// policy are set for the scan.
     pub(crate) fn start<D: Deframer>(cursor: &mut FrameCursor<D>, options: RecoverOptions) -> Self {
-        let after_damage = cursor.after_damage();
-        cursor.set_after_damage(AfterDamage::Stop);
-        cursor.set_max_frame_len(options.max_frame_len);
+        let saved = cursor.swap_settings(Settings::new(AfterDamage::Stop, options.max_frame_len));
         RecoverScan {
             options,
-            after_damage,
+            saved,
             zeros_from: None,
             stop: None,
             salvage: None,
+            unchecked: cursor.deframer().header_len() == wire::LENGTH_PREFIX_LEN,
+            last_frame: None,
         }
+    }
+
+    /// The stream offset from which the driver must keep the bytes it has
+    /// read, if any: the latest intact frame, for a deframer without a
+    /// checksum (see `last_frame`).
+    pub(crate) fn keep_from(&self) -> Option<u64> {
+        self.last_frame
+            .filter(|_| self.unchecked && self.salvage.is_none())
+            .map(|frame| frame.offset)
     }
 
     /// Feeds the scan the driver's buffer; `eof` says the source has ended.
@@ -250,6 +268,14 @@ impl RecoverScan {
         let Some(stop) = self.stop.as_mut() else {
             unreachable!("set by count_intact")
         };
+        // A deframer that cannot read this format finds nothing anywhere:
+        // neither good frames after the stop nor zero fill can be judged.
+        if let Some(error) = stop
+            .error
+            .take_if(|e| matches!(e.kind(), ErrorKind::InvalidHeaderLen { .. }))
+        {
+            return Ok(Scan::Done(self.finish_with(cursor, Tail::Corrupt(error))));
+        }
         if stop.error.is_some() && self.salvage.is_none() {
             match cursor.find_chain(buf, stop.search, eof) {
                 Search::Need { needed, candidate } => {
@@ -258,6 +284,15 @@ impl RecoverScan {
                 }
                 Search::NotFound => return Ok(Scan::Done(self.finish_without_chain(cursor, buf))),
                 Search::Found(offset) => {
+                    if offset < stop.at.offset
+                        && let Some(last) = self.last_frame
+                    {
+                        // Good frames start inside the latest frame: its
+                        // length is what is damaged, and it is the stop.
+                        cursor.seek(last.offset);
+                        cursor.set_frame(last.frame);
+                        stop.at = last;
+                    }
                     let header_len = cursor.deframer().header_len() as u64;
                     let declared_end = cursor
                         .unread(buf)
@@ -326,6 +361,7 @@ impl RecoverScan {
             let before = cursor.position();
             match cursor.poll(buf, eof) {
                 Ok(Step::Frame(span)) => {
+                    self.last_frame = Some(before);
                     let frame = span.frame(buf);
                     if is_zero_frame(frame) {
                         let empty = frame.len() == cursor.deframer().header_len();
@@ -347,10 +383,19 @@ impl RecoverScan {
                     return None;
                 }
                 Err(error) => {
+                    // Without a checksum, a frame running past the end may
+                    // be the latest frame's damaged length: look for good
+                    // frames from just after that frame's start.
+                    let search = match self.last_frame {
+                        Some(last) if self.unchecked && error.is_unexpected_eof() => {
+                            last.offset + 1
+                        }
+                        _ => before.offset + 1,
+                    };
                     self.stop = Some(Stop {
                         at: before,
                         error: Some(error),
-                        search: before.offset + 1,
+                        search,
                     });
                     return None;
                 }
@@ -467,8 +512,17 @@ impl RecoverScan {
         }
     }
 
+    /// Swaps the reader's settings and the scan's on the cursor: called when
+    /// an I/O error suspends the scan (the reader gets its own back) and
+    /// when it resumes.
+    pub(crate) fn swap_settings<D>(&mut self, cursor: &mut FrameCursor<D>) {
+        let saved = core::mem::replace(&mut self.saved, Settings::new(AfterDamage::Stop, 0));
+        self.saved = cursor.swap_settings(saved);
+    }
+
     fn finish_with<D: Deframer>(&mut self, cursor: &mut FrameCursor<D>, tail: Tail) -> Recovery {
-        cursor.set_after_damage(self.after_damage);
+        let saved = core::mem::replace(&mut self.saved, Settings::new(AfterDamage::Stop, 0));
+        cursor.swap_settings(saved);
         let at = self.stop.as_ref().map_or(cursor.position(), |stop| stop.at);
         Recovery {
             frames: at.frame,

@@ -4,7 +4,7 @@ use core::marker::PhantomData;
 
 use flatbuffers::VerifierOptions;
 
-use crate::cursor::Step;
+use crate::cursor::Polled;
 use crate::typed::verify_root;
 use crate::{
     AfterDamage, Deframer, FrameCursor, Position, RecoverOptions, Recovery, Result, RootType,
@@ -199,9 +199,9 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
             return None;
         }
         let position = self.cursor.position();
-        match self.cursor.poll(self.data, true) {
-            Ok(Step::Frame(span)) => Some(Ok((position, span.payload(self.data)))),
-            Ok(Step::End | Step::Need { .. }) => {
+        match self.cursor.poll_inline(self.data, true) {
+            Ok(Polled::Frame(_, payload)) => Some(Ok((position, payload))),
+            Ok(Polled::Other(_)) => {
                 self.done = true;
                 None
             }

@@ -14,6 +14,18 @@
 //! that no partial frame and no whole frame is made only of zero bytes:
 //! `recover` reports such bytes at the end as a zero-filled tail, which is
 //! tested in `recovery.rs`. Here every tail must be clean or torn.
+//!
+//! Lock trials follow (their own seeded schedule, derived from the same
+//! seed): the file starts with frames and a torn frame written by the
+//! parent; a child (`FLATSTREAM_CRASH_MODE=locked-writer`) opens it with
+//! `recover_file_for_append`, which truncates the torn frame and holds the
+//! file's exclusive lock, and goes on writing and flushing as above. While
+//! it runs, the parent and then a second child (`recoverer`) call
+//! `recover_file_for_append` on the same file: both must be refused with
+//! `ErrorKind::Locked` and leave the file as it was (the writer only
+//! appends, so what was there before must still be there after). Then the
+//! writer is SIGKILLed; its lock dies with it, and the same check as for
+//! the other trials must find every frame it reported flushed.
 
 #[path = "support/framers.rs"]
 mod framers;
@@ -26,8 +38,10 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::time::Instant;
 
+use std::path::Path;
+
 use flatstream::{
-    Deframer, Framer, StreamReader, StreamWriter, Tail, recover, recover_file_for_append,
+    Deframer, ErrorKind, Framer, StreamReader, StreamWriter, Tail, recover, recover_file_for_append,
 };
 use streams::{TempPath, read_until_error};
 
@@ -39,9 +53,21 @@ const FRAMER_VAR: &str = "FLATSTREAM_CRASH_FRAMER";
 const CHILD_SEED_VAR: &str = "FLATSTREAM_CRASH_CHILD_SEED";
 /// Optional in the parent: the seed of the trials.
 const SEED_VAR: &str = "FLATSTREAM_CRASH_SEED";
+/// Set in a child of a lock trial: `locked-writer` or `recoverer`.
+const MODE_VAR: &str = "FLATSTREAM_CRASH_MODE";
+const LOCKED_WRITER: &str = "locked-writer";
+const RECOVERER: &str = "recoverer";
+/// The exit code of a recoverer child that was refused with `Locked`.
+const RECOVERER_REFUSED: i32 = 0;
+/// The exit code of a recoverer child that was not.
+const RECOVERER_NOT_REFUSED: i32 = 3;
 
 const DEFAULT_SEED: u64 = 0x5EED_F1A7_5743_A11D;
 const TRIALS: usize = 60;
+/// Lock trials, after the others.
+const LOCK_TRIALS: usize = 16;
+/// Mixed into the seed for the lock trials' schedule.
+const LOCK_SALT: u64 = 0x10C4_ED00_F11E_0000;
 /// Frames appended after recovery.
 const APPENDED: u64 = 10;
 /// The longest a trial may wait for the child's reports.
@@ -95,6 +121,14 @@ struct Pair {
     name: &'static str,
     child: fn(&str, u64) -> !,
     check: fn(&Trial) -> Result<Verdict, String>,
+    /// The child of a lock trial that writes under the lock.
+    locked_child: fn(&str, u64) -> !,
+    /// The child of a lock trial that tries to recover the locked file.
+    recoverer: fn(&str) -> !,
+    /// Tries to recover the file at the path: must be refused as locked.
+    expect_locked: fn(&Path) -> Result<(), String>,
+    /// Writes frames `0..n` and a torn frame `n` to the path, seeded.
+    prefill: fn(&Path, u64, &mut Rng) -> Result<(), String>,
 }
 
 fn pairs() -> Vec<Pair> {
@@ -105,6 +139,10 @@ fn pairs() -> Vec<Pair> {
                 name: stringify!($name),
                 child: run_child::<$framer>,
                 check: check_trial::<$framer, $deframer>,
+                locked_child: run_locked_child::<$framer, $deframer>,
+                recoverer: run_recoverer::<$deframer>,
+                expect_locked: expect_locked::<$deframer>,
+                prefill: prefill::<$framer>,
             });
         };
     }
@@ -336,6 +374,268 @@ fn run_trial(pair: Pair, rng: &mut Rng, n: usize) -> Result<Trial, String> {
     }
 }
 
+/// The writer child of a lock trial: opens the file with
+/// `recover_file_for_append` (truncating the torn frame the parent left,
+/// and holding the lock), reports the frame count it recovered, then writes
+/// `payload(n)`, `payload(n + 1)`, ... and reports flushes as `run_child`.
+fn run_locked_child<F: Framer + Default, D: Deframer + Default>(path: &str, seed: u64) -> ! {
+    let (file, recovery) =
+        recover_file_for_append(path, D::default()).expect("locked child: recover");
+    let mut writer = StreamWriter::new(BufWriter::with_capacity(4096, file), F::default())
+        .allow_empty_payloads(true)
+        .starting_at(recovery.end_position());
+    let mut rng = Rng::new(seed);
+    let mut stdout = std::io::stdout().lock();
+    let started = Instant::now();
+    // The first report: the lock is held, and the file holds this many frames.
+    if writeln!(stdout, "{}", recovery.frames)
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+    let mut next_flush = recovery.frames + rng.range(1, 12);
+    for i in recovery.frames.. {
+        writer
+            .write_payload(&payload(i))
+            .expect("locked child: write");
+        if i + 1 == next_flush {
+            writer.flush().expect("locked child: flush");
+            if writeln!(stdout, "{}", i + 1)
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
+                break;
+            }
+            next_flush += rng.range(1, 12);
+            if started.elapsed() > Duration::from_secs(60) || writer.bytes_written() > 200 << 20 {
+                break;
+            }
+        }
+    }
+    std::process::exit(0)
+}
+
+/// The recoverer child of a lock trial: tries to recover the file, and
+/// exits with `RECOVERER_REFUSED` if it was refused as locked.
+fn run_recoverer<D: Deframer + Default>(path: &str) -> ! {
+    match expect_locked::<D>(Path::new(path)) {
+        Ok(()) => std::process::exit(RECOVERER_REFUSED),
+        Err(problem) => {
+            eprintln!("crash_recovery: recoverer child: {problem}");
+            std::process::exit(RECOVERER_NOT_REFUSED)
+        }
+    }
+}
+
+/// Tries to recover the file at `path` for appending: it must be refused
+/// with `ErrorKind::Locked`.
+fn expect_locked<D: Deframer + Default>(path: &Path) -> Result<(), String> {
+    match recover_file_for_append(path, D::default()) {
+        Err(err) if matches!(err.kind(), ErrorKind::Locked) => Ok(()),
+        Err(err) => Err(format!("expected ErrorKind::Locked, got: {err}")),
+        Ok((_, recovery)) => Err(format!("recovered a locked file: {recovery:?}")),
+    }
+}
+
+/// Writes frames `payload(0..frames)` to `path` and the start of frame
+/// `frames`, cut inside it at a random point: what a crashed writer left.
+fn prefill<F: Framer + Default>(path: &Path, frames: u64, rng: &mut Rng) -> Result<(), String> {
+    let mut writer = StreamWriter::new(Vec::new(), F::default());
+    for i in 0..frames {
+        writer
+            .write_payload(&payload(i))
+            .map_err(|e| format!("prefill: {e}"))?;
+    }
+    let start = writer.bytes_written();
+    writer
+        .write_payload(&payload(frames))
+        .map_err(|e| format!("prefill: {e}"))?;
+    let end = writer.bytes_written();
+    let mut bytes = writer.into_inner();
+    let cut = start + rng.range(1, end - start - 1);
+    bytes.truncate(usize::try_from(cut).map_err(|e| e.to_string())?);
+    std::fs::write(path, &bytes).map_err(|e| format!("prefill: {e}"))
+}
+
+/// Reads the file at `path`; checks that it still begins with `before`.
+fn still_begins_with(path: &Path, before: &[u8], who: &str) -> Result<(), String> {
+    let after = std::fs::read(path).map_err(|e| format!("read: {e}"))?;
+    if after.len() < before.len() || after[..before.len()] != *before {
+        return Err(format!(
+            "the file changed under the writer after {who} tried to recover it: {} bytes before, \
+             {} after",
+            before.len(),
+            after.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Reports from a child, read on a thread so that waiting for them can time
+/// out; only whole lines count (a line is printed after what it reports).
+struct Reports {
+    rx: mpsc::Receiver<Result<u64, String>>,
+    /// Taken when joined.
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// The highest count reported.
+    flushed: u64,
+    /// The first problem seen.
+    problem: Option<String>,
+}
+
+impl Reports {
+    fn new(stdout: std::process::ChildStdout) -> Self {
+        let (tx, rx) = mpsc::channel::<Result<u64, String>>();
+        let thread = std::thread::spawn(move || {
+            let mut stdout = BufReader::new(stdout);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                let report = match stdout.read_line(&mut line) {
+                    Ok(0) => break,
+                    Ok(_) if !line.ends_with('\n') => break,
+                    Ok(_) => line
+                        .trim_end()
+                        .parse::<u64>()
+                        .map_err(|e| format!("report {line:?}: {e}")),
+                    Err(e) => Err(e.to_string()),
+                };
+                if tx.send(report).is_err() {
+                    break;
+                }
+            }
+        });
+        Reports {
+            rx,
+            thread: Some(thread),
+            flushed: 0,
+            problem: None,
+        }
+    }
+
+    fn take(&mut self, report: Result<u64, String>) {
+        match report {
+            Ok(count) if count > self.flushed => self.flushed = count,
+            Ok(count) => {
+                let flushed = self.flushed;
+                self.problem
+                    .get_or_insert_with(|| format!("count {count} after {flushed}"));
+            }
+            Err(e) => {
+                self.problem.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Waits for `count` more reports, until `deadline`. Returns whether
+    /// they came (false: the child stopped, or the deadline passed, which is
+    /// a problem).
+    fn wait_for(&mut self, count: u64, deadline: Instant) -> bool {
+        for _ in 0..count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(report) => self.take(report),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.problem
+                        .get_or_insert_with(|| format!("no report within {DEADLINE:?}"));
+                    return false;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return false,
+            }
+        }
+        true
+    }
+
+    /// After the child is dead: the reports it made before it died.
+    fn finish(mut self) -> Result<u64, String> {
+        if let Some(thread) = self.thread.take() {
+            thread
+                .join()
+                .map_err(|_| "the report reader panicked".to_owned())?;
+        }
+        while let Ok(report) = self.rx.try_recv() {
+            self.take(report);
+        }
+        match self.problem {
+            Some(problem) => Err(problem),
+            None => Ok(self.flushed),
+        }
+    }
+}
+
+/// A lock trial: prefill, a writer child under the lock, two refused
+/// recoveries while it writes, a SIGKILL; returns what `check_trial` checks.
+fn run_lock_trial(pair: Pair, rng: &mut Rng, n: usize) -> Result<Trial, String> {
+    let path = TempPath::new(&format!("crash-locked-{n}-{}", pair.name));
+    let prefilled = rng.range(1, 20);
+    (pair.prefill)(path.path(), prefilled, rng)?;
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let mut writer = Command::new(&exe)
+        .env(CHILD_VAR, path.path())
+        .env(FRAMER_VAR, pair.name)
+        .env(CHILD_SEED_VAR, rng.next().to_string())
+        .env(MODE_VAR, LOCKED_WRITER)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("spawn: {e}"))?;
+    let mut reports = Reports::new(writer.stdout.take().expect("piped"));
+    let deadline = Instant::now() + DEADLINE;
+    let outcome = (|| {
+        // The first report says the lock is held; a few flushes more.
+        let before = rng.range(1, 8);
+        if !reports.wait_for(before, deadline) {
+            return Err("the writer stopped before the recovery attempts".to_owned());
+        }
+        if reports.flushed < prefilled {
+            return Err(format!(
+                "the writer recovered {} of the {prefilled} frames written before it",
+                reports.flushed
+            ));
+        }
+
+        // This process tries to recover the file under the writer.
+        let snapshot = std::fs::read(path.path()).map_err(|e| format!("read: {e}"))?;
+        (pair.expect_locked)(path.path()).map_err(|e| format!("the parent: {e}"))?;
+        still_begins_with(path.path(), &snapshot, "the parent")?;
+
+        // So does another process.
+        let snapshot = std::fs::read(path.path()).map_err(|e| format!("read: {e}"))?;
+        let status = Command::new(&exe)
+            .env(CHILD_VAR, path.path())
+            .env(FRAMER_VAR, pair.name)
+            .env(MODE_VAR, RECOVERER)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .status()
+            .map_err(|e| format!("spawn the recoverer: {e}"))?;
+        if status.code() != Some(RECOVERER_REFUSED) {
+            return Err(format!("the recoverer child was not refused: {status}"));
+        }
+        still_begins_with(path.path(), &snapshot, "the recoverer child")?;
+
+        // The writer goes on after both.
+        let after = rng.range(1, 8);
+        if !reports.wait_for(after, deadline) {
+            return Err("the writer stopped after the recovery attempts".to_owned());
+        }
+        Ok(())
+    })();
+    // Kill it at a random moment: right away, or after up to 2 ms.
+    let pause = rng.range(0, 3000);
+    if pause >= 1000 {
+        std::thread::sleep(Duration::from_micros(pause - 1000));
+    }
+    let _ = writer.kill();
+    writer.wait().map_err(|e| format!("wait: {e}"))?;
+    let flushed = reports.finish()?;
+    outcome?;
+    Ok(Trial { path, flushed })
+}
+
 fn main() -> ExitCode {
     let pairs = pairs();
     if let Ok(path) = std::env::var(CHILD_VAR) {
@@ -348,7 +648,12 @@ fn main() -> ExitCode {
             .iter()
             .find(|p| p.name == name)
             .expect("child: known framer");
-        (pair.child)(&path, seed);
+        match std::env::var(MODE_VAR).ok().as_deref() {
+            None => (pair.child)(&path, seed),
+            Some(LOCKED_WRITER) => (pair.locked_child)(&path, seed),
+            Some(RECOVERER) => (pair.recoverer)(&path),
+            Some(other) => panic!("child: unknown mode {other:?}"),
+        }
     }
 
     // Listing (`cargo test -- --list`): this binary is one test, not listed.
@@ -399,6 +704,44 @@ fn main() -> ExitCode {
     println!(
         "crash_recovery: {passed} passed, {failed} failed ({torn} torn tails, {frames} frames recovered, {:.1?})",
         started.elapsed()
+    );
+
+    let lock_started = Instant::now();
+    let mut rng = Rng::new(seed ^ LOCK_SALT);
+    let (mut lock_passed, mut lock_frames) = (0, 0);
+    for n in 0..LOCK_TRIALS {
+        let pair = pairs[n % pairs.len()];
+        if started.elapsed() > TOTAL_DEADLINE {
+            failed += LOCK_TRIALS - n;
+            eprintln!("crash_recovery: out of time after {n} lock trials");
+            break;
+        }
+        let outcome = run_lock_trial(pair, &mut rng, n).and_then(|trial| {
+            let verdict = (pair.check)(&trial);
+            if verdict.is_err() {
+                let mut trial = trial;
+                trial.path.keep();
+                eprintln!("crash_recovery: kept {}", trial.path.path().display());
+            }
+            verdict
+        });
+        match outcome {
+            Ok(verdict) => {
+                lock_passed += 1;
+                lock_frames += verdict.recovered;
+            }
+            Err(problem) => {
+                failed += 1;
+                eprintln!(
+                    "crash_recovery: lock trial {n} ({}) failed: {problem}",
+                    pair.name
+                );
+            }
+        }
+    }
+    println!(
+        "crash_recovery: {lock_passed} of {LOCK_TRIALS} lock trials passed ({lock_frames} frames recovered, {:.1?})",
+        lock_started.elapsed()
     );
     if failed == 0 {
         ExitCode::SUCCESS

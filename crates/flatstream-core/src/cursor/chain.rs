@@ -5,6 +5,9 @@
 use crate::wire::LENGTH_PREFIX_LEN;
 use crate::{Decoded, Deframer, decode};
 
+/// The shortest FlatBuffer: a root offset and the smallest root object.
+const MIN_FLATBUFFER_LEN: usize = 8;
+
 /// How unlikely a false chain must be: a chain of frames that verifies by
 /// chance at a candidate offset has a probability below `2^-CHAIN_BITS`.
 pub(crate) const CHAIN_BITS: usize = 40;
@@ -47,14 +50,17 @@ fn frames_for_chain(header_len: usize) -> Option<usize> {
 /// The chain is real when:
 /// - enough frames in a row verify that chance is ruled out (1 for XXH3-64,
 ///   2 for CRC-32, 3 for CRC-16), none of them a zero frame; or
-/// - at the end of input, its frames (at least one with a checksum, at least
-///   two without) end exactly at the end, or leave less than a header there
-///   (a torn remainder) after one more frame than that.
+/// - at the end of input, its frames end exactly at the end (one frame is
+///   enough, but without a checksum a lone frame's payload must be long
+///   enough to be a FlatBuffer, 8 bytes), or leave less than a header there
+///   (a torn remainder) after at least two frames.
 ///
 /// A zero frame, a refused frame or a length over `max_frame_len` breaks the
 /// chain. Without a checksum a chain is only ever confirmed by the end of
 /// input, so the plain framer's chains are as strong as "these lengths add
-/// up exactly to the end of the file".
+/// up exactly to the end of the file": enough to refuse truncating frames
+/// that may be real, which is the side to err on.
+#[inline(always)]
 pub(crate) fn chain_at<D: Deframer + ?Sized>(
     deframer: &mut D,
     buf: &[u8],
@@ -64,23 +70,32 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
 ) -> Chain {
     let header_len = deframer.header_len();
     let needed_frames = frames_for_chain(header_len);
-    let min_to_end = if needed_frames.is_some() { 1 } else { 2 };
     let mut frames = 0usize;
+    // Without a checksum, a lone frame reaching the end counts only if its
+    // payload could be a FlatBuffer (none is shorter than 8 bytes): small
+    // numbers are everywhere in FlatBuffers, and one of them may happen to
+    // point exactly at the end.
+    let mut short = false;
     let mut pos = at;
     loop {
         let rest = buf.get(pos..).unwrap_or_default();
         if eof && rest.is_empty() {
-            return if frames >= min_to_end {
+            let enough = frames >= 2 || (frames == 1 && (needed_frames.is_some() || !short));
+            return if enough {
                 Chain::Verified
             } else {
                 Chain::Broken
             };
         }
         match decode(deframer, rest, max_frame_len) {
-            Ok(Decoded::Frame { frame_len, .. }) => {
+            Ok(Decoded::Frame {
+                payload_start,
+                frame_len,
+            }) => {
                 if is_zero_frame(&rest[..frame_len]) {
                     return Chain::Broken;
                 }
+                short |= frame_len - payload_start < MIN_FLATBUFFER_LEN;
                 frames += 1;
                 if needed_frames.is_some_and(|n| frames >= n) {
                     return Chain::Verified;
@@ -92,7 +107,7 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
                     return Chain::Need(needed);
                 }
                 let torn_remainder = rest.len() < header_len;
-                return if torn_remainder && frames > min_to_end {
+                return if torn_remainder && frames >= 2 {
                     Chain::Verified
                 } else {
                     Chain::Broken

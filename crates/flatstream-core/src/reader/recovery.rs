@@ -195,6 +195,14 @@ pub(crate) struct Suspended {
     at: Position,
 }
 
+impl Suspended {
+    /// Where the reader was when the scan was suspended: it resumes only
+    /// from there.
+    pub(crate) fn at(&self) -> Position {
+        self.at
+    }
+}
+
 impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// Reads the rest of the stream as [`recover`] does, from the current
     /// position: intact frames are counted (not returned) and the tail
@@ -224,26 +232,43 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     pub fn recover_with(&mut self, options: RecoverOptions) -> Result<Recovery> {
         let here = self.position();
         let mut scan = match self.recovering.take() {
-            Some(suspended) if suspended.at == here => suspended.scan,
-            _ => RecoverScan::start(&mut self.cursor, options),
+            Some(mut suspended) if suspended.at == here => {
+                suspended.scan.swap_settings(&mut self.cursor);
+                suspended.scan
+            }
+            _ => {
+                self.keep_from = None;
+                RecoverScan::start(&mut self.cursor, options)
+            }
         };
         let mut eof = false;
         loop {
             let (buf, cursor) = self.window();
             match scan.poll(cursor, buf, eof)? {
-                Scan::Done(recovery) => return Ok(recovery),
-                Scan::Need(needed) => match self.fill(needed) {
-                    Ok(read) => eof = read == 0,
-                    Err(error) => {
-                        self.suspend(scan, &error);
-                        return Err(error);
+                Scan::Done(recovery) => {
+                    self.keep_from = None;
+                    return Ok(recovery);
+                }
+                Scan::Need(needed) => {
+                    self.keep_from = scan.keep_from();
+                    match self.fill(needed) {
+                        Ok(read) => eof = read == 0,
+                        Err(error) => {
+                            // `keep_from` stays: the suspended scan may still
+                            // need those bytes (a new scan resets it).
+                            self.suspend(scan, &error);
+                            return Err(error);
+                        }
                     }
-                },
+                }
             }
         }
     }
 
-    fn suspend(&mut self, scan: RecoverScan, error: &Error) {
+    /// Keeps a scan that a resumable error cut short, giving the reader its
+    /// own settings back meanwhile; any other error ends the scan.
+    fn suspend(&mut self, mut scan: RecoverScan, error: &Error) {
+        scan.swap_settings(&mut self.cursor);
         if error.is_resumable() {
             self.recovering = Some(Suspended {
                 scan,

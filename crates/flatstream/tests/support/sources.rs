@@ -77,3 +77,97 @@ impl Read for FailsOnce<'_> {
         Ok(n)
     }
 }
+
+/// Fails the first `read` made when exactly `at` bytes of `data` have been
+/// handed out, once, with `fault`, consuming nothing; otherwise returns at
+/// most `chunk` bytes per call and never reads past `at` before failing
+/// there, so that the fault lands at that byte offset whatever the reader's
+/// buffer size. `at == data.len()` fails the read that would report the end.
+#[derive(Debug)]
+pub(crate) struct FailsAtOffset<'a> {
+    pub(crate) data: &'a [u8],
+    pub(crate) handed_out: usize,
+    pub(crate) chunk: usize,
+    pub(crate) at: usize,
+    pub(crate) fault: io::ErrorKind,
+    pub(crate) failed: bool,
+}
+
+impl<'a> FailsAtOffset<'a> {
+    pub(crate) fn new(data: &'a [u8], chunk: usize, at: usize, fault: io::ErrorKind) -> Self {
+        FailsAtOffset {
+            data,
+            handed_out: 0,
+            chunk,
+            at,
+            fault,
+            failed: false,
+        }
+    }
+}
+
+impl Read for FailsAtOffset<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.failed && self.handed_out == self.at {
+            self.failed = true;
+            return Err(io::Error::from(self.fault));
+        }
+        let mut n = buf.len().min(self.data.len()).min(self.chunk);
+        if !self.failed && self.handed_out < self.at {
+            n = n.min(self.at - self.handed_out);
+        }
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        self.handed_out += n;
+        Ok(n)
+    }
+}
+
+/// One step of a [`Scripted`] source.
+#[derive(Debug, Clone)]
+pub(crate) enum Script {
+    /// These bytes, over as many `read` calls as the reader's buffer needs.
+    Bytes(Vec<u8>),
+    /// One `read` call failing with this kind.
+    Fail(io::ErrorKind),
+}
+
+/// Plays `steps` in order: the bytes of each `Bytes` step (a `read` never
+/// spans two steps), one failure for each `Fail` step, then the end.
+#[derive(Debug)]
+pub(crate) struct Scripted {
+    /// The steps still to play, the next one last.
+    pub(crate) steps: Vec<Script>,
+}
+
+impl Scripted {
+    pub(crate) fn new(steps: impl IntoIterator<Item = Script>) -> Self {
+        let mut steps: Vec<Script> = steps.into_iter().collect();
+        steps.reverse();
+        Scripted { steps }
+    }
+}
+
+impl Read for Scripted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.steps.last_mut() {
+                None => return Ok(0),
+                Some(Script::Fail(kind)) => {
+                    let kind = *kind;
+                    self.steps.pop();
+                    return Err(io::Error::from(kind));
+                }
+                Some(Script::Bytes(bytes)) if bytes.is_empty() => {
+                    self.steps.pop();
+                }
+                Some(Script::Bytes(bytes)) => {
+                    let n = buf.len().min(bytes.len());
+                    buf[..n].copy_from_slice(&bytes[..n]);
+                    bytes.drain(..n);
+                    return Ok(n);
+                }
+            }
+        }
+    }
+}

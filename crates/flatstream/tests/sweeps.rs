@@ -1,0 +1,1204 @@
+//! Sweeps over damaged streams: the findings of the recovery issue, each
+//! proven fixed for every framer pair of this build.
+//!
+//! The stream is 100 frames of 100-byte payloads whose bytes are all non-zero
+//! (so a zeroed byte always changes a payload, no frame is a zero frame, and
+//! any 4 payload bytes read as a length declare more than the whole stream).
+//!
+//! 1. A flipped bit in a length field is never a tail that cuts complete
+//!    frames: every bit of every length field, 3,200 cases per framer,
+//!    recovered from a slice; with a checksum the damage is a corruption at the
+//!    damaged frame, with good frames after it, and salvage (`Resync`) reads
+//!    every other payload. A subset (every 7th case, stated below) is
+//!    recovered from a file, which must be left unchanged.
+//! 2. Zero fill is recognised where it starts: zeros from every 512-byte
+//!    boundary to the end, recovered and truncated to the first frame the
+//!    zeros touch (for the plain framer, the first frame whose length prefix
+//!    they touch).
+//! 3. Empty payloads are refused by default; written when allowed; kept by
+//!    recovery only when it is told the writer allowed them.
+//! 4. One recoverer at a time: `recover_file_for_append` holds an exclusive
+//!    lock, against another handle and against another process (`flock`).
+//! 5. FIFOs, devices and directories are refused, without hanging.
+//! 6. A frame declaring more than 2 GiB, which a writer may be allowed to
+//!    write, is a torn tail at the end, not a bad length.
+//! 7. A validator's refusal is a corruption, for `recover` and for
+//!    `Error::is_corruption`.
+
+extern crate alloc;
+
+#[path = "support/framers.rs"]
+mod framers;
+#[path = "support/streams.rs"]
+mod streams;
+
+use alloc::collections::BTreeSet;
+use std::fs;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use flatstream::{
+    DefaultDeframer, DefaultFramer, Deframer, DeframerExt, ErrorKind, Framer, Position,
+    RecoverOptions, Recovery, SizeValidator, StreamReader, StreamWriter, Tail, recover,
+    recover_file_for_append, recover_file_for_append_with, recover_slice, recover_with, wire,
+};
+use streams::{Ending, TempPath, Written, summary, write_stream};
+
+/// Frames in the swept stream.
+const FRAMES: usize = 100;
+/// Bytes in each of its payloads.
+const PAYLOAD_LEN: usize = 100;
+
+/// 100 payloads of 100 bytes, different in every frame, with no zero byte.
+fn hundred_payloads() -> Vec<Vec<u8>> {
+    (0..FRAMES)
+        .map(|i| {
+            (0..PAYLOAD_LEN)
+                .map(|j| {
+                    let v = (i * 31 + j * 7 + (i * j) % 13) % 255;
+                    u8::try_from(v + 1).expect("1..=255")
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn hundred_frames<F: Framer + Default>() -> Written {
+    let w = write_stream::<F>(&hundred_payloads());
+    assert_eq!(w.bytes.len(), FRAMES * (w.header_len + PAYLOAD_LEN));
+    w
+}
+
+fn offset(w: &Written, i: usize) -> u64 {
+    w.starts[i] as u64
+}
+
+/// Recovers `bytes` through `recover` (a `Read` source) and `recover_slice`,
+/// which must agree; returns the first.
+fn recover_both<D: Deframer + Default>(bytes: &[u8], context: &str) -> Recovery {
+    let recovery = recover(bytes, D::default()).expect("recover");
+    let from_slice = recover_slice(bytes, D::default(), RecoverOptions::new());
+    assert_eq!(
+        (summary(&recovery), recovery.good_after),
+        (summary(&from_slice), from_slice.good_after),
+        "{context}: recover and recover_slice disagree"
+    );
+    recovery
+}
+
+/// The payload of every frame `bytes` holds, read strictly (no error
+/// allowed).
+fn read_strict<D: Deframer + Default>(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut reader = StreamReader::new(bytes, D::default());
+    let (payloads, err) = streams::read_until_error(&mut reader);
+    assert!(err.is_none(), "{err:?}");
+    payloads
+}
+
+/// Serialises starting a child process against the tests that recover one
+/// file more than once. A child starts with a copy of every open file of
+/// this process and keeps it until it `exec`s; a lock taken through a handle
+/// this process has just closed can live on in that copy for a moment, and
+/// the next recovery of the same file would find it locked.
+static SPAWNING: RwLock<()> = RwLock::new(());
+
+/// Held by a test that recovers the same file again after closing it.
+fn no_spawning() -> RwLockReadGuard<'static, ()> {
+    SPAWNING.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Held while a child process is started.
+fn spawning() -> RwLockWriteGuard<'static, ()> {
+    SPAWNING.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+// ---------------------------------------------------------------------------
+// 1. A flipped length bit is not a torn tail.
+// ---------------------------------------------------------------------------
+
+/// `bytes` with bit `bit` of frame `i`'s length prefix flipped, and the
+/// length it then declares.
+fn flip_length_bit(w: &Written, i: usize, bit: usize) -> (Vec<u8>, u32) {
+    let mut bytes = w.bytes.clone();
+    bytes[w.starts[i] + bit / 8] ^= 1 << (bit % 8);
+    let declared = wire::read_length_prefix(&bytes[w.starts[i]..]);
+    (bytes, declared)
+}
+
+/// Whether the frame at `i` with length `declared` runs past the end of `w`.
+fn runs_past_end(w: &Written, i: usize, declared: u32) -> bool {
+    w.starts[i] + w.header_len + declared as usize > w.bytes.len()
+}
+
+/// What, if anything, `recovery` (of `w` with frame `i`'s length damaged)
+/// loses of the frames that are complete and undamaged, or how else it
+/// breaks the rule that damage with good frames after it is corruption:
+///
+/// - the frames before the damaged one are kept;
+/// - a tail that would be truncated (torn, zero-filled) only when the damaged
+///   frame is the last one (frame 99's length running past the end cannot be
+///   told from a torn frame);
+/// - otherwise a corruption, with `good_after` at a real frame start after
+///   the damage and a salvage report that reads every frame from there.
+fn frames_lost(w: &Written, i: usize, recovery: &Recovery) -> Option<String> {
+    let got = summary(recovery);
+    let last = FRAMES - 1;
+    let stream_len = w.bytes.len() as u64;
+    if recovery.frames < i as u64 || recovery.valid_len < offset(w, i) {
+        return Some(format!("frames before the damage lost: {got:?}"));
+    }
+    match &recovery.tail {
+        Tail::Torn { .. } | Tail::ZeroFilled { .. } if i < last => Some(format!(
+            "a tail that would truncate complete frames: {got:?}"
+        )),
+        Tail::Torn { .. } | Tail::ZeroFilled { .. } => None,
+        Tail::Clean if recovery.valid_len == stream_len => None,
+        Tail::Corrupt(err) if !err.is_corruption() => Some(format!("not corruption: {err:?}")),
+        Tail::Corrupt(_) if i == last => None,
+        Tail::Corrupt(_) => {
+            let Some(good) = recovery.good_after else {
+                return Some(format!("no good_after: {got:?}"));
+            };
+            let Some(k) = (i + 1..FRAMES).find(|&k| offset(w, k) == good) else {
+                return Some(format!(
+                    "good_after {good} is no later frame start: {got:?}"
+                ));
+            };
+            let Some(salvage) = recovery.salvage.as_ref() else {
+                return Some(format!("no salvage report: {got:?}"));
+            };
+            let region = salvage.regions.first().map(|r| (r.offset, r.len));
+            let expected = (
+                (FRAMES - k) as u64,
+                stream_len - good,
+                1,
+                false,
+                Some((recovery.valid_len, good - recovery.valid_len)),
+            );
+            let reported = (
+                salvage.frames,
+                salvage.bytes,
+                salvage.regions_total,
+                salvage.torn_tail,
+                region,
+            );
+            (reported != expected).then(|| {
+                format!("salvage {reported:?} is not {expected:?} (frames, bytes, regions, torn, first region)")
+            })
+        }
+        other => Some(format!("unexpected tail {other:?}")),
+    }
+}
+
+/// Checks the recovery (from a slice) of `w` with bit `bit` of frame `i`'s
+/// length flipped; returns what [`frames_lost`] found wrong, for the caller
+/// to report with every other such case.
+///
+/// When the rule holds, it also asserts the exact outcome where the damage
+/// shows at the damaged frame (with a checksum always; without one when its
+/// length runs past the end): the intact frames stop exactly there, and
+/// everything after it is salvageable.
+fn check_length_flip<D: Deframer + Default>(w: &Written, i: usize, bit: usize) -> Option<String> {
+    let (bytes, declared) = flip_length_bit(w, i, bit);
+    let context = format!("frame {i}, bit {bit} (length 100 -> {declared})");
+    let recovery = recover_slice(&bytes, D::default(), RecoverOptions::new());
+    let got = summary(&recovery);
+    let last = FRAMES - 1;
+    let stream_len = w.bytes.len() as u64;
+    if let Some(what) = frames_lost(w, i, &recovery) {
+        return Some(format!("{context}: {what}"));
+    }
+
+    let past_end = runs_past_end(w, i, declared);
+    if w.header_len == wire::LENGTH_PREFIX_LEN && !past_end {
+        // Without a checksum a shorter length is a valid frame, and a longer
+        // one that stays inside the stream too: the damage shows only where
+        // the next "frame" is garbage. The rule above is all there is.
+        return None;
+    }
+    let at = w.position(i);
+    let frame_len = (w.header_len + PAYLOAD_LEN) as u64;
+    if i < last {
+        assert_eq!(
+            got,
+            (i as u64, at.offset, Ending::Corrupt(Some(at))),
+            "{context}"
+        );
+        assert_eq!(recovery.end_position(), at, "{context}");
+        assert_eq!(recovery.good_after, Some(offset(w, i + 1)), "{context}");
+        let Tail::Corrupt(err) = &recovery.tail else {
+            unreachable!()
+        };
+        if past_end {
+            // Running past the end with good frames after it: the damaged
+            // length, reported as the region up to the next good frame.
+            match err.kind() {
+                ErrorKind::CorruptRegion { len, cause, .. } => {
+                    assert_eq!(*len, frame_len, "{context}");
+                    assert!(
+                        matches!(
+                            **cause,
+                            ErrorKind::UnexpectedEof { available, required }
+                                if available == stream_len - at.offset
+                                    && required == w.header_len as u64 + u64::from(declared)
+                        ),
+                        "{context}: {cause:?}"
+                    );
+                }
+                other => panic!("{context}: expected a CorruptRegion, got {other:?}"),
+            }
+        } else {
+            assert!(
+                matches!(err.kind(), ErrorKind::ChecksumMismatch { .. }),
+                "{context}: {err:?}"
+            );
+        }
+        // Salvage from the next frame: the 99 - i frames after the damaged
+        // one, in one region exactly as long as the damaged frame (the
+        // damaged length does not lead to the next frame, so how many frames
+        // the region held is not known).
+        let salvage = recovery.salvage.as_ref().expect("a salvage report");
+        assert_eq!(
+            (salvage.frames, salvage.bytes),
+            ((last - i) as u64, (last - i) as u64 * frame_len),
+            "{context}"
+        );
+        assert_eq!(
+            salvage
+                .regions
+                .iter()
+                .map(|r| (r.offset, r.len, r.frames_lost))
+                .collect::<Vec<_>>(),
+            [(at.offset, frame_len, None)],
+            "{context}"
+        );
+    } else if past_end {
+        // The last frame running past the end is a torn tail: only it is lost.
+        assert_eq!(
+            got,
+            (
+                i as u64,
+                at.offset,
+                Ending::Torn {
+                    offset: at.offset,
+                    len: frame_len
+                }
+            ),
+            "{context}"
+        );
+    } else {
+        // A shorter last frame fails its checksum, with nothing after it.
+        assert_eq!(
+            got,
+            (i as u64, at.offset, Ending::Corrupt(Some(at))),
+            "{context}"
+        );
+        assert_eq!(recovery.good_after, None, "{context}");
+        assert!(recovery.salvage.is_none(), "{context}");
+    }
+    None
+}
+
+/// Panics with every case in `violations`, if any.
+fn report(violations: &[String], cases: usize) {
+    assert!(
+        violations.is_empty(),
+        "{} of {cases} cases lose complete frames:\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
+}
+
+fn every_length_bit_flipped<F: Framer + Default, D: Deframer + Default>() {
+    let w = hundred_frames::<F>();
+    let mut violations = Vec::new();
+    for i in 0..FRAMES {
+        for bit in 0..32 {
+            violations.extend(check_length_flip::<D>(&w, i, bit));
+        }
+    }
+    report(&violations, FRAMES * 32);
+}
+
+/// The issue's exact case: bit 16 of frame 50's length, 100 -> 65,636, with
+/// 49 good frames after it. A torn tail there would have cut 50 frames.
+fn issue_case_frame_50_bit_16<F: Framer + Default, D: Deframer + Default>() {
+    let w = hundred_frames::<F>();
+    let (bytes, declared) = flip_length_bit(&w, 50, 16);
+    assert_eq!(declared, 65_636);
+    let recovery = recover(bytes.as_slice(), D::default()).expect("recover");
+    let at = w.position(50);
+    assert_eq!(
+        summary(&recovery),
+        (50, at.offset, Ending::Corrupt(Some(at)))
+    );
+    assert_eq!(recovery.good_after, Some(offset(&w, 51)));
+    assert_eq!(recovery.salvage.as_ref().map(|s| s.frames), Some(49));
+    assert_eq!(check_length_flip::<D>(&w, 50, 16), None);
+
+    let tmp = TempPath::new("frame-50-bit-16");
+    fs::write(tmp.path(), &bytes).expect("write");
+    let err = recover_file_for_append(tmp.path(), D::default()).expect_err("corrupt");
+    assert!(err.is_corruption(), "{err:?}");
+    assert_eq!(err.position(), Some(at));
+    assert_eq!(fs::read(tmp.path()).expect("read"), bytes, "unchanged");
+}
+
+/// Whether the file checks run for this case: every 29th case of the sweep
+/// in order (111 of 3,200; 29 is prime to 32, so every bit position of the
+/// length is among them, and every frame), plus the issue's exact case. The
+/// file is read by the same scan as a slice (checked against it here); what
+/// the file adds is the lock, the decision to truncate or refuse, and the
+/// bytes left on disk, none of which depends on which bit was flipped. The
+/// subset keeps the test fast: every case costs a file write and two reads.
+fn file_case(i: usize, bit: usize) -> bool {
+    (i * 32 + bit).is_multiple_of(29) || (i, bit) == (50, 16)
+}
+
+fn length_bit_flips_in_a_file<F: Framer + Default, D: Deframer + Default>() {
+    let w = hundred_frames::<F>();
+    let _no_spawning = no_spawning();
+    let tmp = TempPath::new("length-flip");
+    let mut cases = BTreeSet::new();
+    let mut violations = Vec::new();
+    for i in 0..FRAMES {
+        for bit in (0..32).filter(|&bit| file_case(i, bit)) {
+            cases.insert((i, bit));
+            let (bytes, declared) = flip_length_bit(&w, i, bit);
+            let context = format!("frame {i}, bit {bit} (length 100 -> {declared})");
+            // `recover` over a `Read` source, as the file helper scans.
+            let expected = recover_both::<D>(&bytes, &context);
+            fs::write(tmp.path(), &bytes).expect("write");
+            match recover_file_for_append(tmp.path(), D::default()) {
+                Err(err) => {
+                    let Tail::Corrupt(corrupt) = &expected.tail else {
+                        panic!("{context}: refused ({err:?}) a {:?}", expected.tail)
+                    };
+                    assert!(err.is_corruption(), "{context}: {err:?}");
+                    assert_eq!(err.position(), corrupt.position(), "{context}");
+                    assert_eq!(
+                        fs::read(tmp.path()).expect("read"),
+                        bytes,
+                        "{context}: the file is unchanged"
+                    );
+                }
+                Ok((file, recovery)) => {
+                    drop(file);
+                    assert_eq!(summary(&recovery), summary(&expected), "{context}");
+                    let kept = usize::try_from(recovery.valid_len).expect("fits");
+                    let on_disk = fs::read(tmp.path()).expect("read");
+                    assert_eq!(on_disk, bytes[..kept], "{context}");
+                    if i < FRAMES - 1 {
+                        violations.push(format!(
+                            "{context}: recovered, truncated to {kept} bytes: {:?}",
+                            summary(&recovery)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // Every frame and every bit position is among the cases.
+    assert_eq!(cases.len(), 112);
+    assert_eq!(
+        cases.iter().map(|&(i, _)| i).collect::<BTreeSet<_>>().len(),
+        FRAMES
+    );
+    assert_eq!(
+        cases
+            .iter()
+            .map(|&(_, bit)| bit)
+            .collect::<BTreeSet<_>>()
+            .len(),
+        32
+    );
+    report(&violations, cases.len());
+}
+
+/// A source that hands out at most 1,000 bytes per `read` (a length no frame
+/// of the sweep divides), so that the reader meets the damage, and searches
+/// for good frames after it, across refills.
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+struct InPieces<'a>(&'a [u8]);
+
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+impl Read for InPieces<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.0.len()).min(1000);
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// Salvage of the damaged stream: every payload but the damaged frame's, in
+/// order and at its own position, and errors only about the damaged frame.
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn check_salvage_reads<D: Deframer + Default>(w: &Written, i: usize, bit: usize) {
+    use flatstream::{AfterDamage, SliceReader};
+
+    let (bytes, declared) = flip_length_bit(w, i, bit);
+    let context = format!("frame {i}, bit {bit} (length 100 -> {declared})");
+    let expected: Vec<(Position, Vec<u8>)> = (0..FRAMES)
+        .filter(|&k| k != i)
+        .map(|k| (w.position(k), w.payloads[k].clone()))
+        .collect();
+
+    let mut reader =
+        StreamReader::new(InPieces(&bytes), D::default()).with_after_damage(AfterDamage::Resync);
+    let mut from_reader = Vec::new();
+    let mut reader_errors = Vec::new();
+    loop {
+        let at = reader.position();
+        match reader.read_message() {
+            Ok(Some(payload)) => from_reader.push((at, payload.to_vec())),
+            Ok(None) => break,
+            Err(err) => {
+                // A torn tail repeats (the source may grow): stop at it.
+                let last = err.is_unexpected_eof() || !err.is_resumable();
+                reader_errors.push(err);
+                if last || reader_errors.len() > 3 {
+                    break;
+                }
+            }
+        }
+    }
+
+    let mut from_slice = Vec::new();
+    let mut slice_errors = Vec::new();
+    for item in SliceReader::new(&bytes, D::default())
+        .with_after_damage(AfterDamage::Resync)
+        .positioned()
+    {
+        match item {
+            Ok((at, payload)) => from_slice.push((at, payload.to_vec())),
+            Err(err) => slice_errors.push(err),
+        }
+    }
+
+    let frame_len = (w.header_len + PAYLOAD_LEN) as u64;
+    for (reader, payloads, errors) in [
+        ("StreamReader", from_reader, reader_errors),
+        ("SliceReader", from_slice, slice_errors),
+    ] {
+        assert!(
+            payloads == expected,
+            "{context}, {reader}: {} payloads, not the 99 undamaged ones in order",
+            payloads.len()
+        );
+        assert_eq!(errors.len(), 1, "{context}, {reader}: {errors:?}");
+        let err = &errors[0];
+        assert_eq!(err.position(), Some(w.position(i)), "{context}, {reader}");
+        let covered = match err.kind() {
+            ErrorKind::CorruptRegion { len, .. } => *len,
+            // The last frame running past the end: a torn tail.
+            ErrorKind::UnexpectedEof { available, .. } if i == FRAMES - 1 => *available,
+            other => panic!("{context}, {reader}: {other:?}"),
+        };
+        assert_eq!(
+            covered, frame_len,
+            "{context}, {reader}: the error covers exactly the damaged frame"
+        );
+    }
+}
+
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn every_length_bit_flipped_salvage_reads<F: Framer + Default, D: Deframer + Default>() {
+    let w = hundred_frames::<F>();
+    for i in 0..FRAMES {
+        for bit in 0..32 {
+            check_salvage_reads::<D>(&w, i, bit);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 2. Zero fill is recognised where it starts.
+// ---------------------------------------------------------------------------
+
+/// Where zero fill from `from` to the end must be reported: the first frame
+/// the zeros touch. For the plain framer a frame whose length prefix is
+/// whole before `from` still parses (nothing can tell that its payload was
+/// zeroed) and is kept, unless its payload is now all zeros: that is a zero
+/// frame, fill. `FRAMES` when every frame is kept.
+fn expected_fill_start(w: &Written, zeroed: &[u8], from: usize) -> usize {
+    let k = w.complete_frames_in(from);
+    if k == FRAMES || w.header_len > wire::LENGTH_PREFIX_LEN {
+        return k;
+    }
+    let payload = &zeroed[w.starts[k] + wire::LENGTH_PREFIX_LEN..w.starts[k + 1]];
+    let prefix_whole = from >= w.starts[k] + wire::LENGTH_PREFIX_LEN;
+    if prefix_whole && payload.iter().any(|&b| b != 0) {
+        k + 1
+    } else {
+        k
+    }
+}
+
+/// Zeros `w` from `from` to the end and checks `recover` on it, and with
+/// `tmp`, `recover_file_for_append` on that file; returns the number of
+/// frames kept.
+fn check_zero_fill_from<D: Deframer + Default>(
+    w: &Written,
+    from: usize,
+    tmp: Option<&TempPath>,
+) -> usize {
+    let mut bytes = w.bytes.clone();
+    bytes[from..].fill(0);
+    let context = format!("zeros from {from}");
+    let keep = expected_fill_start(w, &bytes, from);
+    let len = w.bytes.len() as u64;
+    let start = offset(w, keep);
+    let expected = if keep == FRAMES {
+        (keep as u64, len, Ending::Clean)
+    } else {
+        (
+            keep as u64,
+            start,
+            Ending::ZeroFilled {
+                offset: start,
+                len: len - start,
+            },
+        )
+    };
+    let recovery = recover_both::<D>(&bytes, &context);
+    assert_eq!(summary(&recovery), expected, "{context}");
+
+    if let Some(tmp) = tmp {
+        fs::write(tmp.path(), &bytes).expect("write");
+        let (mut file, recovery) =
+            recover_file_for_append(tmp.path(), D::default()).expect("zero fill is truncated");
+        assert_eq!(summary(&recovery), expected, "{context}");
+        assert_eq!(file.stream_position().expect("position"), start);
+        drop(file);
+        let on_disk = fs::read(tmp.path()).expect("read");
+        assert_eq!(on_disk.len() as u64, start, "{context}: truncated there");
+        assert_eq!(on_disk, bytes[..on_disk.len()], "{context}");
+        let payloads = read_strict::<D>(&on_disk);
+        assert_eq!(payloads.len(), keep, "{context}");
+        // A checksum proves the kept frames whole; the plain framer may keep
+        // the frame the zeros start in, zeroed.
+        let whole = if w.header_len > wire::LENGTH_PREFIX_LEN {
+            keep
+        } else {
+            w.complete_frames_in(from)
+        };
+        assert_eq!(payloads[..whole], w.payloads[..whole], "{context}");
+    }
+    keep
+}
+
+fn zero_fill_at_every_512_byte_boundary<F: Framer + Default, D: Deframer + Default>() {
+    let w = hundred_frames::<F>();
+    let _no_spawning = no_spawning();
+    let tmp = TempPath::new("zero-fill");
+    let mut boundaries = 0;
+    for from in (0..w.bytes.len()).step_by(512) {
+        boundaries += 1;
+        let keep = check_zero_fill_from::<D>(&w, from, Some(&tmp));
+        let k = w.complete_frames_in(from);
+        if w.header_len > wire::LENGTH_PREFIX_LEN {
+            assert_eq!(keep, k, "checksummed: the frame the zeros start in");
+        } else {
+            assert!(keep == k || keep == k + 1);
+        }
+    }
+    assert_eq!(boundaries, w.bytes.len().div_ceil(512));
+}
+
+/// Zeros starting at each byte of a frame's header (and its first payload
+/// byte, and its middle): the length may survive (its high bytes were zero
+/// already), then the frame is a length and zeros. CRC-16/XMODEM accepts such
+/// a frame (the CRC of zeros is 0), CRC-32 and XXH3 do not: either way it is
+/// fill, not a frame.
+fn zero_fill_from_inside_a_frame<F: Framer + Default, D: Deframer + Default>() {
+    let w = hundred_frames::<F>();
+    let hl = w.header_len;
+    let _no_spawning = no_spawning();
+    let tmp = TempPath::new("zero-fill-header");
+    for k in [0, 1, 37, 50, 98, 99] {
+        for d in (0..=hl + 1).chain([hl + 50, hl + PAYLOAD_LEN - 1]) {
+            let from = w.starts[k] + d;
+            let file = (k == 50).then_some(&tmp);
+            let keep = check_zero_fill_from::<D>(&w, from, file);
+            let context = format!("zeros from {from}, {d} bytes into frame {k}");
+            if hl > wire::LENGTH_PREFIX_LEN || d <= wire::LENGTH_PREFIX_LEN {
+                assert_eq!(keep, k, "{context}: not kept");
+            } else {
+                assert_eq!(keep, k + 1, "{context}: plain, kept undetected");
+            }
+            if d == wire::LENGTH_PREFIX_LEN {
+                // The length survived; checksum and payload are zeros.
+                let mut bytes = w.bytes.clone();
+                bytes[from..].fill(0);
+                let frame = &bytes[w.starts[k]..w.starts[k + 1]];
+                assert_eq!(wire::read_length_prefix(frame), 100, "{context}");
+                assert!(frame[wire::LENGTH_PREFIX_LEN..].iter().all(|&b| b == 0));
+                let verifies = D::default().verify(&frame[..hl], &frame[hl..]).is_ok();
+                let crc16 = hl == wire::LENGTH_PREFIX_LEN + 2;
+                assert_eq!(
+                    verifies,
+                    hl == wire::LENGTH_PREFIX_LEN || crc16,
+                    "{context}: which checksums accept a length and zeros"
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 3. Empty payloads.
+// ---------------------------------------------------------------------------
+
+fn empty_payloads_in_a_file<F: Framer + Default, D: Deframer + Default>() {
+    let hl = F::default().header_len();
+    let hello_end = (hl + 5) as u64;
+    let expected_bytes = write_stream::<F>(&[b"hello".to_vec(), Vec::new(), Vec::new()]).bytes;
+    let mut empty_frame = Vec::new();
+    F::default()
+        .encode_into(&[], &mut empty_frame)
+        .expect("encode_into");
+    assert_eq!(empty_frame.len(), hl);
+    assert_eq!(wire::read_length_prefix(&empty_frame), 0);
+    let all_zero = streams::empty_frame_is_all_zero::<F>();
+    // The plain framer and the CRCs (whose checksum of no bytes is 0) frame
+    // an empty payload as zeros; XXH3-64 of no bytes is not 0.
+    assert_eq!(all_zero, hl != wire::LENGTH_PREFIX_LEN + 8);
+
+    let _no_spawning = no_spawning();
+    let tmp = TempPath::new("empty-payloads");
+    let file = fs::File::create(tmp.path()).expect("create");
+    let mut writer = StreamWriter::new(file, F::default());
+    writer.write_payload(b"hello").expect("hello");
+    for _ in 0..2 {
+        let err = writer.write_payload(b"").expect_err("refused by default");
+        assert!(matches!(err.kind(), ErrorKind::EmptyPayload), "{err:?}");
+        assert_eq!(
+            err.position(),
+            Some(Position {
+                offset: hello_end,
+                frame: 1
+            })
+        );
+    }
+    writer.flush().expect("flush");
+    assert_eq!(
+        (writer.frames_written(), writer.bytes_written()),
+        (1, hello_end)
+    );
+    assert_eq!(
+        fs::read(tmp.path()).expect("read"),
+        expected_bytes[..hl + 5],
+        "nothing of the refused payloads was written"
+    );
+
+    let mut writer = writer.allow_empty_payloads(true);
+    writer.write_payload(b"").expect("allowed");
+    writer.write_payload(b"").expect("allowed");
+    writer.flush().expect("flush");
+    writer.get_ref().sync_data().expect("sync_data");
+    assert_eq!(writer.frames_written(), 3);
+    drop(writer);
+    let on_disk = fs::read(tmp.path()).expect("read");
+    assert_eq!(on_disk, expected_bytes);
+    assert_eq!(on_disk[hl + 5..hl + 5 + hl], empty_frame[..]);
+    assert_eq!(on_disk[hl + 5 + hl..], empty_frame[..]);
+    let end = on_disk.len() as u64;
+    if hl == wire::LENGTH_PREFIX_LEN {
+        assert_eq!(end, 17);
+    }
+
+    // Told that the writer allowed empty payloads: all three frames kept.
+    let options = RecoverOptions::new().with_empty_payloads(true);
+    let (mut file, recovery) =
+        recover_file_for_append_with(tmp.path(), D::default(), options).expect("recover");
+    assert_eq!((recovery.frames, recovery.valid_len), (3, end));
+    if all_zero {
+        assert!(
+            matches!(
+                recovery.tail,
+                Tail::EmptyOrZeroFilled { offset, len } if offset == hello_end && len == 2 * hl as u64
+            ),
+            "{:?}",
+            recovery.tail
+        );
+    } else {
+        assert!(matches!(recovery.tail, Tail::Clean), "{:?}", recovery.tail);
+    }
+    assert_eq!(file.stream_position().expect("position"), end);
+    drop(file);
+    assert_eq!(fs::read(tmp.path()).expect("read"), expected_bytes);
+
+    // By default: zero fill when the empty frames are zeros, frames for XXH3.
+    let (mut file, recovery) = recover_file_for_append(tmp.path(), D::default()).expect("recover");
+    if all_zero {
+        assert_eq!(
+            summary(&recovery),
+            (
+                1,
+                hello_end,
+                Ending::ZeroFilled {
+                    offset: hello_end,
+                    len: 2 * hl as u64
+                }
+            )
+        );
+        assert_eq!(file.stream_position().expect("position"), hello_end);
+        drop(file);
+        assert_eq!(
+            fs::read(tmp.path()).expect("read"),
+            expected_bytes[..hl + 5]
+        );
+    } else {
+        assert_eq!(summary(&recovery), (3, end, Ending::Clean));
+        drop(file);
+        assert_eq!(fs::read(tmp.path()).expect("read"), expected_bytes);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 6. Frames over 2 GiB that a writer accepted are recoverable.
+// ---------------------------------------------------------------------------
+
+fn frame_over_2_gib_at_the_end_is_torn<F: Framer + Default, D: Deframer + Default>() {
+    let w = write_stream::<F>(&hundred_payloads()[..5]);
+    let hl = w.header_len;
+    let end5 = w.bytes.len() as u64;
+    for declared in [(1u32 << 31) + 10, u32::MAX] {
+        // The start of such a frame: its header (the checksum field is
+        // arbitrary, the payload is not all there) and 20 payload bytes.
+        let mut header = vec![0xA5; hl];
+        header[..4].copy_from_slice(&declared.to_le_bytes());
+        for present in [4, hl, hl + 20] {
+            let mut bytes = w.bytes.clone();
+            bytes.extend_from_slice(&header);
+            bytes.resize(w.bytes.len() + present, 0x5A);
+            let context = format!("length {declared}, {present} bytes of the frame");
+            let torn = (
+                5,
+                end5,
+                Ending::Torn {
+                    offset: end5,
+                    len: present as u64,
+                },
+            );
+            let recovery = recover_both::<D>(&bytes, &context);
+            assert_eq!(summary(&recovery), torn, "{context}");
+
+            // A limit below the frame makes it a bad length instead.
+            let limited = recover_with(
+                bytes.as_slice(),
+                D::default(),
+                RecoverOptions::new().with_max_frame_len(wire::DEFAULT_MAX_FRAME_LEN),
+            )
+            .expect("recover");
+            let Tail::Corrupt(err) = &limited.tail else {
+                panic!("{context}: {:?}", limited.tail)
+            };
+            assert!(
+                matches!(
+                    err.kind(),
+                    ErrorKind::FrameTooLarge { declared: d, limit }
+                        if *d == u64::from(declared) && *limit == wire::DEFAULT_MAX_FRAME_LEN as u64
+                ),
+                "{context}: {err:?}"
+            );
+
+            if present == hl + 20 {
+                let tmp = TempPath::new("over-2-gib");
+                fs::write(tmp.path(), &bytes).expect("write");
+                let (file, recovery) =
+                    recover_file_for_append(tmp.path(), D::default()).expect("torn is truncated");
+                drop(file);
+                assert_eq!(summary(&recovery), torn, "{context}");
+                assert_eq!(fs::read(tmp.path()).expect("read"), w.bytes, "{context}");
+            }
+        }
+    }
+    assert_eq!(
+        RecoverOptions::new().max_frame_len,
+        u32::MAX as usize,
+        "recovery accepts every length the format carries"
+    );
+}
+
+/// A writer's limit goes up to `u32::MAX` (and is clamped there), and no
+/// framer of this build lowers it. Writing a payload that large is out of
+/// reach of a test; the limit the writer checks against is what its `Debug`
+/// shows.
+fn writer_limit_reaches_u32_max<F: Framer + Default + core::fmt::Debug>() {
+    assert_eq!(F::default().max_frame_len(), usize::MAX);
+    let shows = |writer: &StreamWriter<Vec<u8>, F>, limit: u64| {
+        let debug = format!("{writer:?}");
+        assert!(
+            debug.contains(&format!("max_frame_len: {limit},")),
+            "{debug}"
+        );
+    };
+    let default = StreamWriter::new(Vec::new(), F::default());
+    shows(&default, wire::DEFAULT_MAX_FRAME_LEN as u64);
+    let mut writer =
+        StreamWriter::new(Vec::new(), F::default()).with_max_frame_len(u32::MAX as usize);
+    shows(&writer, u64::from(u32::MAX));
+    writer.write_payload(&[7; 100]).expect("write");
+    let clamped = StreamWriter::new(Vec::new(), F::default()).with_max_frame_len(usize::MAX);
+    shows(&clamped, u64::from(u32::MAX));
+    // The check itself: a limit is enforced against the payload length.
+    let mut small = StreamWriter::new(Vec::new(), F::default()).with_max_frame_len(99);
+    let err = small.write_payload(&[7; 100]).expect_err("over the limit");
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::FrameTooLarge {
+                declared: 100,
+                limit: 99
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 7. A validator's refusal.
+// ---------------------------------------------------------------------------
+
+fn validator_refusal_is_corruption<F: Framer + Default, D: Deframer + Default>() {
+    let payloads: Vec<Vec<u8>> = vec![
+        b"first payload".to_vec(),
+        b"second payload".to_vec(),
+        b"abc".to_vec(),
+        b"fourth payload".to_vec(),
+        b"fifth payload".to_vec(),
+    ];
+    let w = write_stream::<F>(&payloads);
+    let deframer = || D::default().validated(SizeValidator::at_least(8));
+    let at = w.position(2);
+
+    let recovery = recover(w.bytes.as_slice(), deframer()).expect("recover");
+    assert_eq!(
+        summary(&recovery),
+        (2, at.offset, Ending::Corrupt(Some(at)))
+    );
+    let Tail::Corrupt(err) = &recovery.tail else {
+        unreachable!()
+    };
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Invalid {
+                validator: "SizeValidator",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_corruption(), "{err:?}");
+    assert_eq!(recovery.good_after, Some(offset(&w, 3)));
+    let salvage = recovery.salvage.as_ref().expect("salvage report");
+    assert_eq!(
+        (salvage.frames, salvage.bytes, salvage.regions_total),
+        (2, offset(&w, 5) - offset(&w, 3), 1)
+    );
+    assert_eq!(
+        salvage
+            .regions
+            .iter()
+            .map(|r| (r.offset, r.len, r.frames_lost))
+            .collect::<Vec<_>>(),
+        // The refused frame's own length leads to the next good frame.
+        [(at.offset, offset(&w, 3) - at.offset, Some(1))]
+    );
+
+    // The reader labels the same frame the same way.
+    let mut reader = StreamReader::new(w.bytes.as_slice(), deframer());
+    let (read, err) = streams::read_until_error(&mut reader);
+    assert_eq!(read, payloads[..2]);
+    let err = err.expect("the refusal");
+    assert!(matches!(err.kind(), ErrorKind::Invalid { .. }) && err.is_corruption());
+    assert_eq!(err.position(), Some(at));
+
+    // And the file helper refuses to truncate it.
+    let tmp = TempPath::new("validator");
+    fs::write(tmp.path(), &w.bytes).expect("write");
+    let err = recover_file_for_append(tmp.path(), deframer()).expect_err("corrupt");
+    assert!(err.is_corruption(), "{err:?}");
+    assert_eq!(err.position(), Some(at));
+    assert_eq!(fs::read(tmp.path()).expect("read"), w.bytes);
+}
+
+macro_rules! sweep_tests {
+    ($name:ident, $framer:ty, $deframer:ty) => {
+        mod $name {
+            use super::*;
+
+            type F = $framer;
+            type D = $deframer;
+
+            #[test]
+            fn every_bit_of_every_length_flipped_never_makes_a_tail_that_cuts_frames() {
+                every_length_bit_flipped::<F, D>();
+            }
+
+            #[test]
+            fn issue_case_bit_16_of_frame_50_is_corruption_with_49_good_frames_after() {
+                issue_case_frame_50_bit_16::<F, D>();
+            }
+
+            #[test]
+            fn length_bit_flips_in_a_file_are_refused_and_leave_it_unchanged() {
+                length_bit_flips_in_a_file::<F, D>();
+            }
+
+            #[test]
+            fn zero_fill_from_every_512_byte_boundary_is_recognised_where_it_starts() {
+                zero_fill_at_every_512_byte_boundary::<F, D>();
+            }
+
+            #[test]
+            fn zero_fill_from_inside_a_frame_is_never_kept_as_a_frame() {
+                zero_fill_from_inside_a_frame::<F, D>();
+            }
+
+            #[test]
+            fn empty_payloads_refused_by_default_and_kept_only_when_recovery_is_told() {
+                empty_payloads_in_a_file::<F, D>();
+            }
+
+            #[test]
+            fn frame_declaring_over_2_gib_at_the_end_is_a_torn_tail() {
+                frame_over_2_gib_at_the_end_is_torn::<F, D>();
+            }
+
+            #[test]
+            fn writer_limit_goes_up_to_u32_max_and_is_clamped_there() {
+                writer_limit_reaches_u32_max::<F>();
+            }
+
+            #[test]
+            fn validator_refusal_is_corruption_for_recover_and_is_corruption() {
+                validator_refusal_is_corruption::<F, D>();
+            }
+        }
+    };
+}
+
+framers::for_each_framer_pair!(sweep_tests);
+
+#[allow(unused_macros, reason = "unused without checksum features")]
+macro_rules! salvage_tests {
+    ($name:ident, $framer:ty, $deframer:ty) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn every_length_bit_flipped_salvage_reads_every_other_payload() {
+                every_length_bit_flipped_salvage_reads::<$framer, $deframer>();
+            }
+        }
+    };
+}
+
+mod salvage {
+    #[allow(unused_imports, reason = "empty without checksum features")]
+    use super::*;
+
+    framers::for_each_checksum_framer_pair!(salvage_tests);
+}
+
+/// The issue's exact case: CRC-32, zeros from 4096, inside frame 37
+/// (3,996..4,104): the file is truncated to frame 37's start.
+#[cfg(feature = "crc32")]
+#[test]
+fn crc32_zeros_from_4096_truncate_to_the_start_of_frame_37() {
+    use flatstream::{ChecksumDeframer, ChecksumFramer, Crc32};
+
+    let w = hundred_frames::<ChecksumFramer<Crc32>>();
+    assert_eq!((w.starts[37], w.starts[38]), (3996, 4104));
+    let tmp = TempPath::new("crc32-4096");
+    let keep = check_zero_fill_from::<ChecksumDeframer<Crc32>>(&w, 4096, Some(&tmp));
+    assert_eq!(keep, 37);
+    assert_eq!(fs::read(tmp.path()).expect("read"), w.bytes[..3996]);
+}
+
+// ---------------------------------------------------------------------------
+// 4. One recoverer at a time.
+// ---------------------------------------------------------------------------
+
+/// The whole file, read through `file` (another handle could not read it on
+/// Windows, where the lock is mandatory); the position is left at the end.
+fn contents(file: &mut fs::File) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0)).expect("seek");
+    file.read_to_end(&mut bytes).expect("read");
+    bytes
+}
+
+#[test]
+fn a_second_recoverer_is_locked_out_while_the_first_file_lives() {
+    let w = write_stream::<DefaultFramer>(&hundred_payloads()[..5]);
+    let end5 = w.bytes.len() as u64;
+    let partial = &w.bytes[w.starts[1]..w.starts[1] + 9];
+    let mut torn = w.bytes.clone();
+    torn.extend_from_slice(&w.bytes[..7]);
+    let _no_spawning = no_spawning();
+    let tmp = TempPath::new("lock");
+    fs::write(tmp.path(), &torn).expect("write");
+
+    let (mut a, recovery) = recover_file_for_append(tmp.path(), DefaultDeframer).expect("A");
+    assert_eq!(
+        summary(&recovery),
+        (
+            5,
+            end5,
+            Ending::Torn {
+                offset: end5,
+                len: 7
+            }
+        )
+    );
+    // A appends, and the write is cut: the file has a torn tail again.
+    a.write_all(partial).expect("append");
+    let before = contents(&mut a);
+    assert_eq!(before.len() as u64, end5 + 9);
+
+    for attempt in 0..2 {
+        let err = if attempt == 0 {
+            recover_file_for_append(tmp.path(), DefaultDeframer)
+        } else {
+            recover_file_for_append_with(tmp.path(), DefaultDeframer, RecoverOptions::new())
+        }
+        .expect_err("locked");
+        assert!(matches!(err.kind(), ErrorKind::Locked), "{err:?}");
+        assert!(!err.is_corruption());
+        assert_eq!(contents(&mut a), before, "not truncated under A");
+    }
+    drop(a);
+
+    let (b, recovery) = recover_file_for_append(tmp.path(), DefaultDeframer).expect("B");
+    assert_eq!(
+        summary(&recovery),
+        (
+            5,
+            end5,
+            Ending::Torn {
+                offset: end5,
+                len: 9
+            }
+        )
+    );
+    drop(b);
+    assert_eq!(fs::read(tmp.path()).expect("read"), w.bytes);
+}
+
+/// Whether `flock(1)` is installed.
+fn flock_available() -> bool {
+    let _spawning = spawning();
+    std::process::Command::new("which")
+        .arg("flock")
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+#[test]
+fn a_recoverer_is_locked_out_while_another_process_holds_flock() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    if !flock_available() {
+        eprintln!("note: flock(1) not found; skipping the process-level lock check");
+        return;
+    }
+    let w = write_stream::<DefaultFramer>(&hundred_payloads()[..5]);
+    let mut torn = w.bytes.clone();
+    torn.extend_from_slice(&w.bytes[..7]);
+    let tmp = TempPath::new("flock");
+    fs::write(tmp.path(), &torn).expect("write");
+
+    // flock holds the lock until its shell reads end of input.
+    let spawning = spawning();
+    let mut child = Command::new("flock")
+        .arg("-x")
+        .arg(tmp.path())
+        .arg("-c")
+        .arg("echo locked; read line || true")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn flock");
+    drop(spawning);
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    assert_eq!(line.trim(), "locked");
+
+    let result = recover_file_for_append(tmp.path(), DefaultDeframer).map(|(_, r)| summary(&r));
+    drop(child.stdin.take());
+    let status = child.wait().expect("wait for flock");
+    let err = result.expect_err("locked by flock");
+    assert!(matches!(err.kind(), ErrorKind::Locked), "{err:?}");
+    assert!(status.success(), "{status}");
+    assert_eq!(fs::read(tmp.path()).expect("read"), torn, "unchanged");
+
+    let (file, recovery) = recover_file_for_append(tmp.path(), DefaultDeframer).expect("free");
+    drop(file);
+    assert!(matches!(recovery.tail, Tail::Torn { len: 7, .. }));
+    assert_eq!(fs::read(tmp.path()).expect("read"), w.bytes);
+}
+
+// ---------------------------------------------------------------------------
+// 5. Non-regular files.
+// ---------------------------------------------------------------------------
+
+/// Runs `recover_file_for_append` on `path` in a thread and expects it to
+/// refuse the file as `file_type` within a few seconds.
+#[cfg(unix)]
+fn refused_as(path: &std::path::Path, file_type: &str) {
+    use core::time::Duration;
+    use std::sync::mpsc;
+
+    let (tx, rx) = mpsc::channel();
+    let owned = path.to_path_buf();
+    std::thread::spawn(move || {
+        let result = recover_file_for_append(&owned, DefaultDeframer).map(|(_, r)| summary(&r));
+        let _ = tx.send(result);
+    });
+    let result = rx
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("{}: recover_file_for_append hangs", path.display()));
+    let err = result.expect_err("not a regular file");
+    assert!(
+        matches!(err.kind(), ErrorKind::NotRegularFile { file_type: t } if *t == file_type),
+        "{}: {err:?}",
+        path.display()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn fifo_device_and_directory_are_refused_without_hanging() {
+    use std::os::unix::fs::FileTypeExt;
+
+    let tmp = TempPath::new("fifo");
+    let made = {
+        let _spawning = spawning();
+        std::process::Command::new("mkfifo")
+            .arg(tmp.path())
+            .status()
+    };
+    match made {
+        Ok(status) if status.success() => {
+            refused_as(tmp.path(), "FIFO");
+            let metadata = fs::metadata(tmp.path()).expect("still there");
+            assert!(metadata.file_type().is_fifo(), "still a FIFO");
+        }
+        other => eprintln!("note: mkfifo failed ({other:?}); skipping the FIFO check"),
+    }
+
+    refused_as(std::path::Path::new("/dev/null"), "character device");
+
+    let dir = TempPath::new("dir");
+    fs::create_dir(dir.path()).expect("create_dir");
+    refused_as(dir.path(), "directory");
+    fs::remove_dir(dir.path()).expect("remove_dir");
+}
