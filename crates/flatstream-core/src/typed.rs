@@ -14,7 +14,7 @@ use flatbuffers::{Follow, InvalidFlatbuffer, Verifiable, VerifierOptions};
 
 use crate::{Error, ErrorKind, Position, Result};
 
-/// The name [`ErrorKind::Invalid`] gives the FlatBuffers verifier when typed
+/// The name [`ErrorKind::Invalid`](crate::ErrorKind::Invalid) gives the FlatBuffers verifier when typed
 /// reading rejects a payload.
 const VERIFIER: &str = "FlatBuffers verifier";
 
@@ -23,7 +23,7 @@ const VERIFIER: &str = "FlatBuffers verifier";
 /// `Root<'buf>` is the accessor type of the root table borrowed from a
 /// buffer of lifetime `'buf`, e.g. flatc's `Telemetry<'buf>`. The trait is
 /// implemented on a type that stands for every such lifetime at once, so that
-/// [`StreamReader::process_typed`] can name it without a lifetime:
+/// [`StreamReader::process_typed`](crate::StreamReader::process_typed) can name it without a lifetime:
 ///
 /// - on the generated table type itself, `impl<'a> RootType for Telemetry<'a>`,
 ///   which the [`root_type!`](crate::root_type) macro writes for you
@@ -35,7 +35,7 @@ const VERIFIER: &str = "FlatBuffers verifier";
 ///
 /// The trait is safe to implement: verified reading relies only on
 /// [`Verifiable`], which flatc generates; the unchecked path relies on the
-/// caller of [`StreamReader::process_typed_unchecked`].
+/// caller of [`StreamReader::process_typed_unchecked`](crate::StreamReader::process_typed_unchecked).
 ///
 /// # Examples
 ///

@@ -27,7 +27,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// # Errors
     ///
     /// As [`process_all`](StreamReader::process_all), plus
-    /// [`ErrorKind::Invalid`] when the verifier rejects a payload, positioned
+    /// [`ErrorKind::Invalid`](crate::ErrorKind::Invalid) when the verifier rejects a payload, positioned
     /// at that frame. The frame has been consumed: calling again continues
     /// with the next frame.
     ///
@@ -88,7 +88,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// # Errors
     ///
     /// As [`process_typed`](StreamReader::process_typed); a payload over a
-    /// limit is [`ErrorKind::Invalid`].
+    /// limit is [`ErrorKind::Invalid`](crate::ErrorKind::Invalid).
     ///
     /// # Examples
     ///
@@ -308,7 +308,7 @@ impl<T: RootType, R: Read, D: Deframer> TypedMessages<'_, T, R, D> {
     ///
     /// # Errors
     ///
-    /// As [`StreamReader::read_message`], plus [`ErrorKind::Invalid`] when
+    /// As [`StreamReader::read_message`], plus [`ErrorKind::Invalid`](crate::ErrorKind::Invalid) when
     /// the verifier rejects a payload; that frame has been consumed and the
     /// next call continues with the frame after it.
     #[allow(clippy::should_implement_trait)] // A lending iterator cannot be `Iterator`.
