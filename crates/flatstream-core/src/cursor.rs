@@ -16,7 +16,8 @@ use crate::deframer::{Parts, decode_parts};
 use crate::wire::{self, DEFAULT_MAX_FRAME_LEN};
 use crate::{Deframer, Error, ErrorKind, Position, Result};
 
-pub(crate) use self::chain::{Chain, chain_at, is_zero_frame};
+pub(crate) use self::chain::is_zero_frame;
+use self::chain::{Chain, chain_at};
 
 /// What a cursor does after a frame it cannot return: the one place where
 /// this policy is decided, for every reader.
@@ -278,6 +279,8 @@ struct Resync {
     /// The length the damaged frame declares, if it could be read: when the
     /// chain is found exactly there, one frame was lost.
     declared_end: Option<u64>,
+    /// The verification work the search may still do.
+    budget: Budget,
 }
 
 impl<D: Deframer> FrameCursor<D> {
@@ -424,7 +427,13 @@ impl<D: Deframer> FrameCursor<D> {
 
     /// Looks for the first offset at or after `from` (a stream offset within
     /// or at the end of `buf`) where a chain of real frames starts.
-    pub(crate) fn find_chain(&mut self, buf: &[u8], from: u64, eof: bool) -> Search {
+    pub(crate) fn find_chain(
+        &mut self,
+        buf: &[u8],
+        from: u64,
+        eof: bool,
+        budget: &mut Budget,
+    ) -> Search {
         find_chain(
             &mut self.deframer,
             self.max_frame_len,
@@ -432,6 +441,7 @@ impl<D: Deframer> FrameCursor<D> {
             buf,
             from,
             eof,
+            budget,
         )
     }
 
@@ -617,8 +627,9 @@ impl<D: Deframer> Cold<'_, D> {
             available: available as u64,
             required: required as u64,
         };
+        let mut budget = Budget::new(at.offset);
         if self.after_damage == AfterDamage::Resync
-            && let Search::Found(_) = self.find_chain(buf, at.offset + 1, true)
+            && let Search::Found(_) = self.find_chain(buf, at.offset + 1, true, &mut budget)
         {
             self.resync = Some(Box::new(Resync {
                 cause: Cause::PastEnd {
@@ -628,6 +639,7 @@ impl<D: Deframer> Cold<'_, D> {
                 damage: at.offset,
                 candidate: at.offset + 1,
                 declared_end: None,
+                budget: Budget::new(at.offset),
             }));
             return self.poll_resync(buf, true);
         }
@@ -653,6 +665,7 @@ impl<D: Deframer> Cold<'_, D> {
                     damage: at.offset,
                     candidate: at.offset + 1,
                     declared_end,
+                    budget: Budget::new(at.offset),
                 }));
                 self.poll_resync(buf, eof)
             }
@@ -678,22 +691,32 @@ impl<D: Deframer> Cold<'_, D> {
     /// the damaged frame until a chain of frames verifies there.
     #[inline(always)]
     fn poll_resync(&mut self, buf: &[u8], eof: bool) -> Result<Step> {
-        let Some(candidate) = self.resync.as_deref().map(|resync| resync.candidate) else {
+        let Some(mut resync) = self.resync.take() else {
             return Ok(Step::End);
         };
-        let found = match self.find_chain(buf, candidate, eof) {
+        let found = match find_chain(
+            self.deframer,
+            self.max_frame_len,
+            self.at,
+            buf,
+            resync.candidate,
+            eof,
+            &mut resync.budget,
+        ) {
             Search::Found(offset) => offset,
-            Search::NotFound => self.at.base + buf.len() as u64,
+            // Nothing good up to the end, or a search that would cost too
+            // much (hostile, repetitive bytes): the rest is one region.
+            Search::NotFound | Search::GaveUp => self.at.base + buf.len() as u64,
             Search::Need { needed, candidate } => {
-                if let Some(resync) = self.resync.as_deref_mut() {
-                    resync.candidate = candidate;
-                }
+                resync.candidate = candidate;
+                self.resync = Some(resync);
                 return Ok(Step::Need {
                     needed,
                     required: needed,
                 });
             }
         };
+        self.resync = Some(resync);
         let at = self.at.position();
         let Some(resync) = self.resync.take() else {
             unreachable!("checked above")
@@ -710,8 +733,53 @@ impl<D: Deframer> Cold<'_, D> {
     }
 
     #[inline(always)]
-    fn find_chain(&mut self, buf: &[u8], from: u64, eof: bool) -> Search {
-        find_chain(self.deframer, self.max_frame_len, self.at, buf, from, eof)
+    fn find_chain(&mut self, buf: &[u8], from: u64, eof: bool, budget: &mut Budget) -> Search {
+        find_chain(
+            self.deframer,
+            self.max_frame_len,
+            self.at,
+            buf,
+            from,
+            eof,
+            budget,
+        )
+    }
+}
+
+/// The verification work a search for good frames may do: every byte that
+/// candidate frames make the deframer check counts, and the search gives up
+/// once it has checked more than [`Budget::BASE`] bytes plus
+/// [`Budget::PER_BYTE`] per byte it has moved past the damage. Real damage
+/// (bit flips, zero fill, torn writes) costs a small multiple of its length;
+/// hostile, repetitive bytes whose every offset declares a large frame would
+/// otherwise cost the square of their length.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    /// Where the search started.
+    start: u64,
+    /// Bytes checked so far.
+    spent: u64,
+    /// Bytes the search may check before it has moved at all.
+    base: u64,
+}
+
+impl Budget {
+    const BASE: u64 = 64 << 20;
+    const PER_BYTE: u64 = 64;
+
+    pub(crate) fn new(start: u64) -> Self {
+        Budget {
+            start,
+            spent: 0,
+            base: Self::BASE,
+        }
+    }
+
+    fn exhausted(&self, candidate: u64) -> bool {
+        let allowed = self
+            .base
+            .saturating_add(Self::PER_BYTE.saturating_mul(candidate.saturating_sub(self.start)));
+        self.spent > allowed
     }
 }
 
@@ -726,6 +794,7 @@ fn find_chain<D: Deframer>(
     buf: &[u8],
     from: u64,
     eof: bool,
+    budget: &mut Budget,
 ) -> Search {
     let mut candidate = usize::try_from(from.saturating_sub(at.base)).unwrap_or(usize::MAX);
     loop {
@@ -739,7 +808,17 @@ fn find_chain<D: Deframer>(
                 }
             };
         }
-        match chain_at(deframer, buf, candidate, eof, max_frame_len) {
+        if budget.exhausted(at.base + candidate as u64) {
+            return Search::GaveUp;
+        }
+        match chain_at(
+            deframer,
+            buf,
+            candidate,
+            eof,
+            max_frame_len,
+            &mut budget.spent,
+        ) {
             Chain::Verified => return Search::Found(at.base + candidate as u64),
             Chain::Broken => candidate += 1,
             Chain::Need(needed) => {
@@ -759,6 +838,75 @@ pub(crate) enum Search {
     Found(u64),
     /// No chain starts anywhere up to the end of input.
     NotFound,
+    /// The search used up its [`Budget`] before it found a chain: what
+    /// follows is not known to hold no good frames.
+    GaveUp,
     /// More bytes are needed to judge the candidate at this stream offset.
     Need { needed: usize, candidate: u64 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Sum8;
+
+    impl Deframer for Sum8 {
+        fn header_len(&self) -> usize {
+            5
+        }
+        fn verify(&mut self, header: &[u8], payload: &[u8]) -> core::result::Result<(), ErrorKind> {
+            let sum = payload.iter().fold(0u8, |a, b| a.wrapping_add(*b));
+            if header[4] == sum {
+                Ok(())
+            } else {
+                Err(ErrorKind::ChecksumMismatch {
+                    algorithm: "SUM-8",
+                    expected: header[4].into(),
+                    computed: sum.into(),
+                })
+            }
+        }
+        fn max_frame_len(&self) -> usize {
+            usize::MAX
+        }
+    }
+
+    /// Every offset of a repeating pattern declares a 64 KiB frame that is
+    /// whole in the buffer and fails its checksum: each candidate would cost
+    /// 64 KiB of checking. The search stops when its budget is spent instead
+    /// of checking every offset.
+    #[test]
+    fn a_search_through_hostile_repetition_gives_up_within_its_budget() {
+        let buf: alloc::vec::Vec<u8> = (0..1 << 20).map(|i| [0u8, 0, 1, 0, 7][i % 5]).collect();
+        let at = At {
+            base: 0,
+            pos: 0,
+            frame: 0,
+        };
+        let mut budget = Budget {
+            start: 0,
+            spent: 0,
+            base: 1 << 20,
+        };
+        let search = find_chain(&mut Sum8, usize::MAX, at, &buf, 1, true, &mut budget);
+        assert_eq!(search, Search::GaveUp);
+        // It stopped after about its base (1 MiB) and 64 bytes per byte
+        // moved, far from the 64 KiB x 960 Ki candidates a full scan costs.
+        assert!(budget.spent < 3 << 20, "{}", budget.spent);
+
+        // Damage of an ordinary cost (a 256-byte frame declared at every
+        // twelfth offset of 60 KiB, lengths past the end elsewhere) is
+        // searched to the end within the default budget, and found to hold
+        // nothing.
+        let pattern = [0u8, 1, 0, 0, 7, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F];
+        let ordinary: alloc::vec::Vec<u8> = (0..60 << 10).map(|i| pattern[i % 12]).collect();
+        let mut budget = Budget::new(0);
+        assert_eq!(
+            find_chain(&mut Sum8, usize::MAX, at, &ordinary, 1, true, &mut budget),
+            Search::NotFound
+        );
+        assert!(budget.spent > 1 << 20, "{}", budget.spent);
+    }
 }

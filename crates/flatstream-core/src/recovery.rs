@@ -20,7 +20,7 @@
 
 use alloc::vec::Vec;
 
-use crate::cursor::{Search, Settings, Step, is_zero_frame};
+use crate::cursor::{Budget, Search, Settings, Step, is_zero_frame};
 use crate::{AfterDamage, Deframer, Error, ErrorKind, FrameCursor, Position, Result, wire};
 
 /// The most skipped regions a [`Salvage`] report lists one by one.
@@ -187,6 +187,8 @@ struct Stop {
     error: Option<Error>,
     /// The next candidate offset of the search for good frames after it.
     search: u64,
+    /// The verification work that search may still do.
+    budget: Budget,
 }
 
 /// The state of a recovery scan, kept across calls that an I/O error cut
@@ -277,12 +279,21 @@ impl RecoverScan {
             return Ok(Scan::Done(self.finish_with(cursor, Tail::Corrupt(error))));
         }
         if stop.error.is_some() && self.salvage.is_none() {
-            match cursor.find_chain(buf, stop.search, eof) {
+            match cursor.find_chain(buf, stop.search, eof, &mut stop.budget) {
                 Search::Need { needed, candidate } => {
                     stop.search = candidate;
                     return Ok(Scan::Need(needed));
                 }
                 Search::NotFound => return Ok(Scan::Done(self.finish_without_chain(cursor, buf))),
+                // The search would cost too much (hostile, repetitive
+                // bytes): whether good frames follow is unknown, so the stop
+                // is corruption, never a tail to truncate.
+                Search::GaveUp => {
+                    let Some(error) = stop.error.take() else {
+                        unreachable!("the search runs after an error only")
+                    };
+                    return Ok(Scan::Done(self.finish_with(cursor, Tail::Corrupt(error))));
+                }
                 Search::Found(offset) => {
                     if offset < stop.at.offset
                         && let Some(last) = self.last_frame
@@ -379,6 +390,7 @@ impl RecoverScan {
                         at: before,
                         error: None,
                         search: before.offset,
+                        budget: Budget::new(before.offset),
                     });
                     return None;
                 }
@@ -396,6 +408,7 @@ impl RecoverScan {
                         at: before,
                         error: Some(error),
                         search,
+                        budget: Budget::new(search),
                     });
                     return None;
                 }

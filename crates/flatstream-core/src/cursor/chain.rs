@@ -42,8 +42,18 @@ pub(crate) fn is_zero_frame(frame: &[u8]) -> bool {
 /// chain.
 fn frames_for_chain(header_len: usize) -> Option<usize> {
     let bits = header_len.saturating_sub(LENGTH_PREFIX_LEN) * 8;
-    (bits > 0).then(|| CHAIN_BITS.div_ceil(bits))
+    Some(if bits > 0 {
+        CHAIN_BITS.div_ceil(bits)
+    } else {
+        PLAIN_CHAIN_FRAMES
+    })
 }
+
+/// Without a checksum: how many frames in a row, each of FlatBuffer size and
+/// not a zero frame, whose lengths each lead exactly to the next, make a
+/// chain real without reaching the end of input (which bounds the work of a
+/// search in a long stream).
+const PLAIN_CHAIN_FRAMES: usize = 16;
 
 /// Decides whether a chain of real frames starts at `buf[at..]`.
 ///
@@ -56,10 +66,10 @@ fn frames_for_chain(header_len: usize) -> Option<usize> {
 ///   (a torn remainder) after at least two frames.
 ///
 /// A zero frame, a refused frame or a length over `max_frame_len` breaks the
-/// chain. Without a checksum a chain is only ever confirmed by the end of
-/// input, so the plain framer's chains are as strong as "these lengths add
-/// up exactly to the end of the file": enough to refuse truncating frames
-/// that may be real, which is the side to err on.
+/// chain. Without a checksum a chain is confirmed by 16 frames of FlatBuffer
+/// size in a row or by the end of input, so the plain framer's chains are as
+/// strong as "these lengths add up exactly": enough to refuse truncating
+/// frames that may be real, which is the side to err on.
 #[inline(always)]
 pub(crate) fn chain_at<D: Deframer + ?Sized>(
     deframer: &mut D,
@@ -67,10 +77,13 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
     at: usize,
     eof: bool,
     max_frame_len: usize,
+    spent: &mut u64,
 ) -> Chain {
     let header_len = deframer.header_len();
     let needed_frames = frames_for_chain(header_len);
+    let unchecked = header_len <= LENGTH_PREFIX_LEN;
     let mut frames = 0usize;
+    let mut long_frames = 0usize;
     // Without a checksum, a lone frame reaching the end counts only if its
     // payload could be a FlatBuffer (none is shorter than 8 bytes): small
     // numbers are everywhere in FlatBuffers, and one of them may happen to
@@ -80,12 +93,16 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
     loop {
         let rest = buf.get(pos..).unwrap_or_default();
         if eof && rest.is_empty() {
-            let enough = frames >= 2 || (frames == 1 && (needed_frames.is_some() || !short));
+            let enough = frames >= 2 || (frames == 1 && (!unchecked || !short));
             return if enough {
                 Chain::Verified
             } else {
                 Chain::Broken
             };
+        }
+        if let Some(frame_len) = crate::wire::whole_frame_len(rest, header_len) {
+            // The deframer checks this whole frame (if its length passes).
+            *spent = spent.saturating_add(frame_len as u64);
         }
         match decode(deframer, rest, max_frame_len) {
             Ok(Decoded::Frame {
@@ -95,9 +112,18 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
                 if is_zero_frame(&rest[..frame_len]) {
                     return Chain::Broken;
                 }
-                short |= frame_len - payload_start < MIN_FLATBUFFER_LEN;
+                let is_short = frame_len - payload_start < MIN_FLATBUFFER_LEN;
+                short |= is_short;
                 frames += 1;
-                if needed_frames.is_some_and(|n| frames >= n) {
+                long_frames += usize::from(!is_short);
+                // Without a checksum, short frames count for less: a chain
+                // needs 16 of FlatBuffer size, or four times as many in all.
+                let counted = if unchecked {
+                    long_frames.max(frames / 4)
+                } else {
+                    frames
+                };
+                if needed_frames.is_some_and(|n| counted >= n) {
                     return Chain::Verified;
                 }
                 pos += frame_len;
@@ -124,7 +150,7 @@ mod tests {
 
     #[test]
     fn chain_lengths_rule_out_chance_per_checksum_width() {
-        assert_eq!(frames_for_chain(4), None);
+        assert_eq!(frames_for_chain(4), Some(16)); // plain: lengths only
         assert_eq!(frames_for_chain(12), Some(1)); // XXH3-64: 64 bits
         assert_eq!(frames_for_chain(8), Some(2)); // CRC-32: 2 x 32 bits
         assert_eq!(frames_for_chain(6), Some(3)); // CRC-16: 3 x 16 bits
