@@ -34,8 +34,15 @@ pub enum AfterDamage {
     /// limit, scan forward for the next offset where a chain of frames
     /// verifies (long enough for the checksum in use that a false match is
     /// below about 2<sup>-40</sup>), and report the bytes skipped as one
-    /// [`ErrorKind::CorruptRegion`]. Only useful with a checksummed framer:
-    /// with the plain framer nothing but the end of input confirms a chain.
+    /// [`ErrorKind::CorruptRegion`]. Meant for checksummed framers: without
+    /// a checksum a chain is only lengths that add up.
+    ///
+    /// The search is bounded in work (it gives up, and reports the rest as
+    /// one region, when hostile bytes would make it check more than 64 MiB
+    /// plus 64 bytes per byte scanned), but a `StreamReader` holds the
+    /// damaged region in its buffer until good frames or the end of input
+    /// arrive: over a source that may send gigabytes of garbage, prefer
+    /// `Skip` and reconnect, or bound what you read.
     Resync,
     /// Stop at the damaged frame without consuming it: every later call
     /// reports the same damage. Recovery uses this to look at what follows.
