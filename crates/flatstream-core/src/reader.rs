@@ -42,6 +42,10 @@ const READ_CHUNK: usize = 64 * 1024;
 /// - A checksum mismatch is [`ErrorKind::ChecksumMismatch`]; the bad frame has
 ///   been consumed and reading again continues with the next frame.
 ///
+/// These are the rules of the [`FrameCursor`] that the reader drives, with
+/// the default [`AfterDamage::Skip`]; [`with_after_damage`](StreamReader::with_after_damage)
+/// chooses salvage ([`AfterDamage::Resync`]) instead.
+///
 /// Reads that fail with [`io::ErrorKind::Interrupted`] are retried. Any other
 /// I/O error, `WouldBlock` included, is returned with nothing consumed, so a
 /// later call resumes exactly where this one stopped.

@@ -25,7 +25,11 @@ use crate::{ErrorKind, wire::DEFAULT_MAX_FRAME_LEN};
 ///   frame, and iteration continues with the next frame;
 /// - a declared length over the limit is one `Err` with
 ///   [`ErrorKind::FrameTooLarge`], then `None`: the next frame's start is
-///   unknown, and an iterator must not repeat an error forever.
+///   unknown, and an iterator must not repeat an error forever. (A
+///   `StreamReader` reports such an error again on every call instead; that
+///   is the one difference, and it is the iterator's shape, not a policy.)
+/// - with [`AfterDamage::Resync`] (salvage), damage is one `Err` with
+///   [`ErrorKind::CorruptRegion`], then the good frames after it.
 ///
 /// Every error carries the frame's [`Position`]; [`positioned`](SliceReader::positioned)
 /// yields each payload with its position too.
