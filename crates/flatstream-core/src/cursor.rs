@@ -55,9 +55,13 @@ pub enum Step {
     /// A complete, verified frame, consumed by the cursor. Its bytes are
     /// still in the buffer; see [`FrameSpan::payload`].
     Frame(FrameSpan),
-    /// More bytes are needed to decide anything: at least `needed` more than
-    /// the buffer holds. `required` is the length of the incomplete frame as
-    /// far as it is known (its header length until the header is complete).
+    /// More bytes are needed to decide anything: `needed` more than the
+    /// buffer holds would help (exactly what an incomplete frame lacks; a
+    /// read-ahead while searching for good frames after damage). It sizes
+    /// the driver's next read: read what is available and poll again, never
+    /// wait for all of them. `required` is the length of the incomplete frame
+    /// as far as it is known (its header length until the header is
+    /// complete).
     Need {
         /// Bytes still missing.
         needed: usize,
@@ -732,7 +736,7 @@ impl<D: Deframer> Cold<'_, D> {
         self.at.seek(found);
         self.at.frame += 1;
         Err(Error::from(ErrorKind::CorruptRegion {
-            len: found - at.offset,
+            len: found.saturating_sub(at.offset),
             frames_lost,
             cause: Box::new(resync.cause.into_kind()),
         })
@@ -768,6 +772,12 @@ pub(crate) struct Budget {
     spent: u64,
     /// Bytes the search may check before it has moved at all.
     base: u64,
+    /// The look-ahead past a candidate that waits for more bytes (see
+    /// `look_ahead`): that candidate, how far later ones have been tried,
+    /// and where the first frame of the earliest waiting one among them ends.
+    waiting: u64,
+    looked_ahead: u64,
+    pending_end: u64,
 }
 
 impl Budget {
@@ -779,6 +789,9 @@ impl Budget {
             start,
             spent: 0,
             base: Self::BASE,
+            waiting: u64::MAX,
+            looked_ahead: 0,
+            pending_end: u64::MAX,
         }
     }
 
@@ -810,7 +823,7 @@ fn find_chain<D: Deframer>(
                 Search::NotFound
             } else {
                 Search::Need {
-                    needed: 1,
+                    needed: SEARCH_READ_AHEAD,
                     candidate: at.base + buf.len() as u64,
                 }
             };
@@ -829,14 +842,93 @@ fn find_chain<D: Deframer>(
             Chain::Verified => return Search::Found(at.base + candidate as u64),
             Chain::Broken => candidate += 1,
             Chain::Need(needed) => {
+                // This candidate waits for bytes that may be far away (its
+                // length may be garbage). A later candidate inside its first
+                // declared frame whose chain verifies rules it out (good
+                // frames inside a real payload would be a < 2^-40 accident):
+                // try those already here, so that good frames in the buffer
+                // are not held back behind a length that may never arrive.
+                if let Some(found) = look_ahead(deframer, max_frame_len, at, buf, candidate, budget)
+                {
+                    return Search::Found(found);
+                }
                 return Search::Need {
-                    needed,
+                    needed: needed.max(SEARCH_READ_AHEAD),
                     candidate: at.base + candidate as u64,
                 };
             }
         }
     }
 }
+
+/// The most bytes past a waiting candidate that [`look_ahead`] tries.
+const LOOK_AHEAD: usize = 1 << 20;
+
+/// Tries the candidates after `waiting` (an index in `buf` whose chain needs
+/// more bytes) that lie inside its first declared frame and in `buf`, up to
+/// [`LOOK_AHEAD`] bytes; returns the stream offset of the first whose chain
+/// verifies. Remembers how far it got in `budget`, so that each byte is
+/// tried once however often more bytes arrive.
+fn look_ahead<D: Deframer>(
+    deframer: &mut D,
+    max_frame_len: usize,
+    at: At,
+    buf: &[u8],
+    waiting: usize,
+    budget: &mut Budget,
+) -> Option<u64> {
+    let header_len = deframer.header_len() as u64;
+    let first_frame_end = |index: usize| {
+        buf.get(index..)
+            .and_then(|rest| rest.first_chunk::<{ wire::LENGTH_PREFIX_LEN }>())
+            .map_or(u64::MAX, |prefix| {
+                at.base + index as u64 + header_len + u64::from(u32::from_le_bytes(*prefix))
+            })
+    };
+    let waiting_at = at.base + waiting as u64;
+    if budget.waiting != waiting_at {
+        budget.waiting = waiting_at;
+        budget.looked_ahead = waiting_at + 1;
+        budget.pending_end = first_frame_end(waiting);
+    }
+    let in_buf = at.base + buf.len() as u64;
+    let reach = waiting_at + LOOK_AHEAD as u64;
+    while budget.looked_ahead < budget.pending_end.min(in_buf).min(reach) {
+        let later = budget.looked_ahead;
+        if budget.exhausted(later) {
+            return None;
+        }
+        let index = usize::try_from(later - at.base).unwrap_or(usize::MAX);
+        match chain_at(
+            deframer,
+            buf,
+            index,
+            false,
+            max_frame_len,
+            &mut budget.spent,
+        ) {
+            // Inside the first frame of every candidate still waiting before
+            // it: none of them can be real.
+            Chain::Verified => return Some(later),
+            // The main search tries it again when more bytes come; good
+            // frames after it must also lie inside its first frame to rule
+            // it out.
+            Chain::Need(_) => {
+                budget.pending_end = budget.pending_end.min(first_frame_end(index));
+                budget.looked_ahead += 1;
+            }
+            Chain::Broken => budget.looked_ahead += 1,
+        }
+    }
+    None
+}
+
+/// How many more bytes a search asks for at a time: asking for the one byte
+/// it strictly needs would have a driver read one byte per call through a
+/// long run of candidates (a zero-filled tail, say). A request for more
+/// bytes than needed only sizes the driver's next read; it never makes it
+/// wait for them.
+const SEARCH_READ_AHEAD: usize = 64 * 1024;
 
 /// What a search for a chain of real frames found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -896,6 +988,9 @@ mod tests {
             start: 0,
             spent: 0,
             base: 1 << 20,
+            waiting: u64::MAX,
+            looked_ahead: 0,
+            pending_end: u64::MAX,
         };
         let search = find_chain(&mut Sum8, usize::MAX, at, &buf, 1, true, &mut budget);
         assert_eq!(search, Search::GaveUp);

@@ -119,15 +119,20 @@ pub enum ErrorKind {
         cause: alloc::boxed::Box<ErrorKind>,
     },
 
-    /// An empty payload was handed to a writer that refuses them (the
-    /// default).
+    /// A payload that is empty or all zero bytes was handed to a writer that
+    /// refuses them (the default).
     ///
-    /// An empty payload is never a FlatBuffer, and with the plain, CRC-32 and
-    /// CRC-16 framers its frame is all zero bytes, which recovery cannot tell
-    /// apart from the zero fill a file system leaves after a power loss.
-    /// Nothing was written. Allow empty payloads explicitly on the writer if
-    /// your stream needs them (see `StreamWriter::allow_empty_payloads`).
-    #[error("empty payload refused: an empty frame cannot be told apart from zero fill")]
+    /// Such a payload is never a FlatBuffer (whose first 4 bytes, the root
+    /// offset, are never all zero). With the plain framer, and with checksum
+    /// framers whose checksum of such bytes is zero (CRC-16; CRC-32 for an
+    /// empty payload), its frame is a length followed by only zero bytes,
+    /// which recovery cannot tell apart from the zero fill a file system
+    /// leaves after a power loss, and deletes. Nothing was written. Allow such
+    /// payloads explicitly on the writer if your stream needs them (see
+    /// `StreamWriter::allow_empty_payloads`).
+    #[error(
+        "payload refused: it is empty or all zero bytes, and its frame could not be told apart from zero fill"
+    )]
     EmptyPayload,
 
     /// An earlier I/O error left a frame partly written, and the writer

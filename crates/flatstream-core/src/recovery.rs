@@ -23,6 +23,10 @@ use alloc::vec::Vec;
 use crate::cursor::{Budget, Search, Settings, Step, is_zero_frame};
 use crate::{AfterDamage, Deframer, Error, ErrorKind, FrameCursor, Position, Result, wire};
 
+/// Zero fill from a file system starts on a block boundary: a multiple of
+/// this many bytes (every file system block size is).
+const FILL_ALIGNMENT: u64 = 512;
+
 /// The most skipped regions a [`Salvage`] report lists one by one.
 const MAX_LISTED_REGIONS: usize = 1024;
 
@@ -440,11 +444,19 @@ impl RecoverScan {
         let error = stop.error.take();
         // Zero fill touches the stopped frame: every byte of a frame that
         // runs past the end is zero (a torn frame's bytes are data, and a
-        // length's high bytes are often zero), or the zeros start anywhere up
-        // to the end of a complete frame that failed.
+        // length's high bytes are often zero); or, in a complete frame that
+        // failed, the zeros cover its whole payload, or start on a file
+        // system block boundary (a multiple of 512 bytes) before its end. A
+        // FlatBuffer often ends in a few zero bytes of its own (a string's
+        // NUL, padding), so a short run of zeros at the end of a frame that
+        // fails its checksum is damage, not fill.
+        let zeros_at = stop.at.offset + zeros_start as u64;
         let fill_reach = match &error {
             Some(error) if error.is_unexpected_eof() => 0,
-            _ => stop_frame_end,
+            _ if zeros_start <= header_len || zeros_at.is_multiple_of(FILL_ALIGNMENT) => {
+                stop_frame_end
+            }
+            _ => 0,
         };
         if zeros_start < rest.len() && zeros_start <= fill_reach {
             let from = self.zeros_from.map_or(stop.at, |(at, _)| at);

@@ -36,23 +36,23 @@ use crate::{Error, Framer, MemoryPolicy, Position, Result, StreamSerialize, fini
 /// [`frames_written`](StreamWriter::frames_written) count complete frames
 /// only, and every error names the frame concerned (its offset and index).
 ///
-/// - **A refused payload** (too large, empty, an unfinished builder, a
+/// - **A refused payload** (too large, empty or all zero bytes unless
+///   [allowed](StreamWriter::allow_empty_payloads), an unfinished builder, a
 ///   framer's refusal) is refused before any byte of it is written.
 /// - **An I/O error before the sink took any byte of the frame** leaves
 ///   nothing behind: call again with the same message, or another one.
 /// - **A resumable I/O error** (`WouldBlock`, `TimedOut`; see
 ///   [`Error::is_resumable`]) **in the middle of a frame** leaves that frame
-///   *in flight*: the writer keeps its unwritten remainder (in a buffer
-///   allocated only then). The next write call, or [`flush`](StreamWriter::flush),
+///   *in flight*: the writer keeps a copy of the whole frame (made only
+///   then, in a buffer whose capacity it keeps) and how much of it the sink
+///   took. The next write call, or [`flush`](StreamWriter::flush),
 ///   completes it before anything else. Retrying the same message is the
-///   natural thing to do: the writer recognises it (same header, same bytes
-///   where the remainder is), completes the frame and returns `Ok`, and the
-///   frame appears once. A different message is written after the frame in
-///   flight is completed, so both appear, whole. (A message with the same
-///   header and the same bytes where the remainder is cannot be told from
-///   the retry; a checksum framer's header covers the whole payload.) If
-///   completing fails again resumably, the frame stays in flight with what
-///   is still unwritten.
+///   natural thing to do: the writer recognises it (the same header and the
+///   same whole payload, compared byte for byte), completes the frame and
+///   returns `Ok`, and the frame appears once. A different message is
+///   written after the frame in flight is completed from the copy, so both
+///   appear, whole. If completing fails again resumably, the frame stays in
+///   flight with what is still unwritten.
 /// - **Any other I/O error in the middle of a frame** (`BrokenPipe`,
 ///   `WriteZero`, a full disk, ...) stops the writer: the sink ends in a torn
 ///   frame, which readers report as [`ErrorKind::UnexpectedEof`] after every
@@ -149,8 +149,8 @@ pub struct StreamWriter<W, F> {
 impl<W: Write, F: Framer> StreamWriter<W, F> {
     /// Creates a writer that frames with `framer` onto `inner`.
     ///
-    /// The payload limit is [`DEFAULT_MAX_FRAME_LEN`](crate::wire::DEFAULT_MAX_FRAME_LEN) (2 GiB), and empty
-    /// payloads are refused (see
+    /// The payload limit is [`DEFAULT_MAX_FRAME_LEN`](crate::wire::DEFAULT_MAX_FRAME_LEN) (2 GiB), and
+    /// payloads that are empty or all zero bytes are refused (see
     /// [`allow_empty_payloads`](StreamWriter::allow_empty_payloads)).
     pub fn new(inner: W, framer: F) -> Self {
         StreamWriter {
@@ -188,20 +188,24 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
         self
     }
 
-    /// Whether to write empty payloads (`false` by default: they are refused
-    /// with [`ErrorKind::EmptyPayload`], before any byte is written).
+    /// Whether to write payloads that are empty or all zero bytes (`false` by
+    /// default: they are refused with [`ErrorKind::EmptyPayload`], before any
+    /// byte is written).
     ///
-    /// An empty payload is never a FlatBuffer (a FlatBuffer starts with a
-    /// non-zero root offset). With the plain, CRC-32 and CRC-16 framers its
-    /// frame is all zeros (a length of 0 and the checksum of empty input,
-    /// which is 0), exactly what a file system leaves behind when it extended
-    /// a file whose data never landed. Recovery truncates such a zero-filled
-    /// tail; in a stream that allows empty payloads a run of zeros may be
-    /// real frames, so recovery reports the ambiguity instead of truncating.
-    /// Allow them only if your stream needs them.
+    /// Such a payload is never a FlatBuffer (a FlatBuffer starts with a
+    /// non-zero root offset, so the check looks at its first 4 bytes and
+    /// scans further only when they are zero). Its frame can be a length
+    /// followed by only zero bytes: with the plain framer always, and with
+    /// checksum framers whose checksum of those bytes is 0 (CRC-16; CRC-32
+    /// and CRC-16 for an empty payload, whose whole frame is zeros). That is
+    /// what recovery takes for the zero fill a file system leaves behind when
+    /// it extended a file whose data never landed, and truncates; in a stream
+    /// that allows such payloads a run of zeros may be real frames, so
+    /// recovery reports the ambiguity instead of truncating. Allow them only
+    /// if your stream needs them.
     ///
-    /// An empty frame that is written has the wire format's bytes: a length
-    /// of 0 and the framer's checksum of empty input.
+    /// A frame that is written has the wire format's bytes: the length and
+    /// the framer's checksum of the payload.
     ///
     /// # Examples
     ///
@@ -219,11 +223,15 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     /// let mut writer = StreamWriter::new(Vec::new(), DefaultFramer);
     /// let err = writer.write_payload(b"").unwrap_err();
     /// assert!(matches!(err.kind(), ErrorKind::EmptyPayload));
+    /// let err = writer.write_payload(&0u32.to_le_bytes()).unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::EmptyPayload));
     /// assert!(writer.get_ref().is_empty(), "nothing reaches the sink");
+    /// writer.write_payload(&1u32.to_le_bytes())?; // not all zero: written
     ///
     /// let mut writer = StreamWriter::new(Vec::new(), DefaultFramer).allow_empty_payloads(true);
     /// writer.write_payload(b"")?;
-    /// assert_eq!(writer.into_inner(), [0, 0, 0, 0]);
+    /// writer.write_payload(&[0; 2])?;
+    /// assert_eq!(writer.into_inner(), [0, 0, 0, 0, 2, 0, 0, 0, 0, 0]);
     /// # Ok::<(), flatstream_core::Error>(())
     /// ```
     ///
@@ -396,8 +404,8 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
         }
     }
 
-    /// Writes `payload` as one frame, whatever its bytes (an empty payload
-    /// only if [allowed](StreamWriter::allow_empty_payloads)).
+    /// Writes `payload` as one frame, whatever its bytes (one that is empty
+    /// or all zero bytes only if [allowed](StreamWriter::allow_empty_payloads)).
     ///
     /// If an earlier resumable error left a frame in flight, that frame is
     /// completed first; if `payload` is the payload of that frame (a retry),
@@ -410,8 +418,8 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     /// [`bytes_written`](StreamWriter::bytes_written)):
     ///
     /// - [`ErrorKind::FrameTooLarge`] when the payload exceeds the limit,
-    ///   [`ErrorKind::EmptyPayload`] when it is empty and empty payloads are
-    ///   not allowed, or the framer's refusal: nothing of this payload was
+    ///   [`ErrorKind::EmptyPayload`] when it is empty or all zero bytes and
+    ///   such payloads are not allowed, or the framer's refusal: nothing of this payload was
     ///   written (a frame in flight was completed first, if it could be);
     /// - [`ErrorKind::Io`] from the sink; resumable or not as
     ///   [`Error::is_resumable`] says, and if it was not, the writer is now

@@ -7,9 +7,10 @@
 //! resumable error or moves on to the next one. Whatever happens, the bytes
 //! the sink accepted read back as exactly the frames the writer reports: each
 //! once, whole, in order, then a clean end or (after a fatal error in the
-//! middle of a frame) a torn tail at `bytes_written()`. Also: empty payloads
-//! are refused unless allowed, and a stopped writer refuses everything with
-//! `TornWrite`.
+//! middle of a frame) a torn tail at `bytes_written()`. Also: empty and
+//! all-zero payloads are refused unless allowed, a message that differs from
+//! the frame in flight is never taken for its retry, and a stopped writer
+//! refuses everything with `TornWrite`.
 
 #[path = "support/framers.rs"]
 mod framers;
@@ -739,6 +740,132 @@ fn empty_payloads_are_refused_unless_allowed<F: Framer + Default, D: Deframer + 
     assert_eq!(read, [Vec::new(), b"x".to_vec(), Vec::new()]);
 }
 
+/// The review's case: m1 and m2 differ only in the part of m1 already on the
+/// sink (header whole, then 60 payload bytes, then `WouldBlock`). Writing m2
+/// next is not a retry of m1: m1 is completed from the writer's copy, then
+/// m2 follows, and both read back.
+fn a_message_differing_only_in_the_sent_bytes_is_not_a_retry<
+    F: Framer + Default,
+    D: Deframer + Default,
+>() {
+    let m1 = [&[0xAA; 60][..], b"tail"].concat();
+    let m2 = [&[0xBB; 60][..], b"tail"].concat();
+    let script = [
+        (1, Fault::Short(60)),
+        (2, Fault::Io(io::ErrorKind::WouldBlock)),
+    ];
+    let mut writer = StreamWriter::new(ScriptedSink::failing(&script), F::default());
+    let err = writer.write_payload(&m1).expect_err("blocks");
+    assert!(err.is_resumable(), "{err:?}");
+    assert_eq!(writer.frames_written(), 0);
+    let header_len = F::default().header_len();
+    assert_eq!(writer.get_ref().written.len(), header_len + 60);
+    writer.write_payload(&m2).expect("m2");
+    assert_eq!(writer.frames_written(), 2);
+    let expected_len = (frame::<F>(&m1).len() + frame::<F>(&m2).len()) as u64;
+    assert_eq!(writer.bytes_written(), expected_len);
+    let bytes = writer.into_inner().written;
+    assert_eq!(bytes.len() as u64, expected_len, "no phantom bytes");
+    let mut reader = StreamReader::new(bytes.as_slice(), D::default());
+    let (read, err) = read_until_error(&mut reader);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(read, [m1, m2]);
+}
+
+/// A frame in flight cut again and again (one byte per call, `WouldBlock`
+/// in between) is completed from the writer's copy, by retries of the same
+/// message or by a different one, and appears once.
+fn a_frame_cut_at_every_byte_is_completed_once<F: Framer + Default, D: Deframer + Default>() {
+    let m1 = [&[0xAA; 60][..], b"tail"].concat();
+    let m2 = b"next".to_vec();
+    for retry in [true, false] {
+        // Call 0 takes the header; then each call takes 1 byte and the one
+        // after it would block, until the frame is whole; then no faults.
+        let mut script = vec![(1, Fault::Short(1))];
+        for k in 1..m1.len() {
+            script.push((2 * k, Fault::Io(io::ErrorKind::WouldBlock)));
+            script.push((2 * k + 1, Fault::Short(1)));
+        }
+        let mut writer = StreamWriter::new(ScriptedSink::failing(&script), F::default());
+        let mut blocked = 0;
+        let mut result = writer.write_payload(&m1);
+        while let Err(err) = result {
+            assert!(err.is_resumable(), "{err:?}");
+            assert_eq!(writer.frames_written(), 0);
+            blocked += 1;
+            result = if retry {
+                writer.write_payload(&m1)
+            } else {
+                writer.write_payload(&m2)
+            };
+        }
+        assert!(blocked > 1, "cut more than once");
+        let expected: Vec<Vec<u8>> = if retry {
+            vec![m1.clone()]
+        } else {
+            vec![m1.clone(), m2.clone()]
+        };
+        assert_eq!(writer.frames_written(), expected.len() as u64);
+        let bytes = writer.into_inner().written;
+        let mut reader = StreamReader::new(bytes.as_slice(), D::default());
+        let (read, err) = read_until_error(&mut reader);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(read, expected);
+    }
+}
+
+/// Payloads of only zero bytes frame as zero fill: refused like empty ones
+/// unless allowed; one non-zero byte is enough to be written.
+fn all_zero_payloads_are_refused_unless_allowed<F: Framer + Default, D: Deframer + Default>() {
+    let mut writer = StreamWriter::new(ScriptedSink::default(), F::default());
+    writer.write_payload(b"before").expect("before");
+    let here = Position {
+        offset: writer.bytes_written(),
+        frame: 1,
+    };
+    for zeros in [&[0u8; 1][..], &[0; 3], &[0; 4], &[0; 16], &[0; 1000]] {
+        let err = writer.write_payload(zeros).expect_err("refused");
+        assert!(matches!(err.kind(), ErrorKind::EmptyPayload), "{err:?}");
+        assert_eq!(err.position(), Some(here));
+        assert!(err.is_resumable(), "the writer goes on");
+        assert_eq!(writer.get_ref().offered.len(), 2, "no write call");
+        assert_eq!(writer.frames_written(), 1);
+        assert_eq!(writer.bytes_written(), here.offset);
+    }
+    let mut zeros_then_one = vec![0u8; 1000];
+    zeros_then_one[999] = 1;
+    let accepted = [vec![0, 0, 0, 1], vec![1, 0, 0, 0], zeros_then_one];
+    for payload in &accepted {
+        writer.write_payload(payload).expect("not all zero");
+    }
+    assert_eq!(writer.frames_written(), 4);
+    let bytes = writer.into_inner().written;
+    let mut reader = StreamReader::new(bytes.as_slice(), D::default());
+    let (read, err) = read_until_error(&mut reader);
+    assert!(err.is_none(), "{err:?}");
+    let mut expected = vec![b"before".to_vec()];
+    expected.extend(accepted.iter().cloned());
+    assert_eq!(read, expected);
+
+    let all_zero = [
+        vec![],
+        vec![0u8; 4],
+        vec![0; 16],
+        vec![0; 1000],
+        vec![0, 0, 0, 1],
+    ];
+    let mut writer = StreamWriter::new(Vec::new(), F::default()).allow_empty_payloads(true);
+    for payload in &all_zero {
+        writer.write_payload(payload).expect("allowed");
+    }
+    assert_eq!(writer.frames_written(), all_zero.len() as u64);
+    let bytes = writer.into_inner();
+    let mut reader = StreamReader::new(bytes.as_slice(), D::default());
+    let (read, err) = read_until_error(&mut reader);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(read, all_zero);
+}
+
 macro_rules! writer_fault_tests {
     ($name:ident, $framer:ty, $deframer:ty) => {
         mod $name {
@@ -803,6 +930,21 @@ macro_rules! writer_fault_tests {
             #[test]
             fn a_fatal_error_before_any_byte_of_the_frame_does_not_stop_the_writer() {
                 a_fatal_error_before_any_byte_does_not_stop_the_writer::<F, D>();
+            }
+
+            #[test]
+            fn a_message_differing_only_in_the_bytes_already_sent_is_not_taken_for_a_retry() {
+                a_message_differing_only_in_the_sent_bytes_is_not_a_retry::<F, D>();
+            }
+
+            #[test]
+            fn a_frame_cut_at_every_byte_is_completed_once_by_retries_or_the_next_message() {
+                a_frame_cut_at_every_byte_is_completed_once::<F, D>();
+            }
+
+            #[test]
+            fn all_zero_payloads_are_refused_by_default_and_written_when_allowed() {
+                all_zero_payloads_are_refused_unless_allowed::<F, D>();
             }
 
             #[test]

@@ -23,10 +23,10 @@ pub(super) struct FrameSink<W, F> {
     pub(super) frames_written: u64,
     /// Whether an earlier error left a frame partly written.
     state: State,
-    /// The unwritten remainder of the frame in flight (header tail, then
-    /// payload tail). Allocated only when a resumable error cuts a frame;
-    /// its capacity is kept for the next time.
-    rest: Vec<u8>,
+    /// The whole frame in flight (header, then payload), copied once when a
+    /// resumable error cuts a frame; empty otherwise. Its capacity is kept
+    /// for the next time.
+    frame: Vec<u8>,
 }
 
 /// What an earlier I/O error left behind.
@@ -34,14 +34,10 @@ pub(super) struct FrameSink<W, F> {
 pub(super) enum State {
     /// Every frame the sink accepted any byte of is whole.
     Clean,
-    /// A resumable error cut a frame: its first `frame_len - rest.len()`
-    /// bytes are on the sink, the remainder is in `rest`. `header` is the
-    /// whole header of that frame, to recognise a retry.
-    InFlight {
-        header: [u8; MAX_HEADER_LEN],
-        header_len: usize,
-        frame_len: u64,
-    },
+    /// A resumable error cut a frame: the whole frame is in `frame` (its
+    /// first `header_len` bytes are the header), and its first `sent` bytes
+    /// are on the sink.
+    InFlight { header_len: usize, sent: usize },
     /// A non-resumable error cut a frame: `written` of its `frame_len` bytes
     /// are on the sink, and the writer refuses everything from now on.
     Stopped { written: u64, frame_len: u64 },
@@ -64,7 +60,7 @@ impl<W: Write, F: Framer> FrameSink<W, F> {
             bytes_written: 0,
             frames_written: 0,
             state: State::Clean,
-            rest: Vec::new(),
+            frame: Vec::new(),
         }
     }
 
@@ -100,8 +96,16 @@ impl<W: Write, F: Framer> FrameSink<W, F> {
     #[inline]
     fn encode(&mut self, payload: &[u8], header: &mut [u8]) -> Result<()> {
         let limit = self.max_frame_len.min(self.framer.max_frame_len());
-        if payload.len() > limit || (payload.is_empty() && !self.allow_empty) {
-            return Err(refused(payload.len(), limit, self.position()));
+        if payload.len() > limit {
+            return Err(too_large(payload.len(), limit, self.position()));
+        }
+        // A FlatBuffer starts with a non-zero root offset, so the whole
+        // payload is scanned only when its first 4 bytes are zero.
+        let zero_head = payload
+            .first_chunk::<4>()
+            .is_none_or(|head| *head == [0; 4]);
+        if zero_head && !self.allow_empty && is_all_zero(payload) {
+            return Err(empty(self.position()));
         }
         if let Err(e) = self.framer.encode_header(payload, header) {
             return Err(positioned(e, self.position()));
@@ -179,17 +183,13 @@ impl<W: Write, F: Framer> FrameSink<W, F> {
         if accepted == 0 {
             // Nothing of the frame is on the sink: nothing to remember.
         } else if error.is_resumable() {
-            self.rest.clear();
-            self.rest
-                .extend_from_slice(header.get(accepted..).unwrap_or_default());
-            self.rest
-                .extend_from_slice(&payload[accepted.saturating_sub(header.len())..]);
-            let mut saved = [0u8; MAX_HEADER_LEN];
-            saved[..header.len()].copy_from_slice(header);
+            // The one copy of the frame: later errors only move `sent`.
+            self.frame.clear();
+            self.frame.extend_from_slice(header);
+            self.frame.extend_from_slice(payload);
             self.state = State::InFlight {
-                header: saved,
                 header_len: header.len(),
-                frame_len: (header.len() + payload.len()) as u64,
+                sent: accepted,
             };
         } else {
             self.state = State::Stopped {
@@ -221,25 +221,14 @@ impl<W: Write, F: Framer> FrameSink<W, F> {
         self.send(header, payload)
     }
 
-    /// Whether `header` + `payload` is the frame in flight: the same header
-    /// and length, and the same bytes where the remainder is.
+    /// Whether `header` + `payload` is the frame in flight: the same header,
+    /// then the same payload length, then the same payload bytes, all of them.
     fn is_retry(&self, header: &[u8], payload: &[u8]) -> bool {
-        let State::InFlight {
-            header: saved,
-            header_len,
-            frame_len,
-        } = &self.state
-        else {
+        let State::InFlight { header_len, .. } = self.state else {
             return false;
         };
-        let hl = *header_len;
-        if header != &saved[..hl] || (hl + payload.len()) as u64 != *frame_len {
-            return false;
-        }
-        let written = hl + payload.len() - self.rest.len();
-        let (header_tail, payload_tail) = self.rest.split_at(hl.saturating_sub(written));
-        header_tail == &header[written.min(hl)..]
-            && payload_tail == &payload[written.saturating_sub(hl)..]
+        let (saved_header, saved_payload) = self.frame.split_at(header_len);
+        header == saved_header && payload.len() == saved_payload.len() && payload == saved_payload
     }
 
     /// Lets the frame in flight, if any, go first, then returns `error`
@@ -285,37 +274,44 @@ impl<W: Write, F: Framer> FrameSink<W, F> {
     #[cold]
     #[inline(never)]
     fn complete_in_flight(&mut self) -> Result<()> {
-        let State::InFlight { frame_len, .. } = self.state else {
+        let State::InFlight {
+            header_len,
+            mut sent,
+        } = self.state
+        else {
             return self.settle();
         };
-        let mut done = 0;
         let result = loop {
-            let Some(tail) = self.rest.get(done..).filter(|t| !t.is_empty()) else {
+            let Some(tail) = self.frame.get(sent..).filter(|t| !t.is_empty()) else {
                 break Ok(());
             };
             match self.inner.write(tail) {
                 Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
-                Ok(n) => done += n.min(tail.len()),
+                Ok(n) => sent += n.min(tail.len()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => break Err(e),
             }
         };
-        self.rest.drain(..done);
+        let frame_len = self.frame.len() as u64;
         match result {
             Ok(()) => {
                 self.state = State::Clean;
+                self.frame.clear();
                 self.bytes_written += frame_len;
                 self.frames_written += 1;
                 Ok(())
             }
             Err(e) => {
                 let error = Error::from(e).at(self.position());
-                if !error.is_resumable() {
-                    self.state = State::Stopped {
-                        written: frame_len - self.rest.len() as u64,
+                self.state = if error.is_resumable() {
+                    State::InFlight { header_len, sent }
+                } else {
+                    self.frame.clear();
+                    State::Stopped {
+                        written: sent as u64,
                         frame_len,
-                    };
-                }
+                    }
+                };
                 Err(error)
             }
         }
@@ -333,20 +329,32 @@ impl<W: Write, F: Framer> FrameSink<W, F> {
     }
 }
 
-/// The error for a payload over the limit, or an empty one the writer
-/// refuses; out of line, so the write path stays small enough to inline.
+/// The error for a payload over the limit; out of line, so the write path
+/// stays small enough to inline.
 #[cold]
 #[inline(never)]
-fn refused(len: usize, limit: usize, position: Position) -> Error {
-    let kind = if len == 0 {
-        ErrorKind::EmptyPayload
-    } else {
-        ErrorKind::FrameTooLarge {
-            declared: len as u64,
-            limit: limit as u64,
-        }
+fn too_large(len: usize, limit: usize, position: Position) -> Error {
+    let kind = ErrorKind::FrameTooLarge {
+        declared: len as u64,
+        limit: limit as u64,
     };
     Error::from(kind).at(position)
+}
+
+/// The error for a payload that is empty or all zero bytes, which the writer
+/// refuses unless allowed; out of line like [`too_large`].
+#[cold]
+#[inline(never)]
+fn empty(position: Position) -> Error {
+    Error::from(ErrorKind::EmptyPayload).at(position)
+}
+
+/// Whether every byte of `payload` is zero (true when it is empty). Called
+/// only when its first bytes are zero, which a FlatBuffer's never are.
+#[cold]
+#[inline(never)]
+fn is_all_zero(payload: &[u8]) -> bool {
+    payload.iter().all(|&b| b == 0)
 }
 
 /// `error` at `position`; out of line for the same reason as [`refused`].
