@@ -27,6 +27,10 @@ use crate::{AfterDamage, Deframer, Error, ErrorKind, FrameCursor, Position, Resu
 /// this many bytes (every file system block size is).
 const FILL_ALIGNMENT: u64 = 512;
 
+/// How many zero bytes must follow that boundary for the run to count as
+/// fill: more than a FlatBuffer's own trailing zeros.
+const MIN_FILL_AFTER_BOUNDARY: u64 = 16;
+
 /// The most skipped regions a [`Salvage`] report lists one by one.
 const MAX_LISTED_REGIONS: usize = 1024;
 
@@ -445,17 +449,19 @@ impl RecoverScan {
         // Zero fill touches the stopped frame: every byte of a frame that
         // runs past the end is zero (a torn frame's bytes are data, and a
         // length's high bytes are often zero); or, in a complete frame that
-        // failed, the zeros cover its whole payload, or start on a file
-        // system block boundary (a multiple of 512 bytes) before its end. A
-        // FlatBuffer often ends in a few zero bytes of its own (a string's
-        // NUL, padding), so a short run of zeros at the end of a frame that
-        // fails its checksum is damage, not fill.
+        // failed, the zeros cover its whole payload, or cross a file system
+        // block boundary (a multiple of 512 bytes) before its end and go on
+        // for at least 16 bytes. A FlatBuffer often ends in a few zero bytes
+        // of its own (a string's NUL, padding), so a short run of zeros at
+        // the end of a frame that fails its checksum is damage, not fill.
         let zeros_at = stop.at.offset + zeros_start as u64;
+        let end = stop.at.offset + total;
+        let boundary = zeros_at.next_multiple_of(FILL_ALIGNMENT);
+        let frame_end = stop.at.offset + stop_frame_end as u64;
+        let from_a_block = boundary < frame_end && end - boundary >= MIN_FILL_AFTER_BOUNDARY;
         let fill_reach = match &error {
             Some(error) if error.is_unexpected_eof() => 0,
-            _ if zeros_start <= header_len || zeros_at.is_multiple_of(FILL_ALIGNMENT) => {
-                stop_frame_end
-            }
+            _ if zeros_start <= header_len || from_a_block => stop_frame_end,
             _ => 0,
         };
         if zeros_start < rest.len() && zeros_start <= fill_reach {

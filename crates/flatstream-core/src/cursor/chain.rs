@@ -85,15 +85,17 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
     let mut frames = 0usize;
     let mut long_frames = 0usize;
     // Without a checksum, a lone frame reaching the end counts only if its
-    // payload could be a FlatBuffer (none is shorter than 8 bytes): small
-    // numbers are everywhere in FlatBuffers, and one of them may happen to
-    // point exactly at the end.
+    // payload looks like a FlatBuffer with a table root: small numbers are
+    // everywhere in FlatBuffers, and one of them may happen to point exactly
+    // at the end of a torn frame.
     let mut short = false;
+    let mut first_plausible = false;
     let mut pos = at;
     loop {
         let rest = buf.get(pos..).unwrap_or_default();
         if eof && rest.is_empty() {
-            let enough = frames >= 2 || (frames == 1 && (!unchecked || !short));
+            let enough =
+                frames >= 2 || (frames == 1 && (!unchecked || (!short && first_plausible)));
             return if enough {
                 Chain::Verified
             } else {
@@ -113,6 +115,9 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
                     return Chain::Broken;
                 }
                 let is_short = frame_len - payload_start < MIN_FLATBUFFER_LEN;
+                if frames == 0 {
+                    first_plausible = looks_like_a_table_root(&rest[payload_start..frame_len]);
+                }
                 short |= is_short;
                 frames += 1;
                 long_frames += usize::from(!is_short);
@@ -144,6 +149,48 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
     }
 }
 
+/// Whether `payload` could be a FlatBuffer whose root is a table: a root
+/// offset inside it, 4-aligned, to a table whose vtable lies inside it with
+/// sane sizes. Offsets and sizes that happen to line up in other bytes pass
+/// rarely; a torn frame's bytes read from a wrong offset almost never do.
+fn looks_like_a_table_root(payload: &[u8]) -> bool {
+    let u16_at = |i: usize| {
+        payload
+            .get(i..i + 2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    let u32_at = |i: usize| {
+        payload
+            .get(i..i + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let Some(root) = u32_at(0).and_then(|r| usize::try_from(r).ok()) else {
+        return false;
+    };
+    if root < 4 || root % 4 != 0 {
+        return false;
+    }
+    let Some(soffset) = u32_at(root) else {
+        return false;
+    };
+    // The table's first field is a signed offset back to its vtable.
+    let soffset = i64::from(soffset.cast_signed());
+    let Ok(vtable) = usize::try_from(i64::try_from(root).unwrap_or(i64::MAX) - soffset) else {
+        return false;
+    };
+    match (u16_at(vtable), u16_at(vtable + 2)) {
+        (Some(vtable_len), Some(table_len)) => {
+            vtable % 2 == 0
+                && vtable_len >= 4
+                && vtable_len % 2 == 0
+                && vtable + vtable_len <= payload.len()
+                && table_len >= 4
+                && root + table_len <= payload.len()
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +201,17 @@ mod tests {
         assert_eq!(frames_for_chain(12), Some(1)); // XXH3-64: 64 bits
         assert_eq!(frames_for_chain(8), Some(2)); // CRC-32: 2 x 32 bits
         assert_eq!(frames_for_chain(6), Some(3)); // CRC-16: 3 x 16 bits
+    }
+
+    #[test]
+    fn table_roots_look_like_flatbuffers_and_bytes_do_not() {
+        // root offset 8; vtable at 4 (4 bytes, table of 4); table at 8
+        // pointing back 4 bytes to it.
+        let table = [8, 0, 0, 0, 4, 0, 4, 0, 4, 0, 0, 0, 1, 2, 3];
+        assert!(looks_like_a_table_root(&table));
+        assert!(!looks_like_a_table_root(&[20, 0, 0, 0, 9, 9, 9, 9]));
+        assert!(!looks_like_a_table_root(&[7; 100]));
+        assert!(!looks_like_a_table_root(&[]));
     }
 
     #[test]
