@@ -2,7 +2,7 @@
 //! `fuzz_targets/`.
 //!
 //! - [`fuzz_deframe`]: arbitrary bytes through every deframer, both through a
-//!   [`StreamReader`] over the slice and through [`Deframer::decode`] directly.
+//!   [`StreamReader`] over the slice and through [`decode`] directly.
 //!   Nothing panics, the reader reserves memory only in proportion to the
 //!   bytes that arrive, and the two paths agree frame for frame.
 //! - [`fuzz_chunked_read`]: a valid stream built from structured input, with
@@ -13,9 +13,18 @@
 //! - [`fuzz_roundtrip`]: payloads written with every framer by
 //!   [`StreamWriter::write_payload`] read back exactly, through a source that
 //!   hands out arbitrary chunks, `Interrupted` and `WouldBlock` errors.
-//! - [`fuzz_recover`]: arbitrary bytes through [`flatstream::recover`] with
-//!   every deframer, checked against a plain [`StreamReader`], within the
-//!   same memory bound as `fuzz_deframe`.
+//! - [`fuzz_recover`]: arbitrary bytes through every recovery path with
+//!   every deframer: all paths agree, and the result obeys the rules of
+//!   recovery, checked against a plain [`StreamReader`] with
+//!   `AfterDamage::Stop`, a chain scan built from [`decode`], and a
+//!   `SliceReader` with `AfterDamage::Resync` for the salvage report.
+//! - [`fuzz_cursor`]: arbitrary bytes, chunking and `AfterDamage` policy
+//!   through `SliceReader`, `StreamReader` and a hand-written
+//!   `FrameCursor` driver: the same outcomes, bounded memory, and
+//!   `Error::is_resumable` agreeing with what the next read does.
+//! - [`fuzz_salvage`]: a checksummed stream damaged in one region and read
+//!   with `AfterDamage::Resync`: no payload invented or reordered, and every
+//!   frame outside the damage returned.
 //!
 //! STYLE.md §7 wants this logic in the library behind `#[cfg(fuzzing)] pub mod
 //! fuzzing`; it lives here until that module exists, and only uses the public API.
@@ -26,10 +35,14 @@ use std::alloc::System;
 use std::io::{self, Read};
 
 mod chunked_read;
+mod cursor;
 mod recover;
+mod salvage;
 
 pub use chunked_read::{ChunkedReadInput, fuzz_chunked_read};
+pub use cursor::{CursorInput, MAX_CURSOR_CHUNKS, fuzz_cursor};
 pub use recover::fuzz_recover;
+pub use salvage::{Edit, PayloadSpec, SalvageInput, fuzz_salvage};
 
 use arbitrary::Arbitrary;
 use flatstream::{
@@ -628,9 +641,23 @@ mod tests {
         for seed in &recover {
             fuzz_recover(seed);
         }
+        let cursor = seeds("cursor");
+        assert!(!cursor.is_empty());
+        for seed in &cursor {
+            let input = CursorInput::arbitrary_take_rest(arbitrary::Unstructured::new(seed))
+                .expect("any bytes are an input");
+            fuzz_cursor(&input);
+        }
+        let salvage = seeds("salvage");
+        assert!(!salvage.is_empty());
+        for seed in &salvage {
+            let input = SalvageInput::arbitrary_take_rest(arbitrary::Unstructured::new(seed))
+                .expect("any bytes are an input");
+            fuzz_salvage(&input);
+        }
 
         // The recover seeds reach every kind of tail.
-        let tail_of = |name: &str| {
+        let recovery_of = |name: &str, options: flatstream::RecoverOptions| {
             let data = std::fs::read(
                 Path::new(env!("CARGO_MANIFEST_DIR"))
                     .join("corpus/recover")
@@ -638,10 +665,9 @@ mod tests {
             )
             .expect("readable seed");
             let deframer = ChecksumDeframer::new(Crc32::new());
-            flatstream::recover(data.as_slice(), deframer)
-                .expect("a slice")
-                .tail
+            flatstream::recover_slice(&data, deframer, options)
         };
+        let tail_of = |name: &str| recovery_of(name, flatstream::RecoverOptions::new()).tail;
         assert!(matches!(tail_of("crc32-valid"), flatstream::Tail::Clean));
         assert!(matches!(
             tail_of("crc32-torn-tail"),
@@ -659,6 +685,31 @@ mod tests {
             tail_of("crc32-corrupt-payload"),
             flatstream::Tail::Corrupt(_)
         ));
+        assert!(matches!(
+            tail_of("crc32-empty-frames"),
+            flatstream::Tail::ZeroFilled { .. }
+        ));
+        assert!(matches!(
+            recovery_of(
+                "crc32-empty-frames",
+                flatstream::RecoverOptions::new().with_empty_payloads(true)
+            )
+            .tail,
+            flatstream::Tail::EmptyOrZeroFilled { .. }
+        ));
+        for damaged in [
+            "crc32-corrupt-payload",
+            "crc32-bad-length-then-frames",
+            "crc32-garbage-then-frames",
+        ] {
+            let recovery = recovery_of(damaged, flatstream::RecoverOptions::new());
+            assert!(
+                matches!(recovery.tail, flatstream::Tail::Corrupt(_))
+                    && recovery.good_after.is_some()
+                    && recovery.salvage.is_some_and(|s| s.frames > 0),
+                "{damaged}: good frames after the damage"
+            );
+        }
 
         // A hostile length within the limit costs no more than a read chunk.
         let hostile = [0xFF, 0xFF, 0x0F, 0x00, 1, 2, 3];

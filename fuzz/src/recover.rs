@@ -1,18 +1,61 @@
-//! The `recover` target: arbitrary bytes through [`flatstream::recover`].
+//! The `recover` target: arbitrary bytes through recovery.
 //!
-//! Each deframer runs with the default limit and with a small
-//! [`with_max_frame_len`](flatstream::DeframerExt::with_max_frame_len), over
-//! the slice and over a source that returns short reads and `Interrupted`
-//! (chosen from a hash of the input). The result is checked against a model
-//! built from a plain [`StreamReader`]: the frames it returns before its first
-//! error or clean end, and where the longest all-zero suffix that starts at a
-//! frame boundary begins.
+//! Each deframer (default, XXH3-64, CRC-32, CRC-16) runs unbounded and with
+//! `with_max_frame_len(SMALL_LIMIT)`. Every recovery path must give the same
+//! [`Recovery`] (compared by its `Debug` text, field by field): for both,
+//! [`recover_slice`] and a [`StreamReader`] over a source of short reads,
+//! `Interrupted` and frequent `WouldBlock`s, whose scan each `WouldBlock`
+//! suspends and the next call resumes (a single `WouldBlock` makes
+//! [`recover_with`] fail with it, or is never met); with the limit given in
+//! [`RecoverOptions`] instead of on the deframer, [`recover_slice`],
+//! [`recover_with`] over the slice and [`SliceReader::recover`] give the
+//! same as with the limit on the deframer.
+//!
+//! The result must obey the rules of `flatstream_core::recovery` (checked one
+//! by one in [`check_recovery`]), against a plain reader with
+//! [`AfterDamage::Stop`] (the model: its frames before the first error or
+//! the end, and that error):
+//!
+//! - `valid_len <= len`, and a `SliceReader` over `data[..valid_len]` reads
+//!   exactly `frames` frames and a clean end.
+//! - The intact frames are the model's, except that a trailing run of zero
+//!   frames (a length prefix, then only zeros) is left out of a
+//!   `ZeroFilled` tail, and that without a checksum, when the model stops at
+//!   a frame running past the end and good frames start inside its last
+//!   frame (whose length may be the damage), that frame is the stop.
+//! - `Clean`: the model ends cleanly with no trailing zero frame.
+//! - `Torn`/`ZeroFilled { offset, len }`: `offset == valid_len`, they reach
+//!   the end, and `ZeroFilled` ends in zeros: either zero frames up to a
+//!   clean end, or, where the model stopped, a run of zeros reaching the end
+//!   that starts inside the stopped frame (anywhere in its declared extent
+//!   for a complete or over-long frame, at its start for a torn one). A rest
+//!   of nothing but zeros where the model stopped is always zero fill.
+//! - "Only a real tail is a tail": where the model stopped with an error,
+//!   no chain of real frames surely starts after it (after the start of its
+//!   last frame, in that plain case) and before `good_after`
+//!   (or the end, for `Torn`, `ZeroFilled` and a `Corrupt` without
+//!   `good_after`), and one may start at `good_after` (see [`Chains`]: the
+//!   bounds are computed from [`decode`] alone, and hold whatever exact rule
+//!   `cursor::chain` settles on for chains that the end of input confirms).
+//! - `Corrupt(e)`: `e` is the model's error (a torn frame with good frames
+//!   after it becomes a `CorruptRegion` up to `good_after`), at
+//!   `valid_len`/`frames`; with `good_after = g`, `valid_len < g < len` and a
+//!   `SliceReader` over `data[g..]` starts with a frame; `salvage` is the
+//!   region `valid_len..g`, then what a `SliceReader` with
+//!   [`AfterDamage::Resync`] reads from `g` on (its frames, their bytes, its
+//!   regions, a torn tail), and when the stop is the model's, what one reads
+//!   from the start after its first `frames` frames.
+//! - With `with_empty_payloads(true)`, a clean run of empty zero frames at
+//!   the end is `EmptyOrZeroFilled` and kept; otherwise nothing changes.
+//! - Heap: `recover_slice` holds no more than its salvage report needs, the
+//!   readers no more than the `deframe` bound (plus that report).
 
 use std::io::{self, Read};
 
 use flatstream::{
-    ChecksumDeframer, Crc16, Crc32, DefaultDeframer, Deframer, DeframerExt, Error, ErrorKind,
-    Position, Recovery, StreamReader, Tail, XxHash64, recover,
+    AfterDamage, ChecksumDeframer, Crc16, Crc32, Decoded, DefaultDeframer, Deframer, DeframerExt,
+    Error, ErrorKind, Position, RecoverOptions, Recovery, SliceReader, StreamReader, Tail,
+    XxHash64, decode, recover_slice, recover_with, wire,
 };
 
 use crate::{peak_heap, reader_heap_bound};
@@ -35,51 +78,149 @@ pub fn fuzz_recover(data: &[u8]) {
 }
 
 fn recover_all<D: Deframer + Clone>(data: &[u8], seed: u64, deframer: D) {
-    recover_with(data, seed, deframer.clone());
-    recover_with(data, seed, deframer.with_max_frame_len(SMALL_LIMIT));
+    let default = RecoverOptions::new();
+    recover_checked(data, seed, deframer.clone(), default);
+    let bounded = recover_checked(
+        data,
+        seed,
+        deframer.clone().with_max_frame_len(SMALL_LIMIT),
+        default,
+    );
+    // The limit in the options is the limit on the deframer, and
+    // `recover_slice` and `recover_with` agree with options too.
+    let small = RecoverOptions::new().with_max_frame_len(SMALL_LIMIT);
+    let by_options = format!("{:?}", recover_slice(data, deframer.clone(), small));
+    assert_eq!(
+        by_options, bounded,
+        "a limit in RecoverOptions differs from the same limit on the deframer"
+    );
+    let through_read = recover_with(data, deframer.clone(), small).expect("a slice cannot fail");
+    assert_eq!(
+        format!("{through_read:?}"),
+        by_options,
+        "recover_with and recover_slice disagree with a limit in the options"
+    );
+    let from_slice_reader = SliceReader::new(data, deframer.clone()).recover(small);
+    assert_eq!(
+        format!("{from_slice_reader:?}"),
+        by_options,
+        "SliceReader::recover and recover_slice disagree"
+    );
+    // Empty payloads allowed: only a clean run of empty frames at the end
+    // changes (it is kept); `check_recovery` checks how. (With the small
+    // limit, where recovery is cheap: empty frames are within any limit.)
+    let options = small.with_empty_payloads(true);
+    let empty = recover_slice(data, deframer.clone(), options);
+    check_recovery(data, &deframer, options, &empty);
+    let empty = format!("{empty:?}");
+    if !empty.contains("EmptyOrZeroFilled") {
+        assert_eq!(
+            empty, bounded,
+            "allowing empty payloads changed a recovery without empty frames at the end"
+        );
+    }
 }
 
-/// What a recovery found, in a form that compares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Summary {
-    Clean,
-    Torn {
-        offset: u64,
-        len: u64,
-    },
-    ZeroFilled {
-        offset: u64,
-        len: u64,
-    },
-    /// The error's kind and position, as `Debug` prints them.
-    Corrupt(String),
+/// Recovers `data` every way there is, checks that they agree and that the
+/// result obeys the rules; returns the result's `Debug` text.
+fn recover_checked<D: Deframer + Clone>(
+    data: &[u8],
+    seed: u64,
+    deframer: D,
+    options: RecoverOptions,
+) -> String {
+    let (recovery, peak) = peak_heap(|| recover_slice(data, deframer.clone(), options));
+    let bound = slice_heap_bound(data.len());
+    assert!(
+        peak <= bound,
+        "recover_slice held {peak} heap bytes for {} input bytes (bound {bound})",
+        data.len()
+    );
+    check_recovery(data, &deframer, options, &recovery);
+    let expected = format!("{recovery:?}");
+    let reader_bound = reader_heap_bound(data.len()) + bound;
+
+    // One `WouldBlock`: the free function surfaces it, or never meets it.
+    let would_block_at = usize::try_from(seed >> 48).expect("16 bits fit") % 8;
+    let source = PatternSource::new(data, seed.rotate_left(17), Blocking::Once(would_block_at));
+    match recover_with(source, deframer.clone(), options) {
+        Ok(recovery) => assert_eq!(format!("{recovery:?}"), expected),
+        Err(e) => assert!(
+            is_would_block(&e),
+            "recover failed with something other than the source's WouldBlock: {e}"
+        ),
+    }
+
+    // Short reads, `Interrupted` and many `WouldBlock`s: a reader suspends
+    // its scan and resumes it.
+    let source = PatternSource::new(data, seed.rotate_left(31), Blocking::Often);
+    let ((resumed, blocked), peak) = peak_heap(|| {
+        let mut reader =
+            StreamReader::new(source, deframer).with_max_frame_len(options.max_frame_len);
+        let mut blocked = 0usize;
+        loop {
+            match reader.recover_with(options) {
+                Ok(recovery) => break (recovery, blocked),
+                Err(e) => {
+                    assert!(is_would_block(&e), "recovery failed: {e}");
+                    assert!(e.is_resumable());
+                    blocked += 1;
+                    assert!(blocked <= 2 * data.len() + 2, "WouldBlock forever");
+                }
+            }
+        }
+    });
+    assert!(
+        peak <= reader_bound,
+        "recovery held {peak} heap bytes reading {} bytes in chunks (bound {reader_bound})",
+        data.len()
+    );
+    assert_eq!(
+        format!("{resumed:?}"),
+        expected,
+        "a recovery through chunks, resumed after {blocked} WouldBlock, differs"
+    );
+    expected
 }
 
-fn summarize(recovery: &Recovery) -> (u64, u64, Summary) {
-    let tail = match &recovery.tail {
-        Tail::Clean => Summary::Clean,
-        &Tail::Torn { offset, len } => Summary::Torn { offset, len },
-        &Tail::ZeroFilled { offset, len } => Summary::ZeroFilled { offset, len },
-        Tail::Corrupt(e) => Summary::Corrupt(format!("{e:?}")),
-        other => panic!("a tail this target does not know: {other:?}"),
-    };
-    (recovery.frames, recovery.valid_len, tail)
+fn is_would_block(e: &Error) -> bool {
+    matches!(e.kind(), ErrorKind::Io(io) if io.kind() == io::ErrorKind::WouldBlock)
 }
 
-/// How a plain [`StreamReader`] reads `data`.
+/// The heap `recover_slice` may hold: a few errors, and the salvage report's
+/// list of regions (at most 1,024 of 32 bytes; each region is at least one
+/// byte, and `Vec` growth may double the list).
+fn slice_heap_bound(len: usize) -> usize {
+    let regions = (2 * len).clamp(4, 1024);
+    4096 + regions * core::mem::size_of::<flatstream::Region>()
+}
+
+fn to_usize(offset: u64) -> usize {
+    usize::try_from(offset).expect("offsets fit usize")
+}
+
+/// How a plain reader with [`AfterDamage::Stop`] reads `data`.
 struct Model {
-    /// Offsets of the frame boundaries it passed, starting with 0: `ends[i]`
-    /// is where frame `i` starts, `ends[frames]` where reading stopped.
+    /// Frame boundaries it passed, starting with 0: frame `i` is
+    /// `ends[i]..ends[i + 1]`, and `ends[frames]` is where reading stopped.
     ends: Vec<u64>,
     /// The error it stopped at, or `None` at a clean end.
     error: Option<Error>,
+    /// Where the trailing run of zero frames starts (a frame index; `frames`
+    /// when the last frame is not a zero frame).
+    zeros_from: usize,
+    /// Whether that run is all empty frames (header only).
+    zeros_all_empty: bool,
 }
 
 impl Model {
-    fn of<D: Deframer>(data: &[u8], deframer: D) -> Self {
-        let mut ends = Vec::with_capacity(data.len() / flatstream::wire::LENGTH_PREFIX_LEN + 1);
+    fn of<D: Deframer>(data: &[u8], deframer: D, limit: usize) -> Self {
+        let header_len = deframer.header_len();
+        let mut ends = Vec::with_capacity(data.len() / wire::LENGTH_PREFIX_LEN + 1);
         ends.push(0);
-        let mut reader = StreamReader::new(data, deframer);
+        let mut reader = StreamReader::new(data, deframer)
+            .with_max_frame_len(limit)
+            .with_after_damage(AfterDamage::Stop);
         let error = loop {
             match reader.read_message() {
                 Ok(Some(_)) => ends.push(reader.offset()),
@@ -87,87 +228,146 @@ impl Model {
                 Err(e) => break Some(e),
             }
         };
-        Model { ends, error }
-    }
-
-    fn frames(&self) -> u64 {
-        self.ends.len() as u64 - 1
-    }
-
-    /// The recovery the documentation promises for `data`.
-    fn expected(&self, data: &[u8]) -> (u64, u64, Summary) {
-        let len = data.len() as u64;
-        let zeros_from = self
-            .ends
-            .iter()
-            .position(|&end| data[to_usize(end)..].iter().all(|&b| b == 0))
-            .filter(|&frame| self.ends[frame] < len);
-        if let Some(frame) = zeros_from {
-            let offset = self.ends[frame];
-            return (
-                frame as u64,
-                offset,
-                Summary::ZeroFilled {
-                    offset,
-                    len: len - offset,
-                },
-            );
+        let frames = ends.len() - 1;
+        let mut zeros_from = frames;
+        let mut zeros_all_empty = true;
+        while zeros_from > 0 {
+            let frame = &data[to_usize(ends[zeros_from - 1])..to_usize(ends[zeros_from])];
+            if !is_zero_frame(frame) {
+                break;
+            }
+            zeros_all_empty &= frame.len() == header_len;
+            zeros_from -= 1;
         }
-        let (frames, end) = (self.frames(), self.ends[self.ends.len() - 1]);
-        let tail = match &self.error {
-            None => Summary::Clean,
-            Some(e) if e.is_unexpected_eof() => Summary::Torn {
-                offset: end,
-                len: len - end,
-            },
-            Some(e) => Summary::Corrupt(format!("{e:?}")),
-        };
-        (frames, end, tail)
+        Model {
+            ends,
+            error,
+            zeros_from,
+            zeros_all_empty,
+        }
+    }
+
+    fn frames(&self) -> usize {
+        self.ends.len() - 1
+    }
+
+    /// Where the frames stopped.
+    fn stop(&self) -> Position {
+        Position {
+            offset: self.ends[self.frames()],
+            frame: self.frames() as u64,
+        }
+    }
+
+    /// Where the trailing run of zero frames starts.
+    fn zeros_start(&self) -> Position {
+        Position {
+            offset: self.ends[self.zeros_from],
+            frame: self.zeros_from as u64,
+        }
     }
 }
 
-fn to_usize(offset: u64) -> usize {
-    usize::try_from(offset).expect("offsets fit usize")
+/// A frame whose bytes after the length prefix are all zero.
+fn is_zero_frame(frame: &[u8]) -> bool {
+    frame[wire::LENGTH_PREFIX_LEN..].iter().all(|&b| b == 0)
 }
 
-fn recover_with<D: Deframer + Clone>(data: &[u8], seed: u64, deframer: D) {
-    let model = Model::of(data, deframer.clone());
-    let expected = model.expected(data);
+/// How a run of frames from some offset ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RunEnd {
+    /// Exactly at the end of input.
+    End,
+    /// In an incomplete frame; `short` when less than a header is left.
+    Torn { short: bool },
+    /// At a zero frame, a refused frame or a length over the limit.
+    Broken,
+}
 
-    let (recovery, peak) = peak_heap(|| recover(data, deframer.clone()));
-    let recovery = recovery.expect("recovering a slice cannot fail");
-    check_heap(peak, data.len(), "a slice");
-    check_invariants(data, &model, &recovery);
-    let got = summarize(&recovery);
-    assert_eq!(got, expected, "recovery differs from the model");
+/// What follows each offset of `from..data.len()`: whether a chain of real
+/// frames surely starts there, and whether one may.
+///
+/// `cursor::chain` decides where a chain starts, and its rule for chains
+/// that the end of input confirms is being tuned; these two bounds hold
+/// under every version of it. A chain surely starts where the frames that
+/// follow one another from there (none of them a zero frame) number at least
+/// the chain length for the checksum's width (1 for 64 bits, 2 for 32, 3 for
+/// 16), or at least 2 ending exactly at the end, or at least 3 leaving less
+/// than a header at the end. One may start only where at least one such
+/// frame does.
+struct Chains {
+    from: usize,
+    /// `(sure, may)` per offset.
+    at: Vec<(bool, bool)>,
+}
 
-    // The same through short reads and `Interrupted`.
-    let source = PatternSource::new(data, seed, None);
-    let (chunked, peak) = peak_heap(|| recover(source, deframer.clone()));
-    let chunked = chunked.expect("Interrupted is retried, and nothing else fails");
-    check_heap(peak, data.len(), "a chunked source");
-    assert_eq!(
-        summarize(&chunked),
-        expected,
-        "recovery through chunks differs from recovery of the slice"
-    );
+impl Chains {
+    fn scan<D: Deframer>(data: &[u8], deframer: &mut D, limit: usize, from: usize) -> Self {
+        let header_len = deframer.header_len();
+        let checksum_bits = (header_len - wire::LENGTH_PREFIX_LEN) * 8;
+        let needed = (checksum_bits > 0).then(|| 40usize.div_ceil(checksum_bits));
+        let len = data.len();
+        let from = from.min(len);
+        // runs[i]: the frames from `from + i` on, and how they end.
+        let mut runs = vec![(0usize, RunEnd::End); len - from + 1];
+        for p in (from..len).rev() {
+            runs[p - from] = match decode(deframer, &data[p..], limit) {
+                Ok(Decoded::Frame { frame_len, .. }) if !is_zero_frame(&data[p..p + frame_len]) => {
+                    let (frames, end) = runs[p + frame_len - from];
+                    (frames.saturating_add(1), end)
+                }
+                Ok(Decoded::Frame { .. }) | Err(_) => (0, RunEnd::Broken),
+                Ok(Decoded::Incomplete { .. }) => (
+                    0,
+                    RunEnd::Torn {
+                        short: len - p < header_len,
+                    },
+                ),
+            };
+        }
+        let at = runs[..len - from]
+            .iter()
+            .map(|&(frames, end)| {
+                let sure = needed.is_some_and(|n| frames >= n)
+                    || match end {
+                        RunEnd::End => frames >= 2,
+                        RunEnd::Torn { short } => short && frames >= 3,
+                        RunEnd::Broken => false,
+                    };
+                (sure, frames >= 1)
+            })
+            .collect();
+        Chains { from, at }
+    }
 
-    // A `WouldBlock` surfaces as itself, or is never reached.
-    let would_block_at = usize::try_from(seed >> 48).expect("16 bits fit") % 8;
-    let source = PatternSource::new(data, seed.rotate_left(17), Some(would_block_at));
-    match recover(source, deframer) {
-        Ok(recovery) => assert_eq!(summarize(&recovery), expected),
-        Err(e) => assert!(
-            matches!(e.kind(), ErrorKind::Io(io) if io.kind() == io::ErrorKind::WouldBlock),
-            "recover failed with something other than the source's WouldBlock: {e}"
-        ),
+    /// The first offset in `from..to` where a chain surely starts.
+    fn first_sure(&self, to: usize) -> Option<usize> {
+        let to = to.clamp(self.from, self.from + self.at.len());
+        self.at[..to - self.from]
+            .iter()
+            .position(|&(sure, _)| sure)
+            .map(|i| self.from + i)
+    }
+
+    fn may_start(&self, offset: usize) -> bool {
+        offset
+            .checked_sub(self.from)
+            .and_then(|i| self.at.get(i))
+            .is_some_and(|&(_, may)| may)
     }
 }
 
-/// The invariants of the target's contract, stated one by one (the model
-/// comparison implies them, but a failure here says which one broke).
-fn check_invariants(data: &[u8], model: &Model, recovery: &Recovery) {
+/// Checks `recovery` of `data` against the rules (see the module
+/// documentation).
+pub(crate) fn check_recovery<D: Deframer + Clone>(
+    data: &[u8],
+    deframer: &D,
+    options: RecoverOptions,
+    recovery: &Recovery,
+) {
     let len = data.len() as u64;
+    let limit = options.max_frame_len;
+    let header_len = deframer.header_len();
     let valid_len = recovery.valid_len;
     assert!(valid_len <= len, "valid_len {valid_len} past the end {len}");
     assert_eq!(
@@ -177,70 +377,377 @@ fn check_invariants(data: &[u8], model: &Model, recovery: &Recovery) {
             frame: recovery.frames,
         }
     );
-    let frames = to_usize(recovery.frames);
-    assert!(
-        frames < model.ends.len(),
-        "{frames} intact frames, but a plain reader returns {}",
-        model.frames()
+
+    // The intact prefix reads back alone: its frames, then a clean end.
+    let prefix = &data[..to_usize(valid_len)];
+    let mut intact = 0u64;
+    for frame in SliceReader::new(prefix, deframer.clone())
+        .with_max_frame_len(limit)
+        .with_after_damage(AfterDamage::Stop)
+    {
+        if let Err(e) = frame {
+            panic!("the intact prefix of {valid_len} bytes fails to read: {e}");
+        }
+        intact += 1;
+    }
+    assert_eq!(
+        intact, recovery.frames,
+        "the intact prefix holds other frames"
+    );
+
+    let model = Model::of(data, deframer.clone(), limit);
+    let stop = model.stop();
+    // Without a checksum, a frame running past the end may be the latest
+    // intact frame's damaged length: good frames are searched for from just
+    // after that frame's start, and if they start inside it, it is the stop.
+    let last_frame = (header_len == wire::LENGTH_PREFIX_LEN
+        && model.error.as_ref().is_some_and(Error::is_unexpected_eof)
+        && model.frames() > 0)
+        .then(|| Position {
+            offset: model.ends[model.frames() - 1],
+            frame: model.frames() as u64 - 1,
+        });
+    let search_from = last_frame.map_or(stop.offset, |last| last.offset) + 1;
+    let inside_last = recovery.good_after.is_some_and(|good| good < stop.offset);
+    let kept = match &recovery.tail {
+        Tail::ZeroFilled { .. } => model.zeros_start(),
+        Tail::Corrupt(_) if inside_last => {
+            last_frame.expect("good frames before the stop only inside a plain frame")
+        }
+        _ => stop,
+    };
+    assert_eq!(
+        recovery.end_position(),
+        kept,
+        "the intact frames are not those a plain reader reads (it stops at {stop}, \
+         zero frames from {}, good_after {:?})",
+        model.zeros_start(),
+        recovery.good_after
+    );
+
+    // Where the frames stopped with an error: what follows it.
+    let chains = model
+        .error
+        .as_ref()
+        .map(|_| Chains::scan(data, &mut deframer.clone(), limit, to_usize(search_from)));
+    // The first offset from where the search starts up to `to` where good
+    // frames surely start.
+    let sure_chain_before = |to: u64| chains.as_ref().and_then(|c| c.first_sure(to_usize(to)));
+    let fill = model
+        .error
+        .as_ref()
+        .map(|e| fill_rule(data, header_len, stop, e));
+    let rest_all_zero = data[to_usize(stop.offset)..].iter().all(|&b| b == 0);
+
+    let good_after_expected = match &recovery.tail {
+        Tail::Corrupt(_) => recovery.good_after.is_some(),
+        _ => false,
+    };
+    assert_eq!(
+        recovery.good_after.is_some(),
+        good_after_expected,
+        "good_after with a {:?} tail",
+        recovery.tail
     );
     assert_eq!(
-        model.ends[frames], valid_len,
-        "valid_len is not the end of frame {frames}"
+        recovery.salvage.is_some(),
+        recovery.good_after.is_some(),
+        "a salvage report without good frames after the damage, or none with them"
     );
+
     match &recovery.tail {
         Tail::Clean => {
+            assert!(
+                model.error.is_none(),
+                "clean, but a plain reader stops with {:?}",
+                model.error
+            );
+            assert_eq!(
+                model.zeros_from,
+                model.frames(),
+                "clean, but ends in zero frames"
+            );
             assert_eq!(valid_len, len, "clean, but not at the end");
-            assert_eq!(recovery.frames, model.frames());
-            assert!(model.error.is_none(), "clean, but a plain reader fails");
         }
         &Tail::Torn { offset, len: torn } => {
             assert_eq!(offset, valid_len);
             assert_eq!(offset + torn, len, "a torn tail that stops before the end");
             assert!(torn > 0, "an empty torn tail");
-            assert_eq!(recovery.frames, model.frames());
+            let error = model
+                .error
+                .as_ref()
+                .expect("torn, but a plain reader ends cleanly");
             assert!(
-                model.error.as_ref().is_some_and(Error::is_unexpected_eof),
-                "torn, but a plain reader ends with {:?}",
-                model.error
+                error.is_unexpected_eof(),
+                "torn, but a plain reader stops with {error}"
+            );
+            assert!(!rest_all_zero, "a torn tail of zeros is zero fill");
+            assert_eq!(
+                sure_chain_before(len),
+                None,
+                "good frames after a torn tail"
             );
         }
         &Tail::ZeroFilled { offset, len: zeros } => {
             assert_eq!(offset, valid_len);
             assert_eq!(offset + zeros, len, "a zero-filled tail that stops early");
             assert!(zeros > 0, "an empty zero-filled tail");
-            assert!(
-                data[to_usize(offset)..].iter().all(|&b| b == 0),
-                "a zero-filled tail with a non-zero byte"
+            assert_eq!(
+                data.last(),
+                Some(&0),
+                "zero fill that does not end in zeros"
             );
-            assert!(recovery.frames <= model.frames());
+            match &model.error {
+                None => {
+                    assert!(
+                        model.zeros_from < model.frames(),
+                        "zero fill without zero frames"
+                    );
+                    assert!(
+                        !(options.empty_payloads && model.zeros_all_empty),
+                        "empty frames at the end taken for fill though empty payloads are allowed"
+                    );
+                }
+                Some(error) => {
+                    assert_eq!(
+                        fill,
+                        Some(true),
+                        "zero fill that does not start in the frame at {stop} ({error})"
+                    );
+                    assert_eq!(sure_chain_before(len), None, "good frames after zero fill");
+                }
+            }
+        }
+        Tail::EmptyOrZeroFilled { offset, len: empty } => {
+            assert!(
+                options.empty_payloads,
+                "EmptyOrZeroFilled without empty payloads allowed"
+            );
+            assert!(model.error.is_none());
+            assert!(model.zeros_from < model.frames() && model.zeros_all_empty);
+            assert_eq!(*offset, model.zeros_start().offset);
+            assert_eq!(offset + empty, len);
+            assert_eq!(valid_len, len, "empty frames that are not kept");
         }
         Tail::Corrupt(e) => {
-            assert!(e.is_corruption(), "corrupt, but not corruption: {e}");
-            assert_eq!(
-                e.is_resumable(),
-                matches!(e.kind(), ErrorKind::ChecksumMismatch { .. }),
-                "only a checksum mismatch can be read past: {e}"
-            );
+            let error = model
+                .error
+                .as_ref()
+                .expect("corrupt, but a plain reader ends cleanly");
             assert_eq!(
                 e.position(),
-                Some(recovery.end_position()),
-                "the corruption is not where the intact frames end"
+                Some(kept),
+                "the corruption is not where the frames stopped"
             );
-            assert_eq!(recovery.frames, model.frames());
-            assert!(
-                data[to_usize(valid_len)..].iter().any(|&b| b != 0),
-                "corruption followed by nothing but zeros"
-            );
+            assert!(e.is_corruption(), "corrupt, but not corruption: {e}");
+            match recovery.good_after {
+                None => {
+                    assert!(
+                        !error.is_unexpected_eof(),
+                        "a torn frame reported as corruption: {e}"
+                    );
+                    assert_eq!(format!("{e:?}"), format!("{error:?}"));
+                    assert!(!rest_all_zero, "corruption at the end that is all zeros");
+                    assert_eq!(
+                        sure_chain_before(len),
+                        None,
+                        "good frames after the damage, but good_after is None"
+                    );
+                }
+                Some(good) => {
+                    assert!(
+                        good >= search_from && good > valid_len && good < len,
+                        "good_after {good} outside {valid_len}..{len}"
+                    );
+                    assert_eq!(
+                        sure_chain_before(good),
+                        None,
+                        "good frames start before good_after {good}"
+                    );
+                    assert!(
+                        chains.as_ref().is_some_and(|c| c.may_start(to_usize(good))),
+                        "no good frame at good_after {good}"
+                    );
+                    let first = SliceReader::new(&data[to_usize(good)..], deframer.clone())
+                        .with_max_frame_len(limit)
+                        .next();
+                    assert!(
+                        matches!(first, Some(Ok(_))),
+                        "no frame at good_after {good}: {first:?}"
+                    );
+                    match error.kind() {
+                        &ErrorKind::UnexpectedEof {
+                            available,
+                            required,
+                        } => match e.kind() {
+                            ErrorKind::CorruptRegion {
+                                len: region,
+                                frames_lost: None,
+                                cause,
+                            } => {
+                                assert_eq!(*region, good - valid_len);
+                                assert!(matches!(
+                                    **cause,
+                                    ErrorKind::UnexpectedEof { available: a, required: r }
+                                        if (a, r) == (available, required)
+                                ));
+                            }
+                            other => {
+                                panic!("a torn frame before good frames reported as {other:?}")
+                            }
+                        },
+                        _ => assert_eq!(format!("{e:?}"), format!("{error:?}")),
+                    }
+                    check_salvage(data, deframer, limit, recovery, good, stop);
+                }
+            }
         }
         other => panic!("a tail this target does not know: {other:?}"),
     }
 }
 
-fn check_heap(peak: usize, len: usize, source: &str) {
-    let bound = reader_heap_bound(len);
-    assert!(
-        peak <= bound,
-        "recover held {peak} heap bytes reading {len} bytes from {source} (bound {bound})"
+/// Whether zero fill may start where the frames stopped with `error` at
+/// `stop`: a run of zeros reaching the end starts inside the stopped frame.
+/// A torn frame must be zeros from its start (its bytes are data); a frame
+/// that was read whole (or declares a length over the limit) may hold data
+/// before the zeros, up to its declared end. (A necessary condition for a
+/// `ZeroFilled` tail after an error; a rest of nothing but zeros is always
+/// fill.)
+fn fill_rule(data: &[u8], header_len: usize, stop: Position, error: &Error) -> bool {
+    let rest = &data[to_usize(stop.offset)..];
+    let zeros_start = rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    if zeros_start == rest.len() {
+        return false;
+    }
+    let reach = if error.is_unexpected_eof() {
+        0
+    } else {
+        rest.first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
+            .map_or(rest.len(), |prefix| {
+                let declared = usize::try_from(u32::from_le_bytes(*prefix)).unwrap_or(usize::MAX);
+                header_len.saturating_add(declared).min(rest.len())
+            })
+    };
+    zeros_start <= reach
+}
+
+/// Checks the salvage report: its first region is `valid_len..good`, and the
+/// rest is what a `SliceReader` with [`AfterDamage::Resync`] reads from
+/// `good` on (its frames, their bytes, the regions it skips, a torn tail).
+/// When the stop is where a plain reader stops, a `Resync` reader from the
+/// start reads the same: the intact frames, then the first region, then the
+/// rest.
+fn check_salvage<D: Deframer + Clone>(
+    data: &[u8],
+    deframer: &D,
+    limit: usize,
+    recovery: &Recovery,
+    good: u64,
+    stop: Position,
+) {
+    let salvage = recovery.salvage.as_ref().expect("checked by the caller");
+    let valid_len = recovery.valid_len;
+    let header_len = deframer.header_len() as u64;
+
+    // The first region: the damaged frame's own length leads exactly to the
+    // good frames when one frame was lost.
+    let declared_end = data[to_usize(valid_len)..]
+        .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
+        .map(|prefix| valid_len + header_len + u64::from(u32::from_le_bytes(*prefix)));
+    let mut regions = vec![(
+        valid_len,
+        good - valid_len,
+        (declared_end == Some(good)).then_some(1),
+    )];
+    let (mut frames, mut bytes, mut torn) = (0u64, 0u64, false);
+    for item in SliceReader::new(&data[to_usize(good)..], deframer.clone())
+        .with_max_frame_len(limit)
+        .with_after_damage(AfterDamage::Resync)
+        .positioned()
+    {
+        match item {
+            Ok((_, payload)) => {
+                frames += 1;
+                bytes += header_len + payload.len() as u64;
+            }
+            Err(e) => match e.kind() {
+                ErrorKind::CorruptRegion {
+                    len, frames_lost, ..
+                } => {
+                    let at = e.position().expect("reader errors carry a position");
+                    regions.push((good + at.offset, *len, *frames_lost));
+                }
+                ErrorKind::UnexpectedEof { .. } => torn = true,
+                _ => panic!("Resync returned {e}"),
+            },
+        }
+    }
+    assert_eq!(
+        salvage.frames, frames,
+        "salvage counts other frames than Resync reads"
+    );
+    assert_eq!(
+        salvage.bytes, bytes,
+        "salvage counts other bytes than Resync reads"
+    );
+    assert_eq!(
+        salvage.regions_total,
+        regions.len() as u64,
+        "salvage counts other regions"
+    );
+    let listed: Vec<_> = salvage
+        .regions
+        .iter()
+        .map(|r| (r.offset, r.len, r.frames_lost))
+        .collect();
+    assert_eq!(
+        listed,
+        regions[..regions.len().min(1024)],
+        "salvage lists other regions than Resync skips"
+    );
+    assert_eq!(
+        salvage.torn_tail, torn,
+        "salvage and Resync disagree on a torn tail"
+    );
+
+    if valid_len != stop.offset {
+        return;
+    }
+    // From the start: the frames before valid_len, then the same.
+    let (mut before, mut after, mut from_start) = (0u64, 0u64, Vec::new());
+    for item in SliceReader::new(data, deframer.clone())
+        .with_max_frame_len(limit)
+        .with_after_damage(AfterDamage::Resync)
+        .positioned()
+    {
+        match item {
+            Ok((at, _)) if at.offset < valid_len => {
+                assert!(
+                    from_start.is_empty(),
+                    "a frame before valid_len after the damage"
+                );
+                before += 1;
+            }
+            Ok(_) => after += 1,
+            Err(e) => {
+                let at = e.position().expect("reader errors carry a position");
+                if let ErrorKind::CorruptRegion {
+                    len, frames_lost, ..
+                } = e.kind()
+                {
+                    from_start.push((at.offset, *len, *frames_lost));
+                }
+            }
+        }
+    }
+    assert_eq!(before, recovery.frames, "Resync reads other intact frames");
+    assert_eq!(
+        after, salvage.frames,
+        "Resync from the start saves other frames"
+    );
+    assert_eq!(
+        from_start, regions,
+        "Resync from the start skips other regions"
     );
 }
 
@@ -251,23 +758,33 @@ fn fnv1a(data: &[u8]) -> u64 {
     })
 }
 
+/// When a [`PatternSource`] fails with `WouldBlock`.
+#[derive(Debug, Clone, Copy)]
+enum Blocking {
+    /// Read number `n` (counting from 0).
+    Once(usize),
+    /// About one read in four, never twice in a row.
+    Often,
+}
+
 /// A source returning `data` in short reads from a seeded pattern, failing
-/// some reads with `Interrupted` first, and optionally the read number
-/// `would_block_at` with `WouldBlock`.
+/// some reads with `Interrupted` first, and some with `WouldBlock`.
 struct PatternSource<'a> {
     data: &'a [u8],
     state: u64,
     calls: usize,
-    would_block_at: Option<usize>,
+    blocking: Blocking,
+    just_blocked: bool,
 }
 
 impl<'a> PatternSource<'a> {
-    fn new(data: &'a [u8], seed: u64, would_block_at: Option<usize>) -> Self {
+    fn new(data: &'a [u8], seed: u64, blocking: Blocking) -> Self {
         PatternSource {
             data,
             state: seed | 1,
             calls: 0,
-            would_block_at,
+            blocking,
+            just_blocked: false,
         }
     }
 
@@ -284,10 +801,15 @@ impl Read for PatternSource<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let call = self.calls;
         self.calls += 1;
-        if self.would_block_at == Some(call) {
+        let r = self.next();
+        let block = match self.blocking {
+            Blocking::Once(at) => call == at,
+            Blocking::Often => !self.just_blocked && r >> 60 < 4,
+        };
+        self.just_blocked = block;
+        if block {
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        let r = self.next();
         if r.is_multiple_of(8) {
             return Err(io::ErrorKind::Interrupted.into());
         }

@@ -914,7 +914,13 @@ fn look_ahead<D: Deframer>(
             // frames after it must also lie inside its first frame to rule
             // it out.
             Chain::Need(_) => {
-                budget.pending_end = budget.pending_end.min(first_frame_end(index));
+                let end = first_frame_end(index);
+                if end == u64::MAX {
+                    // Its length is not all here yet: nothing after it can
+                    // be judged against it. Look again when more comes.
+                    return None;
+                }
+                budget.pending_end = budget.pending_end.min(end);
                 budget.looked_ahead += 1;
             }
             Chain::Broken => budget.looked_ahead += 1,

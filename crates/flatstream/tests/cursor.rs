@@ -1425,3 +1425,46 @@ macro_rules! cursor_tests {
 }
 
 framers::for_each_framer_pair!(cursor_tests);
+
+/// Found by the `cursor` fuzz target: salvage over a source that delivers
+/// 35 bytes per read skipped a good frame whose length prefix had not all
+/// arrived when the look-ahead past a waiting candidate reached it. Every
+/// chunking must read what the slice reads.
+#[cfg(feature = "xxhash")]
+#[test]
+fn salvage_look_ahead_never_skips_a_frame_whose_length_is_still_arriving() {
+    use flatstream::{ChecksumDeframer, ChecksumFramer, XxHash64};
+    let mut framer = ChecksumFramer::new(XxHash64::new());
+    let mut data = vec![0u8; 34];
+    framer
+        .encode_into(b"hi", &mut data)
+        .expect("frame at 34..48");
+    data.resize(140, 0);
+    framer
+        .encode_into(&[0xff; 7], &mut data)
+        .expect("frame at 140..159");
+    for i in [27, 31, 62, 66, 97, 101, 134, 135, 136, 137, 138, 139] {
+        data[i] = 0xff;
+    }
+    let deframer = || ChecksumDeframer::new(XxHash64::new());
+    let expected = slice_events(&data, deframer(), AfterDamage::Resync, 64);
+    assert!(
+        expected
+            .iter()
+            .any(|e| matches!(e, Event::Frame(_, payload) if payload == b"hi")),
+        "{expected:?}"
+    );
+    for chunk in 1..=64 {
+        let got = stream_events(&data, deframer(), AfterDamage::Resync, chunk, 64);
+        assert_eq!(got, expected, "StreamReader, {chunk} bytes per read");
+        let got = cursor_events(&data, deframer(), AfterDamage::Resync, chunk, 64);
+        assert_eq!(got, expected, "FrameCursor, {chunk} bytes per read");
+    }
+    let recovered = recover_with(
+        FailsOnce::new(&data, 35, None, io::ErrorKind::Other),
+        deframer(),
+        RecoverOptions::new(),
+    )
+    .expect("recover");
+    assert_eq!(recovered.good_after, Some(34));
+}
