@@ -563,6 +563,7 @@ impl<D> FrameCursor<D> {
 
     /// [`discard`](FrameCursor::discard) of the first `n` consumed bytes
     /// only (at most all of them): a driver that keeps some consumed bytes.
+    #[cfg(feature = "std")]
     pub(crate) fn discard_front(&mut self, n: usize) {
         let dropped = self.at.pos.min(n);
         self.at.base += dropped as u64;

@@ -228,6 +228,7 @@ pub(crate) struct RecoverScan {
 pub(crate) enum Scan {
     /// The driver must provide at least this many more bytes (or end of
     /// input).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     Need(usize),
     Done(Recovery),
 }
@@ -251,6 +252,7 @@ impl RecoverScan {
     /// The stream offset from which the driver must keep the bytes it has
     /// read, if any: the latest intact frame, for a deframer without a
     /// checksum (see `last_frame`).
+    #[cfg(feature = "std")]
     pub(crate) fn keep_from(&self) -> Option<u64> {
         self.last_frame
             .filter(|_| self.unchecked && self.salvage.is_none())
@@ -546,6 +548,7 @@ impl RecoverScan {
     /// Swaps the reader's settings and the scan's on the cursor: called when
     /// an I/O error suspends the scan (the reader gets its own back) and
     /// when it resumes.
+    #[cfg(feature = "std")]
     pub(crate) fn swap_settings<D>(&mut self, cursor: &mut FrameCursor<D>) {
         let saved = core::mem::replace(&mut self.saved, Settings::new(AfterDamage::Stop, 0));
         self.saved = cursor.swap_settings(saved);

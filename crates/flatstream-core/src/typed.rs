@@ -290,6 +290,7 @@ mod tests {
     /// Core denies `unsafe_code`; the exceptions are the unchecked typed
     /// path (`typed.rs`) and the memory map (`mmap.rs`), one `allow` each. A
     /// new `allow` elsewhere must be a deliberate change to this test.
+    #[cfg(feature = "std")]
     #[test]
     fn unsafe_code_is_allowed_only_at_the_known_sites() {
         fn visit(dir: &std::path::Path, found: &mut alloc::vec::Vec<(String, usize)>) {
