@@ -38,8 +38,8 @@ pub enum AfterDamage {
     /// a checksum a chain is only lengths that add up.
     ///
     /// The search is bounded in work (it gives up, and reports the rest as
-    /// one region, when hostile bytes would make it check more than 64 MiB
-    /// plus 64 bytes per byte scanned), but a `StreamReader` holds the
+    /// one region, when hostile bytes would make it check more than 16 MiB
+    /// plus 16 bytes per byte scanned), but a `StreamReader` holds the
     /// damaged region in its buffer until good frames or the end of input
     /// arrive: over a source that may send gigabytes of garbage, prefer
     /// `Skip` and reconnect, or bound what you read.
@@ -760,8 +760,8 @@ impl<D: Deframer> Cold<'_, D> {
 
 /// The verification work a search for good frames may do: every byte that
 /// candidate frames make the deframer check counts, and the search gives up
-/// once it has checked more than [`Budget::BASE`] bytes plus
-/// [`Budget::PER_BYTE`] per byte it has moved past the damage. Real damage
+/// once it has checked more than [`Budget::BASE`] bytes (16 MiB) plus
+/// [`Budget::PER_BYTE`] (16) per byte it has moved past the damage. Real damage
 /// (bit flips, zero fill, torn writes) costs a small multiple of its length;
 /// hostile, repetitive bytes whose every offset declares a large frame would
 /// otherwise cost the square of their length.
@@ -782,8 +782,8 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
-    const BASE: u64 = 64 << 20;
-    const PER_BYTE: u64 = 64;
+    const BASE: u64 = 16 << 20;
+    const PER_BYTE: u64 = 16;
 
     pub(crate) fn new(start: u64) -> Self {
         Budget {
@@ -1001,7 +1001,7 @@ mod tests {
         };
         let search = find_chain(&mut Sum8, usize::MAX, at, &buf, 1, true, &mut budget);
         assert_eq!(search, Search::GaveUp);
-        // It stopped after about its base (1 MiB) and 64 bytes per byte
+        // It stopped after about its base (1 MiB) and 16 bytes per byte
         // moved, far from the 64 KiB x 960 Ki candidates a full scan costs.
         assert!(budget.spent < 3 << 20, "{}", budget.spent);
 
