@@ -779,6 +779,8 @@ pub(crate) struct Budget {
     waiting: u64,
     looked_ahead: u64,
     pending_end: u64,
+    /// Bytes the look-ahead has checked, for the candidate that waits.
+    ahead_spent: u64,
 }
 
 impl Budget {
@@ -793,6 +795,7 @@ impl Budget {
             waiting: u64::MAX,
             looked_ahead: 0,
             pending_end: u64::MAX,
+            ahead_spent: 0,
         }
     }
 
@@ -832,14 +835,16 @@ fn find_chain<D: Deframer>(
         if budget.exhausted(at.base + candidate as u64) {
             return Search::GaveUp;
         }
-        match chain_at(
-            deframer,
-            buf,
-            candidate,
-            eof,
-            max_frame_len,
-            &mut budget.spent,
-        ) {
+        // Only a final verdict's work counts: a candidate that waits for
+        // more bytes is checked again when they come, and what that costs
+        // depends on how the bytes arrive, which must not change the
+        // outcome.
+        let mut cost = 0;
+        let chain = chain_at(deframer, buf, candidate, eof, max_frame_len, &mut cost);
+        if !matches!(chain, Chain::Need(_)) {
+            budget.spent = budget.spent.saturating_add(cost);
+        }
+        match chain {
             Chain::Verified => return Search::Found(at.base + candidate as u64),
             Chain::Broken => candidate += 1,
             Chain::Need(needed) => {
@@ -864,6 +869,9 @@ fn find_chain<D: Deframer>(
 
 /// The most bytes past a waiting candidate that [`look_ahead`] tries.
 const LOOK_AHEAD: usize = 1 << 20;
+
+/// The most bytes [`look_ahead`] checks for one waiting candidate.
+const LOOK_AHEAD_BUDGET: u64 = 16 << 20;
 
 /// Tries the candidates after `waiting` (an index in `buf` whose chain needs
 /// more bytes) that lie inside its first declared frame and in `buf`, up to
@@ -891,12 +899,16 @@ fn look_ahead<D: Deframer>(
         budget.waiting = waiting_at;
         budget.looked_ahead = waiting_at + 1;
         budget.pending_end = first_frame_end(waiting);
+        budget.ahead_spent = 0;
     }
     let in_buf = at.base + buf.len() as u64;
     let reach = waiting_at + LOOK_AHEAD as u64;
     while budget.looked_ahead < budget.pending_end.min(in_buf).min(reach) {
         let later = budget.looked_ahead;
-        if budget.exhausted(later) {
+        // The look-ahead has a budget of its own, so that it never changes
+        // when the main search gives up (that would depend on how the bytes
+        // arrived); running out only stops looking ahead.
+        if budget.ahead_spent > LOOK_AHEAD_BUDGET {
             return None;
         }
         let index = usize::try_from(later - at.base).unwrap_or(usize::MAX);
@@ -906,7 +918,7 @@ fn look_ahead<D: Deframer>(
             index,
             false,
             max_frame_len,
-            &mut budget.spent,
+            &mut budget.ahead_spent,
         ) {
             // Inside the first frame of every candidate still waiting before
             // it: none of them can be real.
@@ -998,6 +1010,7 @@ mod tests {
             waiting: u64::MAX,
             looked_ahead: 0,
             pending_end: u64::MAX,
+            ahead_spent: 0,
         };
         let search = find_chain(&mut Sum8, usize::MAX, at, &buf, 1, true, &mut budget);
         assert_eq!(search, Search::GaveUp);
