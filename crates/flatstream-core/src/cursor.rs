@@ -641,7 +641,15 @@ impl<D: Deframer> Cold<'_, D> {
         };
         let mut budget = Budget::new(at.offset);
         if self.after_damage == AfterDamage::Resync
-            && let Search::Found(_) = self.find_chain(buf, at.offset + 1, true, &mut budget)
+            && let Search::Found(_) = find_chain(
+                self.deframer,
+                self.max_frame_len,
+                self.at,
+                buf,
+                at.offset + 1,
+                true,
+                &mut budget,
+            )
         {
             self.resync = Some(Box::new(Resync {
                 cause: Cause::PastEnd {
@@ -742,19 +750,6 @@ impl<D: Deframer> Cold<'_, D> {
             cause: Box::new(resync.cause.into_kind()),
         })
         .at(at))
-    }
-
-    #[inline(always)]
-    fn find_chain(&mut self, buf: &[u8], from: u64, eof: bool, budget: &mut Budget) -> Search {
-        find_chain(
-            self.deframer,
-            self.max_frame_len,
-            self.at,
-            buf,
-            from,
-            eof,
-            budget,
-        )
     }
 }
 

@@ -470,7 +470,8 @@ impl RecoverScan {
             let from = self.zeros_from.map_or(stop.at, |(at, _)| at);
             self.zeros_from = None;
             stop.at = from;
-            let len = stop_position_gap(from, cursor) + total;
+            // The zero frames before the stopped one, then everything after.
+            let len = cursor.position().offset - from.offset + total;
             stop.error = None;
             return self.finish_with(
                 cursor,
@@ -566,12 +567,6 @@ impl RecoverScan {
             salvage: None,
         }
     }
-}
-
-/// Bytes from `from` to the cursor's position (where the stopped frame
-/// starts): the zero frames before it.
-fn stop_position_gap<D: Deframer>(from: Position, cursor: &FrameCursor<D>) -> u64 {
-    cursor.position().offset - from.offset
 }
 
 fn record_region(salvage: &mut Salvage, offset: u64, len: u64, frames_lost: Option<u64>) {
