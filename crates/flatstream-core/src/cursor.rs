@@ -72,11 +72,15 @@ pub enum Step {
     End,
 }
 
-/// What the cursor's inlined poll found: a frame with its payload, or any
-/// other step.
+/// What the cursor's inlined poll found: a frame with its payload and the
+/// unread bytes after it, or any other step.
 #[derive(Debug)]
 pub(crate) enum Polled<'b> {
-    Frame(FrameSpan, &'b [u8]),
+    Frame {
+        span: FrameSpan,
+        payload: &'b [u8],
+        after: &'b [u8],
+    },
     Other(Step),
 }
 
@@ -350,51 +354,79 @@ impl<D: Deframer> FrameCursor<D> {
     /// positioned at the frame (or region) it concerns.
     #[inline]
     pub fn poll(&mut self, buf: &[u8], eof: bool) -> Result<Step> {
-        match self.poll_with::<false>(buf, eof)? {
-            Polled::Frame(span, _) => Ok(Step::Frame(span)),
+        match self.poll_with::<false>(buf, self.unread(buf), eof)? {
+            Polled::Frame { span, .. } => Ok(Step::Frame(span)),
             Polled::Other(step) => Ok(step),
         }
     }
 
-    /// [`poll`](FrameCursor::poll) with its cold paths inlined too, handing
-    /// out the payload itself: for a driver whose whole loop stays in
-    /// registers (`SliceReader`), where an out-of-line call taking the
-    /// cursor's address would keep its position in memory. Same behaviour,
-    /// more code.
+    /// [`poll`](FrameCursor::poll) with its cold paths inlined too, for a
+    /// driver whose whole loop stays in registers (`SliceReader`), where an
+    /// out-of-line call taking the cursor's address would keep its position
+    /// in memory. The driver holds the unread bytes, `unread`, which must be
+    /// [`unread(buf)`](FrameCursor::unread) (a frame hands out the next
+    /// ones), so that nothing is sliced again per frame. Same behaviour, more
+    /// code.
     #[inline(always)]
-    pub(crate) fn poll_inline<'b>(&mut self, buf: &'b [u8], eof: bool) -> Result<Polled<'b>> {
-        self.poll_with::<true>(buf, eof)
+    pub(crate) fn poll_inline<'b>(
+        &mut self,
+        buf: &'b [u8],
+        unread: &'b [u8],
+        eof: bool,
+    ) -> Result<Polled<'b>> {
+        debug_assert!(
+            core::ptr::eq(unread, self.unread(buf)),
+            "the driver's unread bytes are the cursor's"
+        );
+        // The position is where the driver's bytes start: written here, the
+        // store of the previous frame's end is dead, so a driver's loop
+        // carries its unread bytes and the frame index, nothing else. (From
+        // the address, not the length: the address outlives a checksum call
+        // in a register anyway.)
+        self.at.pos = unread.as_ptr().addr().wrapping_sub(buf.as_ptr().addr());
+        self.poll_with::<true>(buf, unread, eof)
+    }
+
+    /// The position of the frame that the last poll returned as `span`.
+    #[inline(always)]
+    pub(crate) fn position_of(&self, span: &FrameSpan) -> Position {
+        Position {
+            offset: self.at.base + span.start as u64,
+            frame: self.at.frame - 1,
+        }
     }
 
     #[inline(always)]
     fn poll_with<'b, const INLINE_COLD: bool>(
         &mut self,
         buf: &'b [u8],
+        unread: &'b [u8],
         eof: bool,
     ) -> Result<Polled<'b>> {
         // The hot path: a whole frame that verifies, or more bytes to come.
         // Everything else (ends, damage, resynchronisation) is apart, and
         // decodes again, so that nothing here has to outlive the match.
         let mut at = self.at;
-        let unread = buf.get(at.pos..).unwrap_or_default();
         let first = match decode_parts(&mut self.deframer, unread, self.max_frame_len) {
             Ok(Parts::Frame {
                 payload_start,
                 frame_len,
                 payload,
+                after,
             }) => {
                 let start = at.pos;
                 at.pos = start + frame_len;
                 at.frame += 1;
                 self.at = at;
-                return Ok(Polled::Frame(
-                    FrameSpan {
+                return Ok(Polled::Frame {
+                    span: FrameSpan {
                         start,
                         payload_start: start + payload_start,
                         end: start + frame_len,
                     },
                     payload,
-                ));
+                    after,
+                });
             }
             Ok(Parts::Incomplete { needed, required }) => {
                 if !eof {

@@ -120,13 +120,15 @@ pub fn decode<D: Deframer + ?Sized>(
     })
 }
 
-/// What [`decode_parts`] found: [`Decoded`], with the payload itself.
+/// What [`decode_parts`] found: [`Decoded`], with the payload itself and the
+/// bytes after the frame.
 #[derive(Debug)]
 pub(crate) enum Parts<'a> {
     Frame {
         payload_start: usize,
         frame_len: usize,
         payload: &'a [u8],
+        after: &'a [u8],
     },
     Incomplete {
         needed: usize,
@@ -134,8 +136,8 @@ pub(crate) enum Parts<'a> {
     },
 }
 
-/// [`decode`], handing out the payload slice it checked, so that the cursor
-/// need not slice (and bounds-check) it again.
+/// [`decode`], handing out the payload slice it checked and the bytes after
+/// the frame, so that no caller slices (and bounds-checks) them again.
 #[inline(always)]
 pub(crate) fn decode_parts<'a, D: Deframer + ?Sized>(
     deframer: &mut D,
@@ -146,28 +148,29 @@ pub(crate) fn decode_parts<'a, D: Deframer + ?Sized>(
     if !(wire::LENGTH_PREFIX_LEN..=wire::MAX_HEADER_LEN).contains(&header_len) {
         return Err(invalid_header_len(header_len));
     }
-    let Some(prefix) = src.first_chunk::<{ wire::LENGTH_PREFIX_LEN }>() else {
+    let limit = max_frame_len.min(deframer.max_frame_len());
+    let Some(header) = src.get(..header_len) else {
+        // Judge the declared length as soon as it is complete, before
+        // waiting for the rest of the header or reserving anything for the
+        // payload.
+        if let Some(prefix) = src.first_chunk::<{ wire::LENGTH_PREFIX_LEN }>() {
+            let declared = u32::from_le_bytes(*prefix);
+            if usize::try_from(declared).unwrap_or(usize::MAX) > limit {
+                return Err(too_large(declared, limit));
+            }
+        }
         return Ok(Parts::Incomplete {
             needed: header_len - src.len(),
             required: header_len,
         });
     };
-    // Judge the declared length as soon as it is complete, before waiting
-    // for the rest of the header or reserving anything for the payload.
-    let declared = u32::from_le_bytes(*prefix);
+    let declared = wire::read_length_prefix(header);
     let payload_len = usize::try_from(declared).unwrap_or(usize::MAX);
-    let limit = max_frame_len.min(deframer.max_frame_len());
     if payload_len > limit {
         return Err(too_large(declared, limit));
     }
-    if src.len() < header_len {
-        return Ok(Parts::Incomplete {
-            needed: header_len - src.len(),
-            required: header_len,
-        });
-    }
     let frame_len = header_len.saturating_add(payload_len);
-    let Some(frame) = src.get(..frame_len) else {
+    let Some((frame, after)) = src.split_at_checked(frame_len) else {
         return Ok(Parts::Incomplete {
             needed: frame_len - src.len(),
             required: frame_len,
@@ -179,6 +182,7 @@ pub(crate) fn decode_parts<'a, D: Deframer + ?Sized>(
         payload_start: header_len,
         frame_len,
         payload,
+        after,
     })
 }
 

@@ -64,6 +64,9 @@ use crate::{ErrorKind, wire::DEFAULT_MAX_FRAME_LEN};
 #[derive(Debug, Clone)]
 pub struct SliceReader<'a, D> {
     data: &'a [u8],
+    /// The cursor's unread bytes (`cursor.unread(data)`), carried from frame
+    /// to frame so that the hot loop never slices `data` again.
+    unread: &'a [u8],
     /// Everything between bytes and payloads; its buffer is `data`, whole.
     cursor: FrameCursor<D>,
     /// Set once the iteration cannot go on: the end, a torn tail, or an
@@ -77,6 +80,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
     pub fn new(data: &'a [u8], deframer: D) -> Self {
         SliceReader {
             data,
+            unread: data,
             cursor: FrameCursor::new(deframer),
             done: false,
         }
@@ -120,7 +124,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
     /// The bytes not read yet.
     #[must_use]
     pub fn remaining(&self) -> &'a [u8] {
-        self.cursor.unread(self.data)
+        self.unread
     }
 
     /// The deframer.
@@ -194,7 +198,9 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
     /// copying. The reader is spent afterwards.
     pub fn recover(&mut self, options: RecoverOptions) -> Recovery {
         self.done = true;
-        crate::recovery::recover_slice_with(&mut self.cursor, self.data, options)
+        let recovery = crate::recovery::recover_slice_with(&mut self.cursor, self.data, options);
+        self.unread = self.cursor.unread(self.data);
+        recovery
     }
 
     #[inline]
@@ -202,18 +208,28 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
         if self.done {
             return None;
         }
-        let position = self.cursor.position();
-        match self.cursor.poll_inline(self.data, true) {
-            Ok(Polled::Frame(_, payload)) => Some(Ok((position, payload))),
+        let (start, frame) = (self.unread.as_ptr(), self.cursor.position().frame);
+        match self.cursor.poll_inline(self.data, self.unread, true) {
+            Ok(Polled::Frame {
+                span,
+                payload,
+                after,
+            }) => {
+                self.unread = after;
+                Some(Ok((self.cursor.position_of(&span), payload)))
+            }
             Ok(Polled::Other(_)) => {
                 self.done = true;
                 None
             }
             Err(error) => {
+                self.unread = self.cursor.unread(self.data);
                 // The end of a slice is final, and an error that left the
                 // cursor where it was would repeat forever: both end the
                 // iteration after being reported once.
-                if error.is_unexpected_eof() || self.cursor.position() == position {
+                let stuck = core::ptr::eq(self.unread.as_ptr(), start)
+                    && self.cursor.position().frame == frame;
+                if error.is_unexpected_eof() || stuck {
                     self.done = true;
                 }
                 Some(Err(error))
