@@ -27,7 +27,8 @@ use std::io;
 use arbitrary::{Arbitrary, Unstructured};
 use flatstream::{
     AfterDamage, ChecksumDeframer, Crc16, Crc32, DefaultDeframer, Deframer, DeframerExt, Error,
-    ErrorKind, FrameCursor, Position, SliceReader, Step, StreamReader, XxHash64, wire,
+    ErrorKind, FrameCursor, Position, SliceReader, Step, StreamHeader, StreamReader, XxHash64,
+    wire,
 };
 
 use crate::{ChunkedSource, READ_CHUNK, peak_heap};
@@ -541,6 +542,11 @@ pub(crate) fn read_cursor<D: Deframer>(
             );
             let consumed = cursor.consumed();
             match cursor.poll(&buf, eof) {
+                // The readers keep the header apart; so does this driver.
+                Ok(Step::Header(span)) => {
+                    assert_eq!((before.offset, before.frame), (0, 0), "a header only first");
+                    assert!(StreamHeader::is_header(span.payload(&buf)));
+                }
                 Ok(Step::Frame(span)) => {
                     assert_eq!(span.start, consumed);
                     assert_eq!(span.payload_start, span.start + header_len);

@@ -14,7 +14,7 @@ use alloc::boxed::Box;
 
 use crate::deframer::{Parts, decode_parts};
 use crate::wire::{self, DEFAULT_MAX_FRAME_LEN};
-use crate::{Deframer, Error, ErrorKind, Position, Result};
+use crate::{Deframer, Error, ErrorKind, Position, Result, StreamHeader};
 
 pub(crate) use self::chain::is_zero_frame;
 use self::chain::{Chain, chain_at};
@@ -55,6 +55,13 @@ pub enum Step {
     /// A complete, verified frame, consumed by the cursor. Its bytes are
     /// still in the buffer; see [`FrameSpan::payload`].
     Frame(FrameSpan),
+    /// The stream's self-describing header: a complete, verified first
+    /// frame (at stream offset 0) whose payload is a
+    /// [`StreamHeader`](crate::StreamHeader), consumed by the cursor. It is
+    /// a frame on the wire (it counts in frame indices and offsets) but not
+    /// a payload: readers keep it apart
+    /// ([`StreamHeader::decode`](crate::StreamHeader::decode) reads it).
+    Header(FrameSpan),
     /// More bytes are needed to decide anything: `needed` more than the
     /// buffer holds would help (exactly what an incomplete frame lacks; a
     /// read-ahead while searching for good frames after damage). It sizes
@@ -160,6 +167,7 @@ impl FrameSpan {
 /// loop {
 ///     match cursor.poll(&buf, false)? {
 ///         Step::Frame(span) => payloads.push(span.payload(&buf).to_vec()),
+///         Step::Header(_) => unreachable!("this stream has no header"),
 ///         Step::Need { .. } => match pieces.next() {
 ///             Some(piece) => {
 ///                 let consumed = cursor.discard();
@@ -183,6 +191,13 @@ pub struct FrameCursor<D> {
     deframer: D,
     max_frame_len: usize,
     after_damage: AfterDamage,
+    /// The frame limit of the hot path: `max_frame_len`, or 0 while the
+    /// first frame of the stream is still to be judged (it may be the
+    /// header), so that the hot path sends any frame with a payload to the
+    /// cold path then, and checks nothing per frame for it.
+    hot_limit: usize,
+    /// The first frame of the stream is still to be judged.
+    header_pending: bool,
     /// Where the cursor is. Kept apart, and handed to the cold paths by
     /// value, so that the hot loop keeps it in registers.
     at: At,
@@ -306,6 +321,8 @@ impl<D: Deframer> FrameCursor<D> {
             deframer,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             after_damage: AfterDamage::Skip,
+            hot_limit: 0,
+            header_pending: true,
             at: At {
                 base: 0,
                 pos: 0,
@@ -319,7 +336,7 @@ impl<D: Deframer> FrameCursor<D> {
     /// deframer's own limit applies).
     #[must_use]
     pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
-        self.max_frame_len = max_frame_len;
+        self.set_max_frame_len(max_frame_len);
         self
     }
 
@@ -337,6 +354,9 @@ impl<D: Deframer> FrameCursor<D> {
     pub fn starting_at(mut self, position: Position) -> Self {
         self.at.base = position.offset;
         self.at.frame = position.frame;
+        if position.offset != 0 || position.frame != 0 {
+            self.header_judged();
+        }
         self
     }
 
@@ -407,7 +427,7 @@ impl<D: Deframer> FrameCursor<D> {
         // Everything else (ends, damage, resynchronisation) is apart, and
         // decodes again, so that nothing here has to outlive the match.
         let mut at = self.at;
-        let first = match decode_parts(&mut self.deframer, unread, self.max_frame_len) {
+        let first = match decode_parts(&mut self.deframer, unread, self.hot_limit) {
             Ok(Parts::Frame {
                 payload_start,
                 frame_len,
@@ -455,6 +475,15 @@ impl<D: Deframer> FrameCursor<D> {
     /// once, so a validator or observer runs once per frame).
     #[inline(always)]
     fn poll_cold(&mut self, buf: &[u8], eof: bool, first: First) -> Result<Step> {
+        let first = if self.header_pending {
+            match self.first_frame(buf, eof) {
+                Ok(Judged::Step(step)) => return Ok(step),
+                Ok(Judged::Cold(first)) => first,
+                Err(error) => return Err(error),
+            }
+        } else {
+            first
+        };
         let mut cold = Cold {
             deframer: &mut self.deframer,
             resync: self.resync.take(),
@@ -466,6 +495,90 @@ impl<D: Deframer> FrameCursor<D> {
         self.at = cold.at;
         self.resync = cold.resync;
         step
+    }
+
+    /// Judges the first frame of the stream, which the hot path sent here
+    /// with a limit of 0 (so `first` said nothing about it): a header, a
+    /// frame, more bytes to wait for (staying pending), or, for the cold
+    /// path, what decoding it with the real limit says. After anything but
+    /// a wait, the hot path takes the real limit.
+    #[cold]
+    #[inline(never)]
+    fn first_frame(&mut self, buf: &[u8], eof: bool) -> Result<Judged> {
+        let at_start = self.at.frame == 0 && self.at.position().offset == 0;
+        let unread = self.unread(buf);
+        let decoded = decode_parts(&mut self.deframer, unread, self.max_frame_len);
+        if at_start
+            && !eof
+            && let Ok(Parts::Incomplete { needed, required }) = decoded
+        {
+            return Ok(Judged::Step(Step::Need { needed, required }));
+        }
+        self.header_judged();
+        match decoded {
+            Ok(Parts::Frame {
+                payload_start,
+                frame_len,
+                payload,
+                ..
+            }) => {
+                let start = self.at.pos;
+                let span = FrameSpan {
+                    start,
+                    payload_start: start + payload_start,
+                    end: start + frame_len,
+                };
+                self.at.pos = span.end;
+                self.at.frame += 1;
+                Ok(Judged::Step(
+                    if at_start && StreamHeader::is_header(payload) {
+                        Step::Header(span)
+                    } else {
+                        Step::Frame(span)
+                    },
+                ))
+            }
+            Ok(Parts::Incomplete { needed, required }) if !eof => {
+                Ok(Judged::Step(Step::Need { needed, required }))
+            }
+            Ok(Parts::Incomplete { required, .. }) => Ok(Judged::Cold(First::PastEnd { required })),
+            Err(kind) => Ok(Judged::Cold(First::Damaged(kind))),
+        }
+    }
+
+    /// The first frame is judged: the hot path takes the real limit.
+    fn header_judged(&mut self) {
+        self.header_pending = false;
+        self.hot_limit = self.max_frame_len;
+    }
+
+    /// Whether the cursor is still before the first frame of the stream,
+    /// which may be a header: nothing but empty frames consumed yet.
+    #[must_use]
+    pub fn header_pending(&self) -> bool {
+        self.header_pending
+    }
+
+    /// Whether the next frame in `buf` is the stream's header, judged
+    /// without verifying it (polling does that, once): `None` while the
+    /// frame is not all in `buf`. A frame that is not the first of the
+    /// stream, or declares a length over the limit, is not a header.
+    pub(crate) fn peek_header(&self, buf: &[u8]) -> Option<bool> {
+        let at = self.position();
+        if !self.header_pending || at.offset != 0 || at.frame != 0 {
+            return Some(false);
+        }
+        let header_len = self.deframer.header_len();
+        let unread = self.unread(buf);
+        if let Some(prefix) = unread.first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
+            && usize::try_from(u32::from_le_bytes(*prefix)).unwrap_or(usize::MAX)
+                > self.max_frame_len.min(self.deframer.max_frame_len())
+        {
+            return Some(false);
+        }
+        let frame_len = wire::whole_frame_len(unread, header_len)?;
+        let payload = unread.get(header_len..frame_len).unwrap_or_default();
+        Some(StreamHeader::is_header(payload))
     }
 
     /// Looks for the first offset at or after `from` (a stream offset within
@@ -529,16 +642,21 @@ impl Settings {
 impl<D> FrameCursor<D> {
     /// Puts `settings` on the cursor and returns the ones it had.
     pub(crate) fn swap_settings(&mut self, settings: Settings) -> Settings {
-        Settings {
+        let old = Settings {
             after_damage: core::mem::replace(&mut self.after_damage, settings.after_damage),
-            max_frame_len: core::mem::replace(&mut self.max_frame_len, settings.max_frame_len),
+            max_frame_len: self.max_frame_len,
             resync: core::mem::replace(&mut self.resync, settings.resync),
-        }
+        };
+        self.set_max_frame_len(settings.max_frame_len);
+        old
     }
 
     /// Changes the frame limit of a cursor in use.
     pub fn set_max_frame_len(&mut self, max_frame_len: usize) {
         self.max_frame_len = max_frame_len;
+        if !self.header_pending {
+            self.hot_limit = max_frame_len;
+        }
     }
 
     /// Changes the damage policy of a cursor in use. A resynchronisation in
@@ -616,6 +734,15 @@ impl<D> FrameCursor<D> {
     pub fn into_deframer(self) -> D {
         self.deframer
     }
+}
+
+/// What judging the first frame of a stream came to.
+#[derive(Debug)]
+enum Judged {
+    /// The step to return.
+    Step(Step),
+    /// What the cold path goes on with.
+    Cold(First),
 }
 
 /// What the hot path found when it did not find a frame or a need.

@@ -135,6 +135,17 @@ pub enum ErrorKind {
     )]
     EmptyPayload,
 
+    /// A stream header was written after frames: it can only be the first
+    /// frame of a stream (see `StreamWriter::write_header`). Nothing was
+    /// written.
+    #[error(
+        "stream header refused: it must be the first frame, and {frames_written} frames were written"
+    )]
+    HeaderNotFirst {
+        /// Frames the writer had written (or started its count at).
+        frames_written: u64,
+    },
+
     /// An earlier I/O error left a frame partly written, and the writer
     /// cannot complete it: it refuses every later write.
     ///
@@ -275,7 +286,9 @@ impl Error {
             ErrorKind::ChecksumMismatch { .. }
             | ErrorKind::UnexpectedEof { .. }
             | ErrorKind::CorruptRegion { .. } => true,
-            ErrorKind::Invalid { .. } | ErrorKind::EmptyPayload => true,
+            ErrorKind::Invalid { .. }
+            | ErrorKind::EmptyPayload
+            | ErrorKind::HeaderNotFirst { .. } => true,
             #[cfg(feature = "std")]
             ErrorKind::Io(err) => matches!(
                 err.kind(),

@@ -13,6 +13,7 @@ mod cursor;
 mod deframer;
 mod error;
 mod framer;
+mod header;
 mod memory;
 mod recovery;
 mod serialize;
@@ -34,6 +35,7 @@ pub use crate::cursor::{AfterDamage, FrameCursor, FrameSpan, Step};
 pub use crate::deframer::{Decoded, Deframer, decode};
 pub use crate::error::{Error, ErrorKind, Position, Result};
 pub use crate::framer::Framer;
+pub use crate::header::{HEADER_FILE_IDENTIFIER, StreamHeader};
 #[cfg(feature = "std")]
 pub use crate::memory::MonotonicClock;
 pub use crate::memory::{AdaptiveWatermark, Clock, ManualClock, MemoryPolicy, ShrinkAbove};

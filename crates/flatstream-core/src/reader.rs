@@ -5,7 +5,9 @@ use alloc::vec::Vec;
 use std::io::{self, Read};
 
 use crate::cursor::{FrameSpan, Step};
-use crate::{AfterDamage, Deframer, Error, FrameCursor, MemoryPolicy, Position, Result};
+use crate::{
+    AfterDamage, Deframer, Error, FrameCursor, MemoryPolicy, Position, Result, StreamHeader,
+};
 #[cfg(doc)]
 use crate::{ErrorKind, wire::DEFAULT_MAX_FRAME_LEN};
 
@@ -89,6 +91,8 @@ pub struct StreamReader<R, D> {
     /// While a recovery scan runs: the stream offset from which read bytes
     /// must be kept although consumed.
     keep_from: Option<u64>,
+    /// The stream's header, once its first frame was one.
+    header: Option<Box<StreamHeader>>,
 }
 
 impl<R: Read, D: Deframer> StreamReader<R, D> {
@@ -105,6 +109,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
             memory: None,
             recovering: None,
             keep_from: None,
+            header: None,
         }
     }
 
@@ -277,6 +282,73 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
         self.cursor.position().frame
     }
 
+    /// The stream's self-describing header, if its first frame is one
+    /// (see [`StreamHeader`]). Before the first frame is read this reads
+    /// until that frame is complete, and consumes it only if it is the
+    /// header; a first frame that is a payload stays for
+    /// [`read_message`](StreamReader::read_message). The header is never
+    /// handed out as a payload.
+    ///
+    /// # Errors
+    ///
+    /// The source's error while reading the first frame, or the damage of a
+    /// first frame that looks like a header (a checksum mismatch, say),
+    /// positioned at frame 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use flatstream_core::{Deframer, ErrorKind as K, Framer};
+    /// # #[derive(Debug)] struct DefaultDeframer;
+    /// # impl Deframer for DefaultDeframer {
+    /// #     fn header_len(&self) -> usize { 4 }
+    /// #     fn verify(&mut self, _: &[u8], _: &[u8]) -> Result<(), K> { Ok(()) }
+    /// #     fn max_frame_len(&self) -> usize { usize::MAX }
+    /// # }
+    /// # #[derive(Debug)] struct DefaultFramer;
+    /// # impl Framer for DefaultFramer {
+    /// #     fn header_len(&self) -> usize { 4 }
+    /// #     fn encode_header(&mut self, p: &[u8], h: &mut [u8]) -> flatstream_core::Result<()> {
+    /// #         h.copy_from_slice(&(p.len() as u32).to_le_bytes());
+    /// #         Ok(())
+    /// #     }
+    /// # }
+    /// use flatstream_core::{StreamHeader, StreamReader, StreamWriter};
+    ///
+    /// let mut writer = StreamWriter::new(Vec::new(), DefaultFramer);
+    /// writer.write_header(&StreamHeader::new().with_metadata("host", "probe-7"))?;
+    /// writer.write_payload(b"first")?;
+    /// let stream = writer.into_inner();
+    ///
+    /// let mut reader = StreamReader::new(stream.as_slice(), DefaultDeframer);
+    /// let header = reader.header()?.expect("the stream has a header");
+    /// assert_eq!(header.metadata("host"), Some("probe-7"));
+    /// assert_eq!(reader.read_message()?, Some(&b"first"[..]));
+    /// assert_eq!(reader.read_message()?, None);
+    /// # Ok::<(), flatstream_core::Error>(())
+    /// ```
+    pub fn header(&mut self) -> Result<Option<&StreamHeader>> {
+        loop {
+            match self.cursor.peek_header(&self.buf[..self.filled]) {
+                Some(false) => break,
+                Some(true) => {
+                    match self.cursor.poll(&self.buf[..self.filled], false)? {
+                        Step::Header(frame) => self.keep_header(frame),
+                        step => debug_assert!(false, "a header frame polled as {step:?}"),
+                    }
+                    break;
+                }
+                None => {
+                    let needed = self.cursor.deframer().header_len();
+                    if self.fill(needed)? == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(self.header.as_deref())
+    }
+
     /// The offset and index of the next frame.
     #[must_use]
     pub fn position(&self) -> Position {
@@ -319,10 +391,16 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
         loop {
             match self.cursor.poll(&self.buf[..self.filled], eof)? {
                 Step::Frame(frame) => return Ok(Some(frame)),
+                Step::Header(frame) => self.keep_header(frame),
                 Step::End => return Ok(None),
                 Step::Need { needed, .. } => eof = self.fill(needed)? == 0,
             }
         }
+    }
+
+    /// Keeps the header the cursor found in `frame`.
+    fn keep_header(&mut self, frame: FrameSpan) {
+        self.header = StreamHeader::decode(frame.payload(&self.buf)).map(Box::new);
     }
 
     /// Reads at least once into the buffer, making room for `needed` more

@@ -339,7 +339,7 @@ impl RecoverScan {
         if let Some((_, salvage)) = self.salvage.as_mut() {
             loop {
                 match cursor.poll(buf, eof) {
-                    Ok(Step::Frame(span)) => {
+                    Ok(Step::Frame(span) | Step::Header(span)) => {
                         salvage.frames += 1;
                         salvage.bytes += (span.end - span.start) as u64;
                     }
@@ -381,7 +381,7 @@ impl RecoverScan {
         loop {
             let before = cursor.position();
             match cursor.poll(buf, eof) {
-                Ok(Step::Frame(span)) => {
+                Ok(Step::Frame(span) | Step::Header(span)) => {
                     self.last_frame = Some(before);
                     let frame = span.frame(buf);
                     if is_zero_frame(frame) {

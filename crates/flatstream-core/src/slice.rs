@@ -1,5 +1,6 @@
 //! `SliceReader`: zero-copy frames straight out of a byte slice.
 
+use alloc::boxed::Box;
 use core::marker::PhantomData;
 
 use flatbuffers::VerifierOptions;
@@ -11,6 +12,7 @@ use crate::{
 };
 #[cfg(doc)]
 use crate::{ErrorKind, wire::DEFAULT_MAX_FRAME_LEN};
+use crate::{FrameSpan, Step, StreamHeader};
 
 /// Reads frames from a byte slice, as an [`Iterator`] of payloads that borrow
 /// the slice itself: no buffer, no copy, and `collect()` works.
@@ -72,6 +74,8 @@ pub struct SliceReader<'a, D> {
     /// Set once the iteration cannot go on: the end, a torn tail, or an
     /// error that left the cursor where it was.
     done: bool,
+    /// The stream's header, once its first frame was one.
+    header: Option<Box<StreamHeader>>,
 }
 
 impl<'a, D: Deframer> SliceReader<'a, D> {
@@ -83,6 +87,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
             unread: data,
             cursor: FrameCursor::new(deframer),
             done: false,
+            header: None,
         }
     }
 
@@ -125,6 +130,32 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
     #[must_use]
     pub fn remaining(&self) -> &'a [u8] {
         self.unread
+    }
+
+    /// The stream's self-describing header, if its first frame is one
+    /// (see [`StreamHeader`]); it is never handed out as a payload. Before
+    /// the first frame is read this looks at it, and consumes it only if it
+    /// is the header.
+    ///
+    /// # Errors
+    ///
+    /// The damage of a first frame that looks like a header (a checksum
+    /// mismatch, say), positioned at frame 0; the frame is then passed over
+    /// as the reader's [`AfterDamage`] policy says.
+    pub fn header(&mut self) -> Result<Option<&StreamHeader>> {
+        if self.cursor.peek_header(self.data) == Some(true) {
+            let polled = self.cursor.poll(self.data, true);
+            self.unread = self.cursor.unread(self.data);
+            if let Step::Header(frame) = polled? {
+                self.keep_header(frame);
+            }
+        }
+        Ok(self.header.as_deref())
+    }
+
+    /// Keeps the header the cursor found in `frame`.
+    fn keep_header(&mut self, frame: FrameSpan) {
+        self.header = StreamHeader::decode(frame.payload(self.data)).map(Box::new);
     }
 
     /// The deframer.
@@ -205,35 +236,49 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
 
     #[inline]
     fn next_frame(&mut self) -> Option<Result<(Position, &'a [u8])>> {
-        if self.done {
-            return None;
-        }
-        let (start, frame) = (self.unread.as_ptr(), self.cursor.position().frame);
-        match self.cursor.poll_inline(self.data, self.unread, true) {
-            Ok(Polled::Frame {
-                span,
-                payload,
-                after,
-            }) => {
-                self.unread = after;
-                Some(Ok((self.cursor.position_of(&span), payload)))
+        loop {
+            if self.done {
+                return None;
             }
-            Ok(Polled::Other(_)) => {
-                self.done = true;
-                None
-            }
-            Err(error) => {
-                self.unread = self.cursor.unread(self.data);
-                // The end of a slice is final, and an error that left the
-                // cursor where it was would repeat forever: both end the
-                // iteration after being reported once.
-                let stuck = core::ptr::eq(self.unread.as_ptr(), start)
-                    && self.cursor.position().frame == frame;
-                if error.is_unexpected_eof() || stuck {
-                    self.done = true;
+            let (start, frame) = (self.unread.as_ptr(), self.cursor.position().frame);
+            let span = match self.cursor.poll_inline(self.data, self.unread, true) {
+                Ok(Polled::Frame {
+                    span,
+                    payload,
+                    after,
+                }) => {
+                    self.unread = after;
+                    return Some(Ok((self.cursor.position_of(&span), payload)));
                 }
-                Some(Err(error))
-            }
+                // The first frame of the stream, judged apart.
+                Ok(Polled::Other(Step::Frame(span))) => span,
+                Ok(Polled::Other(Step::Header(span))) => {
+                    self.unread = self.cursor.unread(self.data);
+                    self.keep_header(span);
+                    continue;
+                }
+                Ok(Polled::Other(Step::End | Step::Need { .. })) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(error) => {
+                    self.unread = self.cursor.unread(self.data);
+                    // The end of a slice is final, and an error that left the
+                    // cursor where it was would repeat forever: both end the
+                    // iteration after being reported once.
+                    let stuck = core::ptr::eq(self.unread.as_ptr(), start)
+                        && self.cursor.position().frame == frame;
+                    if error.is_unexpected_eof() || stuck {
+                        self.done = true;
+                    }
+                    return Some(Err(error));
+                }
+            };
+            self.unread = self.cursor.unread(self.data);
+            return Some(Ok((
+                self.cursor.position_of(&span),
+                span.payload(self.data),
+            )));
         }
     }
 }

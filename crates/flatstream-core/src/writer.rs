@@ -7,7 +7,10 @@ use flatbuffers::{Allocator, DefaultAllocator, FlatBufferBuilder};
 use std::io::Write;
 
 use self::sink::FrameSink;
-use crate::{Error, Framer, MemoryPolicy, Position, Result, StreamSerialize, finished_payload};
+use crate::{
+    Error, ErrorKind, Framer, MemoryPolicy, Position, Result, StreamHeader, StreamSerialize,
+    finished_payload,
+};
 
 /// Writes framed FlatBuffers to a [`Write`] sink.
 ///
@@ -402,6 +405,30 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
             Ok(payload) => self.sink.write_frame(payload),
             Err(e) => Err(self.sink.refuse(e)),
         }
+    }
+
+    /// Writes `header` as the stream's first frame: the self-describing
+    /// header that readers take out of the payloads and expose (see
+    /// [`StreamHeader`]). It counts as a frame in
+    /// [`frames_written`](StreamWriter::frames_written) and in positions, as
+    /// it does on the wire.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::HeaderNotFirst`] if the writer has written a frame (or
+    /// starts its count after frames, when appending), with nothing written;
+    /// otherwise as [`write_payload`](StreamWriter::write_payload).
+    ///
+    /// [`ErrorKind::HeaderNotFirst`]: crate::ErrorKind::HeaderNotFirst
+    pub fn write_header(&mut self, header: &StreamHeader) -> Result<()> {
+        let at = self.sink.position();
+        if at.offset != 0 || at.frame != 0 {
+            let refused = ErrorKind::HeaderNotFirst {
+                frames_written: at.frame,
+            };
+            return Err(Error::from(refused).at(at));
+        }
+        self.sink.write_frame(&header.encode())
     }
 
     /// Writes `payload` as one frame, whatever its bytes (one that is empty

@@ -44,8 +44,9 @@ use std::io;
 
 use flatstream::{
     AfterDamage, Deframer, DeframerExt, Error, ErrorKind, FrameCursor, Framer, NoValidator,
-    Position, RecoverOptions, Recovery, SliceReader, Step, StreamReader, StreamWriter, Tail,
-    decode, recover, recover_file_for_append, recover_slice, recover_with, wire,
+    Position, RecoverOptions, Recovery, SliceReader, Step, StreamHeader, StreamReader,
+    StreamWriter, Tail, decode, recover, recover_file_for_append, recover_slice, recover_with,
+    wire,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -156,6 +157,11 @@ fn cursor_events<De: Deframer>(
         let before = cursor.position();
         let consumed = cursor.consumed();
         match cursor.poll(&buf, rest.is_empty()) {
+            // The readers keep the header apart; so does this driver.
+            Ok(Step::Header(span)) => {
+                assert_eq!(before.offset, 0, "a header only at the start");
+                assert!(StreamHeader::is_header(span.payload(&buf)));
+            }
             Ok(Step::Frame(span)) => {
                 assert_eq!(
                     span.start, consumed,

@@ -294,3 +294,77 @@ fn hex_format_round_trips() {
     assert!(parse_hex("abc").is_err());
     assert!(parse_hex("+f").is_err());
 }
+
+/// The self-describing header, pinned: a CRC-32 stream of the header of
+/// [`golden_header`] and the ASCII frame. Layout: `schema/stream_header.fbs`
+/// in `flatstream-core`; the payload's bytes 4..8 are the identifier `FSHD`.
+#[cfg(feature = "crc32")]
+#[test]
+fn header_frame() {
+    use flatstream::{ChecksumDeframer, ChecksumFramer, Crc32};
+    let file = "header.hex";
+    let shown = format!("tests/data/{file}");
+    let path = data_path(file);
+    let mut writer = StreamWriter::new(Vec::new(), ChecksumFramer::new(Crc32::new()));
+    writer.write_header(&golden_header()).expect("header");
+    writer.write_payload(ASCII).expect("ASCII payload");
+    let actual = writer.into_inner();
+    if std::env::var(BLESS_VAR).is_ok_and(|v| v == "1") {
+        let mut text = format!(
+            "# FlatStream golden stream, a self-describing header (CRC-32 framing).\n\
+             # Frames: StreamHeader (FSHD), \"flatstream\". {} bytes.\n\
+             # Written by `cargo xtask codegen` (FLATSTREAM_BLESS=1); do not edit.\n",
+            actual.len()
+        );
+        for line in actual.chunks(HEX_LINE_BYTES) {
+            for byte in line {
+                text.push_str(&format!("{byte:02x}"));
+            }
+            text.push('\n');
+        }
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(&path, text).expect("write golden file");
+        }
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("golden file {shown} cannot be read ({e}): run `cargo xtask codegen`")
+    });
+    let expected = parse_hex(&text).unwrap_or_else(|e| panic!("{shown} is not hex: {e}"));
+    assert!(
+        expected == actual,
+        "golden file {shown} is stale: run `cargo xtask codegen`"
+    );
+
+    // The header frame: a length, a CRC-32, then a FlatBuffer whose
+    // identifier is FSHD; an old reader sees it as one more frame.
+    let header_len = u32::from_le_bytes(expected[..4].try_into().unwrap()) as usize;
+    assert_eq!(&expected[8 + 4..8 + 8], b"FSHD");
+    let next = frame_at(
+        &expected,
+        8 + header_len,
+        &0xC069_2553_u32.to_le_bytes(),
+        ASCII,
+    );
+    assert_eq!(next, expected.len());
+    let old_reader: Vec<Vec<u8>> =
+        flatstream::SliceReader::new(&expected, ChecksumDeframer::new(Crc32::new()))
+            .map(|p| p.map(<[u8]>::to_vec))
+            .collect::<Result<_, _>>()
+            .expect("reads");
+    assert_eq!(old_reader, [ASCII.to_vec()], "the header is not a payload");
+
+    let mut reader = StreamReader::new(expected.as_slice(), ChecksumDeframer::new(Crc32::new()));
+    assert_eq!(reader.header().expect("reads"), Some(&golden_header()));
+    assert_eq!(reader.read_message().expect("reads"), Some(ASCII));
+    assert_eq!(reader.read_message().expect("reads"), None);
+}
+
+#[cfg(feature = "crc32")]
+fn golden_header() -> flatstream::StreamHeader {
+    flatstream::StreamHeader::new()
+        .with_schema((0u8..16).collect::<Vec<_>>())
+        .with_root_type("flatstream.telemetry.Telemetry")
+        .with_file_identifier("TLM1")
+        .with_metadata("producer", "flatstream golden")
+        .with_metadata("host", "golden")
+}
