@@ -476,10 +476,15 @@ impl<D: Deframer> FrameCursor<D> {
     #[inline(always)]
     fn poll_cold(&mut self, buf: &[u8], eof: bool, first: First) -> Result<Step> {
         let first = if self.header_pending {
-            match self.first_frame(buf, eof) {
-                Ok(Judged::Step(step)) => return Ok(step),
-                Ok(Judged::Cold(first)) => first,
-                Err(error) => return Err(error),
+            let (judged, at, pending) =
+                first_frame(&mut self.deframer, self.max_frame_len, self.at, buf, eof);
+            self.at = at;
+            if !pending {
+                self.header_judged();
+            }
+            match judged {
+                Judged::Step(step) => return Ok(step),
+                Judged::Cold(first) => first,
             }
         } else {
             first
@@ -495,55 +500,6 @@ impl<D: Deframer> FrameCursor<D> {
         self.at = cold.at;
         self.resync = cold.resync;
         step
-    }
-
-    /// Judges the first frame of the stream, which the hot path sent here
-    /// with a limit of 0 (so `first` said nothing about it): a header, a
-    /// frame, more bytes to wait for (staying pending), or, for the cold
-    /// path, what decoding it with the real limit says. After anything but
-    /// a wait, the hot path takes the real limit.
-    #[cold]
-    #[inline(never)]
-    fn first_frame(&mut self, buf: &[u8], eof: bool) -> Result<Judged> {
-        let at_start = self.at.frame == 0 && self.at.position().offset == 0;
-        let unread = self.unread(buf);
-        let decoded = decode_parts(&mut self.deframer, unread, self.max_frame_len);
-        if at_start
-            && !eof
-            && let Ok(Parts::Incomplete { needed, required }) = decoded
-        {
-            return Ok(Judged::Step(Step::Need { needed, required }));
-        }
-        self.header_judged();
-        match decoded {
-            Ok(Parts::Frame {
-                payload_start,
-                frame_len,
-                payload,
-                ..
-            }) => {
-                let start = self.at.pos;
-                let span = FrameSpan {
-                    start,
-                    payload_start: start + payload_start,
-                    end: start + frame_len,
-                };
-                self.at.pos = span.end;
-                self.at.frame += 1;
-                Ok(Judged::Step(
-                    if at_start && StreamHeader::is_header(payload) {
-                        Step::Header(span)
-                    } else {
-                        Step::Frame(span)
-                    },
-                ))
-            }
-            Ok(Parts::Incomplete { needed, required }) if !eof => {
-                Ok(Judged::Step(Step::Need { needed, required }))
-            }
-            Ok(Parts::Incomplete { required, .. }) => Ok(Judged::Cold(First::PastEnd { required })),
-            Err(kind) => Ok(Judged::Cold(First::Damaged(kind))),
-        }
     }
 
     /// The first frame is judged: the hot path takes the real limit.
@@ -734,6 +690,54 @@ impl<D> FrameCursor<D> {
     pub fn into_deframer(self) -> D {
         self.deframer
     }
+}
+
+/// Judges the first frame of the stream, which the hot path sent to the
+/// cold path with a limit of 0 (so what it decoded says nothing): a header,
+/// a frame, more bytes to wait for, or, for the cold path, what decoding it
+/// with the real limit says. Returns that, the new position, and whether
+/// the first frame is still pending (only while waiting for its bytes).
+/// It takes the cursor's parts by value, like [`Cold`], so that the hot
+/// loop's position never has its address taken.
+#[cold]
+#[inline(never)]
+fn first_frame<D: Deframer>(
+    deframer: &mut D,
+    max_frame_len: usize,
+    mut at: At,
+    buf: &[u8],
+    eof: bool,
+) -> (Judged, At, bool) {
+    let at_start = at.frame == 0 && at.position().offset == 0;
+    let unread = buf.get(at.pos..).unwrap_or_default();
+    let judged = match decode_parts(deframer, unread, max_frame_len) {
+        Ok(Parts::Incomplete { needed, required }) if !eof => {
+            return (Judged::Step(Step::Need { needed, required }), at, at_start);
+        }
+        Ok(Parts::Frame {
+            payload_start,
+            frame_len,
+            payload,
+            ..
+        }) => {
+            let start = at.pos;
+            let span = FrameSpan {
+                start,
+                payload_start: start + payload_start,
+                end: start + frame_len,
+            };
+            at.pos = span.end;
+            at.frame += 1;
+            Judged::Step(if at_start && StreamHeader::is_header(payload) {
+                Step::Header(span)
+            } else {
+                Step::Frame(span)
+            })
+        }
+        Ok(Parts::Incomplete { required, .. }) => Judged::Cold(First::PastEnd { required }),
+        Err(kind) => Judged::Cold(First::Damaged(kind)),
+    };
+    (judged, at, false)
 }
 
 /// What judging the first frame of a stream came to.

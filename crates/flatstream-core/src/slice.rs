@@ -1,6 +1,5 @@
 //! `SliceReader`: zero-copy frames straight out of a byte slice.
 
-use alloc::boxed::Box;
 use core::marker::PhantomData;
 
 use flatbuffers::VerifierOptions;
@@ -74,8 +73,10 @@ pub struct SliceReader<'a, D> {
     /// Set once the iteration cannot go on: the end, a torn tail, or an
     /// error that left the cursor where it was.
     done: bool,
-    /// The stream's header, once its first frame was one.
-    header: Option<Box<StreamHeader>>,
+    /// Where the stream's header is in `data`, once its first frame was
+    /// one (decoded on request: nothing here needs dropping, so the hot
+    /// loop keeps the reader in registers).
+    header: Option<FrameSpan>,
 }
 
 impl<'a, D: Deframer> SliceReader<'a, D> {
@@ -142,20 +143,17 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
     /// The damage of a first frame that looks like a header (a checksum
     /// mismatch, say), positioned at frame 0; the frame is then passed over
     /// as the reader's [`AfterDamage`] policy says.
-    pub fn header(&mut self) -> Result<Option<&StreamHeader>> {
+    pub fn header(&mut self) -> Result<Option<StreamHeader>> {
         if self.cursor.peek_header(self.data) == Some(true) {
             let polled = self.cursor.poll(self.data, true);
             self.unread = self.cursor.unread(self.data);
             if let Step::Header(frame) = polled? {
-                self.keep_header(frame);
+                self.header = Some(frame);
             }
         }
-        Ok(self.header.as_deref())
-    }
-
-    /// Keeps the header the cursor found in `frame`.
-    fn keep_header(&mut self, frame: FrameSpan) {
-        self.header = StreamHeader::decode(frame.payload(self.data)).map(Box::new);
+        Ok(self
+            .header
+            .and_then(|frame| StreamHeader::decode(frame.payload(self.data))))
     }
 
     /// The deframer.
@@ -254,7 +252,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
                 Ok(Polled::Other(Step::Frame(span))) => span,
                 Ok(Polled::Other(Step::Header(span))) => {
                     self.unread = self.cursor.unread(self.data);
-                    self.keep_header(span);
+                    self.header = Some(span);
                     continue;
                 }
                 Ok(Polled::Other(Step::End | Step::Need { .. })) => {

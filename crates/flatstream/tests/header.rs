@@ -118,10 +118,7 @@ fn check_every_reader<F: Framer + Default, D: Deframer + Default>() {
 
         let mut slice = SliceReader::new(&bytes, D::default());
         assert_eq!(
-            slice
-                .header()
-                .expect("the test stream reads and writes")
-                .cloned(),
+            slice.header().expect("the test stream reads and writes"),
             expected_header
         );
         assert_eq!(slice.position(), first);
@@ -132,10 +129,7 @@ fn check_every_reader<F: Framer + Default, D: Deframer + Default>() {
             .expect("the test stream reads and writes");
         assert_eq!(read, payloads());
         assert_eq!(
-            slice
-                .header()
-                .expect("the test stream reads and writes")
-                .cloned(),
+            slice.header().expect("the test stream reads and writes"),
             expected_header
         );
 
