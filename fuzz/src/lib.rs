@@ -25,6 +25,8 @@
 //! - [`fuzz_salvage`]: a checksummed stream damaged in one region and read
 //!   with `AfterDamage::Resync`: no payload invented or reordered, and every
 //!   frame outside the damage returned.
+//! - [`fuzz_reflect`]: arbitrary bytes verified and printed as JSON by
+//!   `flatstream-reflect`: no panic, bounded output and memory.
 //!
 //! STYLE.md §7 wants this logic in the library behind `#[cfg(fuzzing)] pub mod
 //! fuzzing`; it lives here until that module exists, and only uses the public API.
@@ -37,11 +39,13 @@ use std::io::{self, Read};
 mod chunked_read;
 mod cursor;
 mod recover;
+mod reflect;
 mod salvage;
 
 pub use chunked_read::{ChunkedReadInput, fuzz_chunked_read};
 pub use cursor::{CursorInput, MAX_CURSOR_CHUNKS, fuzz_cursor};
 pub use recover::fuzz_recover;
+pub use reflect::fuzz_reflect;
 pub use salvage::{Edit, PayloadSpec, SalvageInput, fuzz_salvage};
 
 use arbitrary::Arbitrary;
@@ -654,6 +658,11 @@ mod tests {
             let input = SalvageInput::arbitrary_take_rest(arbitrary::Unstructured::new(seed))
                 .expect("any bytes are an input");
             fuzz_salvage(&input);
+        }
+        let reflect = seeds("reflect");
+        assert!(!reflect.is_empty());
+        for seed in &reflect {
+            fuzz_reflect(seed);
         }
 
         // The recover seeds reach every kind of tail.

@@ -2,9 +2,13 @@
 //!
 //! Two kinds of files are generated and committed:
 //! - the flatc output for every schema (`*.fbs`) in `crates/flatstream/schema`,
-//!   kept byte-exact (no rustfmt);
+//!   Rust code and binary schema (`.bfbs`), kept byte-exact (no rustfmt);
 //! - the golden frames, written by the `golden` test of `flatstream` when
-//!   `FLATSTREAM_BLESS=1` is set.
+//!   `FLATSTREAM_BLESS=1` is set;
+//! - single flatc outputs ([`REFLECT_OUTPUTS`]): the stream header's Rust
+//!   code in `flatstream-core`, the Rust code for FlatBuffers'
+//!   `reflection.fbs`, and the binary schemas `flatstream-reflect`'s doctest,
+//!   tests, bench and fuzz target load without flatc.
 //!
 //! With `--check`, nothing is written; the command fails if either is stale.
 
@@ -30,6 +34,36 @@ const GOLDEN_PACKAGE: &str = "flatstream";
 const GOLDEN_TEST: &str = "golden";
 /// The environment variable that makes the golden test rewrite its files.
 const BLESS_VAR: &str = "FLATSTREAM_BLESS";
+/// flatc's output committed by `flatstream-reflect`: the flatc arguments,
+/// the input schema and the committed output (named as flatc names it),
+/// all relative to the workspace root.
+const REFLECT_OUTPUTS: &[(&[&str], &str, &str)] = &[
+    (
+        &["--rust"],
+        "crates/flatstream-core/schema/stream_header.fbs",
+        "crates/flatstream-core/schema/stream_header_generated.rs",
+    ),
+    (
+        &["--rust"],
+        "crates/flatstream-reflect/schema/reflection.fbs",
+        "crates/flatstream-reflect/src/reflection_generated.rs",
+    ),
+    (
+        &["-b", "--schema", "--bfbs-builtins"],
+        "crates/flatstream/schema/telemetry.fbs",
+        "crates/flatstream-reflect/schema/telemetry.bfbs",
+    ),
+    (
+        &["-b", "--schema", "--bfbs-builtins"],
+        "crates/flatstream-reflect/tests/schemas/all_features.fbs",
+        "crates/flatstream-reflect/tests/schemas/all_features.bfbs",
+    ),
+];
+/// The flatc arguments that write a schema's binary schema (`.bfbs`), with
+/// the attributes readers need (`bit_flags`, `nested_flatbuffer`).
+const BFBS_ARGS: &[&str] = &["-b", "--schema", "--bfbs-builtins"];
+/// The extension flatc gives a binary schema.
+const BFBS_SUFFIX: &str = ".bfbs";
 /// The message for any stale generated file.
 const STALE: &str = "generated code is stale: run `cargo xtask codegen` locally and commit";
 
@@ -46,29 +80,32 @@ pub(crate) fn parse_check_flag(args: &[String]) -> Result<bool> {
     }
 }
 
-/// Regenerates (or with `check`, verifies) the flatc output and the golden
-/// frames. Both parts run even when the first one fails.
+/// Regenerates (or with `check`, verifies) the flatc output, the golden
+/// frames and the flatc output of `flatstream-reflect`. Every part runs even
+/// when an earlier one fails.
 ///
 /// # Errors
 ///
 /// Fails if a tool is missing or fails, or, with `check`, if a file is stale.
 pub(crate) fn run(sh: &Shell, check: bool) -> Result<()> {
-    let flatc = flatc(sh, check);
-    let golden = golden(sh, check);
-    match (flatc, golden) {
-        (Ok(()), Ok(())) => Ok(()),
-        (Err(err), Ok(())) => Err(err.context("flatc output")),
-        (Ok(()), Err(err)) => Err(err.context("golden frames")),
-        (Err(flatc), Err(golden)) => {
-            bail!("flatc output: {flatc:#}\ngolden frames: {golden:#}")
-        }
+    let parts = [
+        ("flatc output", flatc(sh, check)),
+        ("golden frames", golden(sh, check)),
+        ("flatstream-reflect's flatc output", reflect(sh, check)),
+    ];
+    let failures: Vec<String> = parts
+        .into_iter()
+        .filter_map(|(part, result)| result.err().map(|err| format!("{part}: {err:#}")))
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        bail!("{}", failures.join("\n"))
     }
 }
 
-/// Compiles every schema into [`SCHEMA_DIR`], or with `check` into a
-/// temporary directory whose files must equal the committed ones byte for
-/// byte; a committed `*_generated.rs` whose schema is gone is stale too.
-fn flatc(sh: &Shell, check: bool) -> Result<()> {
+/// Fails unless `flatc --version` is [`FLATC_VERSION`].
+fn require_flatc(sh: &Shell) -> Result<()> {
     let version = crate::read(cmd!(sh, "flatc --version"))
         .with_context(|| format!("flatc is required: install it with `{FLATC_INSTALL}`"))?;
     if version.trim() != FLATC_VERSION {
@@ -77,11 +114,54 @@ fn flatc(sh: &Shell, check: bool) -> Result<()> {
             version.trim()
         );
     }
+    Ok(())
+}
+
+/// Regenerates each of [`REFLECT_OUTPUTS`] (through a temporary directory),
+/// or with `check` compares it byte for byte with the committed file.
+fn reflect(sh: &Shell, check: bool) -> Result<()> {
+    require_flatc(sh)?;
+    let mut stale = Vec::new();
+    for &(args, schema, committed) in REFLECT_OUTPUTS {
+        let temp = sh.create_temp_dir()?;
+        let out = temp.path();
+        crate::run(cmd!(sh, "flatc {args...} -o {out} {schema}"))?;
+        let name = std::path::Path::new(committed)
+            .file_name()
+            .context("an output without a file name")?;
+        let fresh = sh
+            .read_binary_file(out.join(name))
+            .with_context(|| format!("flatc did not write `{}`", name.to_string_lossy()))?;
+        if !check {
+            sh.write_file(committed, fresh)?;
+        } else if !sh.path_exists(committed) || sh.read_binary_file(committed)? != fresh {
+            stale.push(committed);
+        }
+    }
+    if !stale.is_empty() {
+        bail!("{STALE} (stale: {})", stale.join(", "));
+    }
+    eprintln!(
+        "codegen: flatstream-reflect's flatc output is {}",
+        if check { "up to date" } else { "written" }
+    );
+    Ok(())
+}
+
+/// Compiles every schema into [`SCHEMA_DIR`], or with `check` into a
+/// temporary directory whose files must equal the committed ones byte for
+/// byte; a committed `*_generated.rs` whose schema is gone is stale too.
+fn flatc(sh: &Shell, check: bool) -> Result<()> {
+    require_flatc(sh)?;
     let schemas = schemas(sh)?;
     let schema_args = &schemas;
 
     if !check {
         crate::run(cmd!(sh, "flatc --rust -o {SCHEMA_DIR} {schema_args...}"))?;
+        crate::run(cmd!(
+            sh,
+            "flatc {BFBS_ARGS...} -o {SCHEMA_DIR} {schema_args...}"
+        ))?;
         eprintln!(
             "codegen: wrote the flatc output of {} schemas into {SCHEMA_DIR}/",
             schemas.len()
@@ -92,8 +172,9 @@ fn flatc(sh: &Shell, check: bool) -> Result<()> {
     let temp = sh.create_temp_dir()?;
     let out = temp.path();
     crate::run(cmd!(sh, "flatc --rust -o {out} {schema_args...}"))?;
+    crate::run(cmd!(sh, "flatc {BFBS_ARGS...} -o {out} {schema_args...}"))?;
     let generated = sh.read_dir(out)?;
-    if generated.len() < schemas.len() {
+    if generated.len() < 2 * schemas.len() {
         bail!(
             "flatc generated {} files from {} schemas in `{SCHEMA_DIR}`",
             generated.len(),
@@ -117,7 +198,8 @@ fn flatc(sh: &Shell, check: bool) -> Result<()> {
         let Some(name) = committed.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if name.ends_with(GENERATED_SUFFIX) && !sh.path_exists(out.join(name)) {
+        let is_output = name.ends_with(GENERATED_SUFFIX) || name.ends_with(BFBS_SUFFIX);
+        if is_output && !sh.path_exists(out.join(name)) {
             stale.push(format!("{SCHEMA_DIR}/{name} (no schema generates it)"));
         }
     }

@@ -19,6 +19,8 @@ pub(crate) const PACKAGES: &[&str] = &[
     "flatstream-checksum-crc32",
     "flatstream-checksum-crc16",
     "flatstream",
+    "flatstream-reflect",
+    "flatstream-cli",
 ];
 
 /// One `cargo test` invocation of the matrix.

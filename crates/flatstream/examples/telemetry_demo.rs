@@ -35,7 +35,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use flatstream::flatbuffers::FlatBufferBuilder;
-use flatstream::{ChecksumDeframer, ChecksumFramer, Crc32, StreamReader, StreamWriter};
+use flatstream::{
+    ChecksumDeframer, ChecksumFramer, Crc32, StreamHeader, StreamReader, StreamWriter,
+};
 
 #[path = "../schema/telemetry.rs"]
 mod telemetry;
@@ -131,6 +133,11 @@ fn write_stream(count: u64, path: &Path) -> Result<Pass, Box<dyn Error>> {
     let file = File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
     let sink = BufWriter::with_capacity(256 * 1024, file);
     let mut writer = StreamWriter::new(sink, ChecksumFramer::new(Crc32::new()));
+    // The self-describing header: tools (`flatstream cat --json`) read the
+    // capture with the schema it carries, no `.fbs` needed.
+    writer
+        .write_header(&capture_header())
+        .map_err(|e| format!("writing the header: {e}"))?;
     // One builder for the whole run: after the first few messages it has
     // grown to the largest reading and never allocates again.
     let mut builder = FlatBufferBuilder::with_capacity(1024);
@@ -148,10 +155,27 @@ fn write_stream(count: u64, path: &Path) -> Result<Pass, Box<dyn Error>> {
     writer.flush().map_err(|e| format!("flushing: {e}"))?;
     let elapsed = start.elapsed();
     Ok(Pass {
-        messages: writer.frames_written(),
+        // The header is a frame on the wire, not a message.
+        messages: writer.frames_written() - 1,
         bytes: writer.bytes_written(),
         elapsed,
     })
+}
+
+/// The capture's header: the Telemetry binary schema (`cargo xtask codegen`
+/// writes `schema/telemetry.bfbs` from `schema/telemetry.fbs`), its root
+/// type and file identifier, and who wrote the capture when.
+fn capture_header() -> StreamHeader {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    StreamHeader::new()
+        .with_schema(include_bytes!("../schema/telemetry.bfbs").to_vec())
+        .with_root_type("flatstream.telemetry.Telemetry")
+        .with_file_identifier("TLM1")
+        .with_metadata("producer", "flatstream telemetry_demo")
+        .with_metadata("start_unix_s", started.to_string())
 }
 
 /// Reads `path` back, verifying every message against `Reading::sample`.
@@ -159,6 +183,12 @@ fn read_stream(count: u64, path: &Path) -> Result<Pass, Box<dyn Error>> {
     let start = Instant::now();
     let file = File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
     let mut reader = StreamReader::new(file, ChecksumDeframer::new(Crc32::new()));
+    let header = reader
+        .header()
+        .map_err(|e| format!("reading {}: {e}", path.display()))?;
+    if header.map(|h| h.root_type.as_str()) != Some("flatstream.telemetry.Telemetry") {
+        return Err(format!("{}: no Telemetry stream header", path.display()).into());
+    }
     let mut next = 0u64;
     reader
         .process_all(|payload| {
@@ -183,7 +213,7 @@ fn read_stream(count: u64, path: &Path) -> Result<Pass, Box<dyn Error>> {
         return Err(format!("read {next} messages, wrote {count}").into());
     }
     Ok(Pass {
-        messages: reader.frames_read(),
+        messages: next,
         bytes: reader.offset(),
         elapsed,
     })

@@ -1,0 +1,365 @@
+//! `flatstream`: inspect, verify, print, recover and re-frame FlatStream
+//! files. See the crate README or `flatstream --help`.
+
+use std::io::{self, BufWriter, IsTerminal as _, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use flatstream_cli::cat::{self, CatOptions, FrameRange};
+use flatstream_cli::convert::{self, ConvertOptions};
+use flatstream_cli::info::{self, InfoOptions};
+use flatstream_cli::recover::{self, RecoverArgs};
+use flatstream_cli::verify::{self, VerifyOptions};
+use flatstream_cli::{EXIT_DAMAGED, EXIT_OK, Error, Failure, Framing, Result};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success: the stream is intact, nothing was lost
+  1  the stream is damaged, or data was (or would be) lost
+  2  a usage error, or a file that cannot be read or written";
+
+/// Inspect, verify, print, recover and re-frame FlatStream files: streams
+/// of length-prefixed, optionally checksummed FlatBuffers frames.
+///
+/// The framing (plain, xxh3, crc32 or crc16) is detected from the first
+/// frames unless given with --framing. Positions are byte offsets from the
+/// start of the file and frame indices from 0; a stream header, when there
+/// is one, is frame 0.
+#[derive(Debug, Parser)]
+#[command(name = "flatstream", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// Never show progress bars (they are shown only on a terminal, for
+    /// files over 256 MiB).
+    #[arg(short, long, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Summarize a stream: framing, frames, sizes, identifiers, header, and
+    /// how it ends (clean, torn tail, zero fill, corruption).
+    #[command(after_help = EXIT_CODES)]
+    Info {
+        /// The stream file.
+        file: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        framing: FramingArg,
+    },
+    /// Check every frame's checksum and, with a schema (--schema, or the
+    /// one the stream header carries), run the FlatBuffers verifier on
+    /// every payload. Lists each damaged region; reads past damage.
+    #[command(after_help = EXIT_CODES)]
+    Verify {
+        /// The stream file.
+        file: PathBuf,
+        #[command(flatten)]
+        framing: FramingArg,
+        #[command(flatten)]
+        schema: SchemaArgs,
+        /// Check checksums only, even if the header carries a schema.
+        #[arg(long, conflicts_with_all = ["schema", "root_type"])]
+        no_schema: bool,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the payloads: one hex line per frame (the default), raw bytes,
+    /// or one JSON object per line through the schema.
+    ///
+    /// The header is never printed. Reading stops at the first damage, with
+    /// an error naming its offset and frame (exit code 1).
+    #[command(after_help = EXIT_CODES)]
+    Cat {
+        /// The stream file.
+        file: PathBuf,
+        /// One line of lowercase hex per payload (the default).
+        #[arg(long, group = "format")]
+        hex: bool,
+        /// The payloads' bytes, back to back.
+        #[arg(long, group = "format")]
+        raw: bool,
+        /// One JSON object per payload and line (NDJSON, for jq), through
+        /// --schema or the schema the stream header carries.
+        #[arg(long, group = "format")]
+        json: bool,
+        /// Which frames to print, by index as on the wire (a header is
+        /// frame 0 and is never printed): A..B (B excluded), A..=B, A..,
+        /// ..B or N.
+        #[arg(long, value_name = "A..B")]
+        frames: Option<FrameRange>,
+        #[command(flatten)]
+        framing: FramingArg,
+        #[command(flatten)]
+        schema: SchemaArgs,
+    },
+    /// Truncate a torn or zero-filled tail in place (under the file's
+    /// lock), or with --salvage copy every frame that survives corruption
+    /// to a new file, keeping the header.
+    ///
+    /// Corruption is never truncated in place: use --salvage -o OUT.
+    /// Exit code 0 when nothing was (or would be) removed, 1 when bytes
+    /// were (or would be) removed or lost, or corruption was refused.
+    #[command(after_help = EXIT_CODES)]
+    Recover {
+        /// The stream file.
+        file: PathBuf,
+        /// Copy every good frame to OUT, skipping damaged regions.
+        #[arg(long)]
+        salvage: bool,
+        /// Only report what would be done; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The output file of --salvage.
+        #[arg(short, long, value_name = "OUT", requires = "salvage")]
+        output: Option<PathBuf>,
+        /// Replace OUT if it exists.
+        #[arg(long, requires = "output")]
+        force: bool,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        framing: FramingArg,
+    },
+    /// Re-frame a stream (e.g. plain to crc32), keeping its header and every
+    /// payload. The input must be intact; nothing is written otherwise.
+    #[command(after_help = EXIT_CODES)]
+    Convert {
+        /// The input stream file.
+        input: PathBuf,
+        /// The output file (refused if it exists, unless --force).
+        output: PathBuf,
+        /// The output's framing.
+        #[arg(long, value_enum)]
+        framing: Framing,
+        /// The input's framing (detected by default).
+        #[arg(long, value_enum, value_name = "FRAMING")]
+        input_framing: Option<Framing>,
+        /// Replace OUTPUT if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `--framing`.
+#[derive(Debug, Args)]
+struct FramingArg {
+    /// The stream's framing; detected from the first frames by default.
+    #[arg(long, value_enum)]
+    framing: Option<Framing>,
+}
+
+/// `--schema` and `--root-type`.
+#[derive(Debug, Args)]
+struct SchemaArgs {
+    /// The payloads' schema: a binary schema (.bfbs) or a .fbs file (needs
+    /// flatc). By default the one the stream header carries.
+    #[arg(long, value_name = "FILE")]
+    schema: Option<PathBuf>,
+    /// The payloads' root table (e.g. flatstream.telemetry.Telemetry); by
+    /// default the header's or the schema's root_type.
+    #[arg(long, value_name = "TABLE")]
+    root_type: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and version go to stdout (exit 0); usage errors to stderr
+            // (exit 2).
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) if error.failure() == Failure::BrokenPipe => ExitCode::from(EXIT_OK),
+        Err(error) => {
+            let _ = writeln!(io::stderr(), "flatstream: error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// Runs one subcommand; returns the exit code.
+fn run(cli: Cli) -> Result<u8> {
+    let progress = !cli.quiet;
+    match cli.command {
+        Command::Info {
+            file,
+            json,
+            framing,
+        } => {
+            let options = InfoOptions {
+                framing: framing.framing,
+                progress,
+            };
+            let info = info::info(&file, &options)?;
+            let text = if json {
+                to_json(&info)?
+            } else {
+                info.to_text()
+            };
+            print(&text)?;
+            Ok(EXIT_OK)
+        }
+        Command::Verify {
+            file,
+            framing,
+            schema,
+            no_schema,
+            json,
+        } => {
+            let options = VerifyOptions {
+                framing: framing.framing,
+                schema: schema.schema,
+                root_type: schema.root_type,
+                no_schema,
+                progress,
+            };
+            let report = verify::verify(&file, &options)?;
+            let text = if json {
+                to_json(&report)?
+            } else {
+                report.to_text()
+            };
+            print(&text)?;
+            if report.is_intact() {
+                return Ok(EXIT_OK);
+            }
+            let first = report.problems.first().map_or(String::new(), |p| {
+                format!(", the first at {}", p.describe())
+            });
+            let what = if report.frames == 0 {
+                "not a FlatStream stream, or damaged from its first frame"
+            } else {
+                "damaged"
+            };
+            Err(Error::damaged(format!(
+                "{}: {what}: {} problem{}{first}",
+                file.display(),
+                report.problems_total,
+                if report.problems_total == 1 { "" } else { "s" },
+            )))
+        }
+        Command::Cat {
+            file,
+            hex: _,
+            raw,
+            json,
+            frames,
+            framing,
+            schema,
+        } => {
+            let format = if raw {
+                cat::Format::Raw
+            } else if json {
+                cat::Format::Json
+            } else {
+                cat::Format::Hex
+            };
+            if format != cat::Format::Json
+                && (schema.schema.is_some() || schema.root_type.is_some())
+            {
+                return Err(Error::usage("--schema and --root-type go with --json"));
+            }
+            let options = CatOptions {
+                framing: framing.framing,
+                format,
+                schema: schema.schema,
+                root_type: schema.root_type,
+                frames: frames.unwrap_or_default(),
+            };
+            if format == cat::Format::Raw && io::stdout().is_terminal() {
+                return Err(Error::usage(
+                    "--raw writes binary data: redirect it to a file or a pipe",
+                ));
+            }
+            let stdout = io::stdout();
+            let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+            let result = cat::cat(&file, &options, &mut out);
+            // Print what was read before any error, then the error.
+            let flushed = out.flush().map_err(|error| Error::stdout(&error));
+            result?;
+            flushed?;
+            Ok(EXIT_OK)
+        }
+        Command::Recover {
+            file,
+            salvage,
+            dry_run,
+            output,
+            force,
+            json,
+            framing,
+        } => {
+            let args = RecoverArgs {
+                framing: framing.framing,
+                dry_run,
+                progress,
+                force,
+            };
+            let (text, lost) = if salvage {
+                let report = recover::salvage(&file, output.as_deref(), &args)?;
+                let text = if json {
+                    to_json(&report)?
+                } else {
+                    report.to_text()
+                };
+                (text, report.lost_data())
+            } else {
+                let report = recover::recover_in_place(&file, &args)?;
+                let text = if json {
+                    to_json(&report)?
+                } else {
+                    report.to_text()
+                };
+                (text, report.lost_data())
+            };
+            print(&text)?;
+            Ok(if lost { EXIT_DAMAGED } else { EXIT_OK })
+        }
+        Command::Convert {
+            input,
+            output,
+            framing,
+            input_framing,
+            force,
+        } => {
+            let options = ConvertOptions {
+                input_framing,
+                framing,
+                force,
+                progress,
+            };
+            let report = convert::convert(&input, &output, &options)?;
+            print(&report.to_text())?;
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+/// `value` as one line of JSON.
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    let mut text = serde_json::to_string(value)
+        .map_err(|error| Error::new(Failure::Io, format!("cannot write JSON: {error}")))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Writes `text` to stdout.
+fn print(text: &str) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|error| Error::stdout(&error))
+}

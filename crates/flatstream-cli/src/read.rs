@@ -1,0 +1,405 @@
+//! What every subcommand shares about reading a stream: the reader's
+//! settings, zero frames, the header, and how a stream ends.
+
+use std::io::{Read, Seek, SeekFrom};
+
+use flatstream::{
+    AfterDamage, Deframer, Framer, Position, Recovery, StreamHeader, StreamReader, Tail, wire,
+};
+
+use crate::error::{Error, Result, at, describe_kind};
+use crate::framing::{Framing, with_deframer, with_framer};
+use crate::input::Input;
+
+/// The largest frame the command line reads: the largest the format
+/// carries, as recovery does, so that every frame a writer was allowed to
+/// write is readable.
+pub const MAX_FRAME_LEN: usize = wire::MAX_WIRE_FRAME_LEN;
+
+/// A reader over `source` with the command line's frame limit and `after`
+/// as its policy after damage.
+pub(crate) fn reader<R: Read, D: Deframer>(
+    source: R,
+    deframer: D,
+    after: AfterDamage,
+) -> StreamReader<R, D> {
+    StreamReader::new(source, deframer)
+        .with_max_frame_len(MAX_FRAME_LEN)
+        .with_after_damage(after)
+}
+
+/// Whether a frame of `framing` with this payload is a zero frame: every
+/// byte after its length prefix (checksum and payload) is zero. Such a
+/// frame is never a FlatBuffer; it is what zero fill looks like, and
+/// writers refuse to write one unless told to.
+#[inline]
+#[must_use]
+pub fn is_zero_frame(framing: Framing, payload: &[u8]) -> bool {
+    // A FlatBuffer's first bytes (its root offset) are not all zero: this
+    // is decided at the first byte for every real payload.
+    if !payload.iter().all(|&b| b == 0) {
+        return false;
+    }
+    zero_checksum(framing, payload)
+}
+
+/// Whether the checksum bytes `framing` writes for `payload` are all zero.
+#[cold]
+fn zero_checksum(framing: Framing, payload: &[u8]) -> bool {
+    let mut header = [0u8; wire::MAX_HEADER_LEN];
+    let Some(header) = header.get_mut(..framing.header_len()) else {
+        return false;
+    };
+    let encoded = with_framer!(framing, |framer| {
+        let mut framer = framer;
+        framer.encode_header(payload, header)
+    });
+    encoded.is_ok()
+        && header
+            .get(wire::LENGTH_PREFIX_LEN..)
+            .is_some_and(|checksum| checksum.iter().all(|&b| b == 0))
+}
+
+/// A run of zero frames, held back until a real frame follows it (then they
+/// are frames: recovery keeps them) or the stream ends (then they are zero
+/// fill). Kept run-length encoded by length: zero fill can be millions of
+/// empty frames.
+#[derive(Debug, Default)]
+pub(crate) struct ZeroRun {
+    start: Option<Position>,
+    lens: Vec<(usize, u64)>,
+    frames: u64,
+}
+
+impl ZeroRun {
+    /// Adds a zero frame at `at` whose payload has `len` bytes.
+    pub(crate) fn push(&mut self, at: Position, len: usize) {
+        self.start.get_or_insert(at);
+        self.frames += 1;
+        match self.lens.last_mut() {
+            Some((last, n)) if *last == len => *n += 1,
+            _ => self.lens.push((len, 1)),
+        }
+    }
+
+    /// Where the run starts, if there is one.
+    pub(crate) fn start(&self) -> Option<Position> {
+        self.start
+    }
+
+    /// Zero frames in the run.
+    pub(crate) fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Empties the run, returning the payload lengths in order, each with
+    /// how many frames in a row have it.
+    pub(crate) fn take(&mut self) -> Vec<(usize, u64)> {
+        self.start = None;
+        self.frames = 0;
+        core::mem::take(&mut self.lens)
+    }
+}
+
+/// The header of the stream in `input`, if its first frame is one and
+/// reads intact; the file is left at its start. Damage at the first frame
+/// is not reported here: the pass that reads the stream reports it.
+///
+/// # Errors
+///
+/// I/O errors.
+pub(crate) fn read_header(input: &mut Input, framing: Framing) -> Result<Option<StreamHeader>> {
+    let path = input.path.clone();
+    let rewind = |file: &mut std::fs::File| {
+        file.seek(SeekFrom::Start(0))
+            .map(drop)
+            .map_err(|error| Error::io(&path, "cannot read", &error))
+    };
+    rewind(&mut input.file)?;
+    let header = with_deframer!(framing, |deframer| {
+        let mut reader = reader(&mut input.file, deframer, AfterDamage::Stop);
+        match reader.header() {
+            Ok(header) => header.cloned(),
+            Err(error) => {
+                if let flatstream::ErrorKind::Io(io) = error.kind() {
+                    return Err(Error::io(&path, "cannot read", io));
+                }
+                None
+            }
+        }
+    });
+    rewind(&mut input.file)?;
+    Ok(header)
+}
+
+/// What salvage would read after damage, in a report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SalvageSummary {
+    /// Frames that verify after the damage.
+    pub frames: u64,
+    /// Bytes of those frames, headers included.
+    pub bytes: u64,
+    /// Damaged regions salvage would skip, the first one included.
+    pub regions: u64,
+    /// Whether the stream ends in a torn frame after them.
+    pub torn_tail: bool,
+}
+
+/// How a stream ends after its intact frames: [`Tail`] as a report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum End {
+    /// At a frame boundary.
+    Clean,
+    /// Inside a frame that runs past the end: a write cut short.
+    Torn {
+        /// Where the incomplete frame starts.
+        offset: u64,
+        /// Its bytes present.
+        len: u64,
+    },
+    /// Zeros a file system left after a crash.
+    ZeroFilled {
+        /// Where the fill starts.
+        offset: u64,
+        /// Bytes from there to the end.
+        len: u64,
+    },
+    /// Empty frames to the end that may be real or zero fill.
+    EmptyOrZeroFilled {
+        /// Where they start.
+        offset: u64,
+        /// Bytes from there to the end.
+        len: u64,
+    },
+    /// Damage that is not a tail.
+    Corrupt {
+        /// Where the damaged frame starts.
+        offset: Option<u64>,
+        /// Its index.
+        frame: Option<u64>,
+        /// What is wrong.
+        error: String,
+        /// Where good frames resume after it, if they do.
+        good_after: Option<u64>,
+        /// What salvage would read after it.
+        salvage: Option<SalvageSummary>,
+    },
+}
+
+impl End {
+    /// How `recovery` says the stream ends.
+    #[must_use]
+    pub fn from_recovery(recovery: &Recovery) -> Self {
+        match &recovery.tail {
+            Tail::Clean => End::Clean,
+            Tail::Torn { offset, len } => End::Torn {
+                offset: *offset,
+                len: *len,
+            },
+            Tail::ZeroFilled { offset, len } => End::ZeroFilled {
+                offset: *offset,
+                len: *len,
+            },
+            Tail::EmptyOrZeroFilled { offset, len } => End::EmptyOrZeroFilled {
+                offset: *offset,
+                len: *len,
+            },
+            Tail::Corrupt(error) => End::Corrupt {
+                offset: error.position().map(|p| p.offset),
+                frame: error.position().map(|p| p.frame),
+                error: describe_kind(error.kind()),
+                good_after: recovery.good_after,
+                salvage: recovery.salvage.as_ref().map(|s| SalvageSummary {
+                    frames: s.frames,
+                    bytes: s.bytes,
+                    regions: s.regions_total,
+                    torn_tail: s.torn_tail,
+                }),
+            },
+            // A tail this version does not know: say so rather than guess.
+            other => End::Corrupt {
+                offset: Some(recovery.valid_len),
+                frame: Some(recovery.frames),
+                error: format!("{other:?}"),
+                good_after: None,
+                salvage: None,
+            },
+        }
+    }
+
+    /// Whether the stream ends cleanly.
+    #[must_use]
+    pub fn is_clean(&self) -> bool {
+        matches!(self, End::Clean)
+    }
+
+    /// In words: `clean`, `torn tail at byte offset X (N bytes)`, ...
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            End::Clean => "clean".to_owned(),
+            End::Torn { offset, len } => {
+                format!("torn tail at byte offset {offset} ({len} bytes of an incomplete frame)")
+            }
+            End::ZeroFilled { offset, len } => {
+                format!("zero-filled tail at byte offset {offset} ({len} bytes)")
+            }
+            End::EmptyOrZeroFilled { offset, len } => {
+                format!("empty frames or zero fill at byte offset {offset} ({len} bytes)")
+            }
+            End::Corrupt {
+                offset,
+                frame,
+                error,
+                good_after,
+                salvage,
+            } => {
+                let place = match (offset, frame) {
+                    (Some(offset), Some(frame)) => at(Position {
+                        offset: *offset,
+                        frame: *frame,
+                    }),
+                    _ => "an unknown position".to_owned(),
+                };
+                let mut text = format!("corruption at {place}: {error}");
+                match (good_after, salvage) {
+                    (Some(good), Some(salvage)) => text.push_str(&format!(
+                        "; good frames resume at byte offset {good} (salvage would read {} more frames past {} damaged region{}{})",
+                        salvage.frames,
+                        salvage.regions,
+                        if salvage.regions == 1 { "" } else { "s" },
+                        if salvage.torn_tail { ", then a torn tail" } else { "" }
+                    )),
+                    (Some(good), None) => {
+                        text.push_str(&format!("; good frames resume at byte offset {good}"));
+                    }
+                    _ => text.push_str("; no good frame after it"),
+                }
+                text
+            }
+        }
+    }
+
+    /// Where the damage or tail starts, if the stream does not end cleanly.
+    #[must_use]
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            End::Clean => None,
+            End::Torn { offset, .. }
+            | End::ZeroFilled { offset, .. }
+            | End::EmptyOrZeroFilled { offset, .. } => Some(*offset),
+            End::Corrupt { offset, .. } => *offset,
+        }
+    }
+}
+
+/// A summary of a stream header for reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HeaderSummary {
+    /// The payloads' root table, fully qualified.
+    pub root_type: String,
+    /// The payloads' file identifier.
+    pub file_identifier: String,
+    /// Bytes of the binary schema it carries (0: none).
+    pub schema_bytes: usize,
+    /// Its metadata, in order.
+    pub metadata: Vec<Metadata>,
+}
+
+/// One metadata pair of a header.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Metadata {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+impl HeaderSummary {
+    /// The summary of `header`.
+    #[must_use]
+    pub fn of(header: &StreamHeader) -> Self {
+        HeaderSummary {
+            root_type: header.root_type.clone(),
+            file_identifier: header.file_identifier.clone(),
+            schema_bytes: header.schema.len(),
+            metadata: header
+                .metadata
+                .iter()
+                .map(|(key, value)| Metadata {
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// In words, on one line.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let or_none = |s: &str| {
+            if s.is_empty() {
+                "none".to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
+        let schema = if self.schema_bytes == 0 {
+            "no schema".to_owned()
+        } else {
+            format!("schema {} bytes", self.schema_bytes)
+        };
+        format!(
+            "root type {}, file identifier {}, {schema}, {} metadata entr{}",
+            or_none(&self.root_type),
+            or_none(&self.file_identifier),
+            self.metadata.len(),
+            if self.metadata.len() == 1 { "y" } else { "ies" }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_frames_per_framing() {
+        let zeros = [0u8; 16];
+        assert!(is_zero_frame(Framing::Plain, &zeros));
+        assert!(is_zero_frame(Framing::Plain, &[]));
+        assert!(is_zero_frame(Framing::Crc16, &zeros));
+        // CRC-32 of empty input is 0; of zero bytes it is not.
+        assert!(is_zero_frame(Framing::Crc32, &[]));
+        assert!(!is_zero_frame(Framing::Crc32, &zeros));
+        assert!(!is_zero_frame(Framing::Xxh3, &[]));
+        assert!(!is_zero_frame(Framing::Plain, &[12, 0, 0, 0]));
+    }
+
+    #[test]
+    fn zero_runs_are_run_length_encoded() {
+        let mut run = ZeroRun::default();
+        assert_eq!(run.start(), None);
+        for frame in 0..5 {
+            run.push(
+                Position {
+                    offset: frame * 4,
+                    frame,
+                },
+                0,
+            );
+        }
+        run.push(
+            Position {
+                offset: 20,
+                frame: 5,
+            },
+            3,
+        );
+        assert_eq!(run.start().map(|p| p.offset), Some(0));
+        assert_eq!(run.frames(), 6);
+        assert_eq!(run.take(), [(0, 5), (3, 1)]);
+        assert_eq!(run.start(), None);
+    }
+}

@@ -1,0 +1,234 @@
+//! Schemas: where they come from (`--schema`, or the stream's header) and
+//! what the command line does with them (verify payloads, print them as
+//! JSON), through `flatstream-reflect`.
+//!
+//! The root type is `--root-type` if given, otherwise the header's root
+//! type, otherwise the schema's own `root_type`. A schema whose file
+//! identifier differs from the one the header declares is refused as
+//! mismatched; with a schema that declares a file identifier, a payload
+//! carrying another one is reported (it is not this schema's).
+
+use std::io;
+use std::path::Path;
+
+use flatstream::StreamHeader;
+use flatstream_reflect::{ReflectError, Root, Schema};
+
+use crate::error::{Error, Result};
+
+/// What the command line needs of a schema's root type.
+pub trait Check {
+    /// The root table's fully qualified name.
+    fn name(&self) -> String;
+
+    /// Runs the FlatBuffers verifier on `payload` as the root type.
+    ///
+    /// # Errors
+    ///
+    /// Why the payload is not a valid root table, in words.
+    fn verify(&self, payload: &[u8]) -> Result<(), String>;
+
+    /// Writes `payload` as one line of JSON (no newline).
+    ///
+    /// # Errors
+    ///
+    /// [`JsonError::Invalid`] when the payload does not verify,
+    /// [`JsonError::Io`] when writing fails.
+    fn write_json(&self, payload: &[u8], out: &mut dyn io::Write) -> Result<(), JsonError>;
+}
+
+/// Why a payload could not be written as JSON.
+#[derive(Debug)]
+pub enum JsonError {
+    /// The payload is not a valid root table.
+    Invalid(String),
+    /// Writing failed.
+    Io(io::Error),
+}
+
+/// A loaded schema and where it came from.
+#[derive(Debug)]
+pub struct Loaded {
+    /// Where it came from, for messages: a path, or "the stream header".
+    pub source: String,
+    schema: Schema,
+    /// Whether it came from the stream's header.
+    from_header: bool,
+}
+
+impl Loaded {
+    /// The schema.
+    #[must_use]
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The root type to read payloads as: `root_type` if given, otherwise
+    /// the header's, otherwise the schema's own `root_type`.
+    ///
+    /// # Errors
+    ///
+    /// A root type the schema does not have (exit code 2).
+    pub fn root(
+        &self,
+        root_type: Option<&str>,
+        header: Option<&StreamHeader>,
+    ) -> Result<Box<dyn Check + '_>> {
+        let from_header = header
+            .map(|header| header.root_type.as_str())
+            .filter(|name| !name.is_empty());
+        let name = root_type.or(from_header);
+        let root = self.schema.root(name).map_err(|error| {
+            let whose = match (root_type, from_header) {
+                (Some(_), _) => "",
+                (None, Some(_)) if !self.from_header => {
+                    " (the root type the stream header names: the schema does not match the stream)"
+                }
+                (None, Some(_)) => " (the root type the stream header names)",
+                (None, None) => "",
+            };
+            Error::usage(format!("{}: {}{whose}", self.source, describe(&error)))
+        })?;
+        let identifier = self
+            .schema
+            .file_identifier()
+            .filter(|id| id.len() == 4)
+            .map(|id| {
+                let mut bytes = [0u8; 4];
+                bytes.copy_from_slice(id.as_bytes());
+                bytes
+            });
+        Ok(Box::new(ReflectRoot {
+            root,
+            identifier,
+            source: self.source.clone(),
+        }))
+    }
+}
+
+/// A `flatstream-reflect` root as a [`Check`].
+struct ReflectRoot<'s> {
+    root: Root<'s>,
+    /// The schema's file identifier, if it declares one.
+    identifier: Option<[u8; 4]>,
+    source: String,
+}
+
+impl ReflectRoot<'_> {
+    /// Refuses a payload that carries another file identifier than the
+    /// schema's.
+    fn check_identifier(&self, payload: &[u8]) -> Result<(), String> {
+        let Some(expected) = self.identifier else {
+            return Ok(());
+        };
+        match payload.get(4..8) {
+            Some(found) if found == expected => Ok(()),
+            found => Err(format!(
+                "file identifier {} is not the schema's {} ({})",
+                found.map_or_else(|| "missing".to_owned(), shown),
+                shown(&expected),
+                self.source,
+            )),
+        }
+    }
+}
+
+/// Four identifier bytes as text: `"TLM1"`, or escaped.
+fn shown(bytes: &[u8]) -> String {
+    format!("\"{}\"", bytes.escape_ascii())
+}
+
+impl Check for ReflectRoot<'_> {
+    fn name(&self) -> String {
+        self.root.name().to_owned()
+    }
+
+    fn verify(&self, payload: &[u8]) -> Result<(), String> {
+        self.check_identifier(payload)?;
+        self.root
+            .verify(payload)
+            .map_err(|error| format!("not a valid {}: {}", self.root.name(), describe(&error)))
+    }
+
+    fn write_json(&self, payload: &[u8], mut out: &mut dyn io::Write) -> Result<(), JsonError> {
+        self.check_identifier(payload).map_err(JsonError::Invalid)?;
+        self.root
+            .write_json(payload, &mut out)
+            .map_err(|error| match error {
+                ReflectError::Io(io) => JsonError::Io(io),
+                other => JsonError::Invalid(format!(
+                    "not a valid {}: {}",
+                    self.root.name(),
+                    describe(&other)
+                )),
+            })
+    }
+}
+
+/// A reflect error on one line.
+fn describe(error: &ReflectError) -> String {
+    error.to_string().replace('\n', " ")
+}
+
+/// Loads the schema for the stream `stream`: `schema` if given, otherwise
+/// the one the stream's `header` carries; `None` when there is neither.
+///
+/// # Errors
+///
+/// A schema that cannot be read or parsed, or whose file identifier is not
+/// the one the header declares (exit code 2).
+pub fn load(
+    stream: &Path,
+    schema: Option<&Path>,
+    header: Option<&StreamHeader>,
+) -> Result<Option<Loaded>> {
+    let loaded = match schema {
+        Some(path) => {
+            let schema = Schema::load(path).map_err(|error| match error {
+                ReflectError::ReadSchema { source, .. } => {
+                    Error::io(path, "cannot read the schema", &source)
+                }
+                other => Error::usage(format!("{}: {}", path.display(), describe(&other))),
+            })?;
+            Loaded {
+                source: path.display().to_string(),
+                schema,
+                from_header: false,
+            }
+        }
+        None => {
+            let Some(bfbs) = header
+                .map(|header| &header.schema)
+                .filter(|bfbs| !bfbs.is_empty())
+            else {
+                return Ok(None);
+            };
+            let schema = Schema::from_bfbs(bfbs.clone()).map_err(|error| {
+                Error::damaged(format!(
+                    "{}: byte offset 0 (frame 0): the schema in the stream header is not usable: {}",
+                    stream.display(),
+                    describe(&error)
+                ))
+            })?;
+            Loaded {
+                source: "the stream header's schema".to_owned(),
+                schema,
+                from_header: true,
+            }
+        }
+    };
+    if let Some(header) = header
+        && !loaded.from_header
+        && !header.file_identifier.is_empty()
+        && let Some(ours) = loaded.schema.file_identifier()
+        && ours != header.file_identifier
+    {
+        return Err(Error::usage(format!(
+            "{}: mismatched schema: its file identifier is {}, the stream header's is {}",
+            loaded.source,
+            shown(ours.as_bytes()),
+            shown(header.file_identifier.as_bytes())
+        )));
+    }
+    Ok(Some(loaded))
+}
