@@ -1032,8 +1032,123 @@ macro_rules! salvage_tests {
             fn every_length_bit_flipped_salvage_reads_every_other_payload() {
                 every_length_bit_flipped_salvage_reads::<$framer, $deframer>();
             }
+
+            #[test]
+            fn salvage_goes_on_through_hundreds_of_damaged_regions() {
+                salvage_through_many_regions::<$framer, $deframer>();
+            }
         }
     };
+}
+
+/// Frames of 270 bytes with one byte flipped every `every` bytes: salvage
+/// loses exactly the frame of each flip and reads every other payload, in
+/// order, on the stream reader (100,000 frames, 27.8 MB, a flip every
+/// 100,000 bytes) and the slice reader (20,000 frames, a flip every 10,000).
+/// (The search for good frames once spent its work budget on false
+/// candidates whose first length fits the buffer, and gave up after 41
+/// regions, reporting the rest of the stream lost.)
+fn salvage_through_many_regions<F: Framer + Default, D: Deframer + Default>() {
+    let Damaged {
+        bytes,
+        expected,
+        regions,
+    } = damaged_every::<F>(20_000, 10_000);
+    let mut slice_read = Vec::new();
+    let mut slice_regions = 0;
+    for item in flatstream::SliceReader::new(&bytes, D::default())
+        .with_after_damage(flatstream::AfterDamage::Resync)
+    {
+        match item {
+            Ok(payload) => slice_read.push(payload.to_vec()),
+            Err(error) => {
+                assert!(
+                    matches!(error.kind(), ErrorKind::CorruptRegion { .. }),
+                    "{error}"
+                );
+                slice_regions += 1;
+            }
+        }
+    }
+    assert_eq!(slice_regions, regions, "one region per flip");
+    assert!(
+        slice_read == expected,
+        "the slice reader reads every other payload"
+    );
+
+    let Damaged {
+        bytes,
+        expected,
+        regions,
+    } = damaged_every::<F>(100_000, 100_000);
+    let mut reader = StreamReader::new(bytes.as_slice(), D::default())
+        .with_after_damage(flatstream::AfterDamage::Resync);
+    let (mut read, mut found) = (Vec::new(), 0);
+    loop {
+        match reader.read_message() {
+            Ok(Some(payload)) => read.push(payload.to_vec()),
+            Ok(None) => break,
+            Err(error) => {
+                assert!(
+                    matches!(error.kind(), ErrorKind::CorruptRegion { .. }),
+                    "{error}"
+                );
+                found += 1;
+            }
+        }
+    }
+    assert_eq!(found, regions, "one region per flip");
+    assert!(
+        read == expected,
+        "the stream reader reads every other payload"
+    );
+}
+
+/// A stream with flipped bytes, and what salvage must read from it.
+struct Damaged {
+    bytes: Vec<u8>,
+    /// The payloads of the undamaged frames, in order.
+    expected: Vec<Vec<u8>>,
+    /// Damaged frames, one region each.
+    regions: usize,
+}
+
+/// `frames` payloads of 270 bytes written with `F`, one byte flipped every
+/// `every` bytes.
+fn damaged_every<F: Framer + Default>(frames: usize, every: usize) -> Damaged {
+    let payloads: Vec<Vec<u8>> = (0..frames)
+        .map(|i| {
+            (0..270)
+                .map(|j| u8::try_from((i * 31 + j) % 251 + 1).expect("small"))
+                .collect()
+        })
+        .collect();
+    let mut writer = StreamWriter::new(Vec::new(), F::default());
+    let mut starts = Vec::with_capacity(frames + 1);
+    for payload in &payloads {
+        starts.push(writer.bytes_written());
+        writer.write_payload(payload).expect("write");
+    }
+    starts.push(writer.bytes_written());
+    let mut bytes = writer.into_inner();
+    let mut damaged = BTreeSet::new();
+    let mut at = every / 2;
+    while at < bytes.len() {
+        bytes[at] ^= 0x55;
+        damaged.insert(starts.partition_point(|&s| s <= at as u64) - 1);
+        at += every;
+    }
+    let expected: Vec<Vec<u8>> = payloads
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !damaged.contains(i))
+        .map(|(_, p)| p.clone())
+        .collect();
+    Damaged {
+        bytes,
+        expected,
+        regions: damaged.len(),
+    }
 }
 
 mod salvage {

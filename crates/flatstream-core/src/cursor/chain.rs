@@ -90,6 +90,13 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
     // at the end of a torn frame.
     let mut short = false;
     let mut first_plausible = false;
+    if !unchecked
+        && let Some(frames) = needed_frames
+        && frames > 1
+        && !lengths_can_chain(buf, at, header_len, frames, eof, max_frame_len)
+    {
+        return Chain::Broken;
+    }
     let mut pos = at;
     loop {
         let rest = buf.get(pos..).unwrap_or_default();
@@ -147,6 +154,44 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
             Err(_) => return Chain::Broken,
         }
     }
+}
+
+/// Whether the length prefixes from `buf[at..]` on can make a chain of
+/// `frames` frames, judged before any checksum is computed: false when one
+/// of them declares more than `max_frame_len`, or, at the end of input, runs
+/// past the end with a whole header there. Exactly the verdicts the checks
+/// in order would reach, without hashing the frames before the one that
+/// breaks the chain: a false candidate's first length often fits a large
+/// buffer (a slice or a map) and would cost a checksum over megabytes, but
+/// rarely do two lengths in a row fit.
+fn lengths_can_chain(
+    buf: &[u8],
+    at: usize,
+    header_len: usize,
+    frames: usize,
+    eof: bool,
+    max_frame_len: usize,
+) -> bool {
+    let mut pos = at;
+    for _ in 0..frames {
+        let rest = buf.get(pos..).unwrap_or_default();
+        let Some(header) = rest.get(..header_len) else {
+            // An incomplete header: more bytes, a torn remainder or the
+            // end decide, as the checks in order do.
+            return true;
+        };
+        let declared = crate::wire::read_length_prefix(header);
+        let payload_len = usize::try_from(declared).unwrap_or(usize::MAX);
+        if payload_len > max_frame_len {
+            return false;
+        }
+        let frame_len = header_len.saturating_add(payload_len);
+        if frame_len > rest.len() {
+            return !eof;
+        }
+        pos += frame_len;
+    }
+    true
 }
 
 /// Whether `payload` could be a FlatBuffer whose root is a table: a root
