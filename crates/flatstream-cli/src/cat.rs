@@ -246,7 +246,7 @@ fn run<D: Deframer, W: Write>(
     out: &mut W,
 ) -> Result<CatSummary, Stop> {
     let path = input.path.clone();
-    let mut reader = read::reader(&mut input.file, deframer, AfterDamage::Stop);
+    let mut reader = read::reader(&mut input.file, deframer, AfterDamage::Stop, input.len);
     let mut summary = CatSummary::default();
     let mut zeros = ZeroRun::default();
     let stream_error = |error: flatstream::Error| match error.kind() {
@@ -269,19 +269,13 @@ fn run<D: Deframer, W: Write>(
             continue;
         }
         if let Some(start) = zeros.start() {
-            // Zero frames followed by a real one are frames: print them.
-            let mut at = start;
-            for (len, n) in zeros.take() {
-                let zero = vec![0u8; len];
-                for _ in 0..n {
-                    if range.contains(at.frame) {
-                        printer.print(at, &zero, out)?;
-                        summary.printed += 1;
-                    }
-                    at.frame += 1;
-                    at.offset += (framing.header_len() + len) as u64;
-                }
-            }
+            // Zero frames followed by a real one are damage, not payloads.
+            return Err(Stop::Error(Error::damaged(format!(
+                "{}: {}: {}",
+                crate::error::shown(&path),
+                at(start),
+                zeros.describe_inside(before.offset)
+            ))));
         }
         if range.contains(before.frame) {
             printer.print(before, payload, out)?;

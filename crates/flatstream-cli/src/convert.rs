@@ -10,7 +10,7 @@ use std::path::Path;
 use flatstream::{AfterDamage, Deframer, ErrorKind, Framer, StreamWriter};
 
 use crate::detect::{Detection, detect_file};
-use crate::error::{Error, Failure, Result, at, describe_stream};
+use crate::error::{Error, Failure, Result, at, describe_stream, escape};
 use crate::framing::{Framing, with_deframer, with_framer};
 use crate::info::framing_hint;
 use crate::input::{self, Input};
@@ -61,7 +61,13 @@ impl ConvertReport {
         let header = if self.header { ", header included" } else { "" };
         format!(
             "{} ({}, {} bytes) -> {} ({}, {} bytes): {} frames{header}\n",
-            self.input, self.from, self.bytes_in, self.output, self.to, self.bytes_out, self.frames
+            escape(&self.input),
+            self.from,
+            self.bytes_in,
+            escape(&self.output),
+            self.to,
+            self.bytes_out,
+            self.frames
         )
     }
 }
@@ -148,7 +154,7 @@ fn copy<D: Deframer, F: Framer>(
 ) -> Result<(u64, bool, u64), Stop> {
     let path = input.path.clone();
     let out_path = output.path().to_owned();
-    let mut reader = read::reader(&mut input.file, deframer, AfterDamage::Stop);
+    let mut reader = read::reader(&mut input.file, deframer, AfterDamage::Stop, input.len);
     let mut writer = StreamWriter::new(output, framer)
         .with_max_frame_len(MAX_FRAME_LEN)
         .allow_empty_payloads(true);
@@ -185,11 +191,13 @@ fn copy<D: Deframer, F: Framer>(
             zeros.push(before, payload.len());
             continue;
         }
-        for (len, n) in zeros.take() {
-            let zero = vec![0u8; len];
-            for _ in 0..n {
-                writer.write_payload(&zero).map_err(write_error)?;
-            }
+        if let Some(start) = zeros.start() {
+            return Err(Stop::Error(Error::damaged(format!(
+                "{}: {}: {}; nothing was written: salvage the input first",
+                crate::error::shown(&path),
+                at(start),
+                zeros.describe_inside(before.offset)
+            ))));
         }
         writer.write_payload(payload).map_err(write_error)?;
         if writer

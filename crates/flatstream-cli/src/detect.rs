@@ -121,9 +121,11 @@ impl Detection {
                 frames,
                 mismatched: 0,
             } => format!("detected: the first {frames} frames verify"),
-            Evidence::Verified { frames, mismatched } => {
-                format!("detected: {frames} of the first frames verify, {mismatched} do not")
-            }
+            Evidence::Verified { frames, mismatched } => format!(
+                "detected: {frames} of the first frames verif{}, {mismatched} do{} not",
+                if *frames == 1 { "ies" } else { "y" },
+                if *mismatched == 1 { "es" } else { "" }
+            ),
             Evidence::Resynced { offset } => {
                 format!("detected: good frames from byte offset {offset}")
             }
@@ -140,6 +142,72 @@ struct Score {
     /// How many bytes from the start the walk needs to see its frames whole
     /// (the end of the last frame walked, or of the incomplete one).
     wanted: u64,
+    /// Whether the walk ended exactly at the end of the data, at a frame
+    /// boundary.
+    at_end: bool,
+}
+
+impl Score {
+    /// Whether the walk is consistent beyond its verified frames: it walked
+    /// [`DETECT_FRAMES`] frames, or ended exactly at the end of the file.
+    /// A verified frame followed by one that runs past the end, is not a
+    /// frame, or is zeros is weak evidence: a chance match of the first
+    /// frame's bytes looks like that.
+    fn is_strong(&self, data_len: usize, file_len: u64) -> bool {
+        self.verified + self.mismatched >= DETECT_FRAMES as u64
+            || (self.at_end && data_len as u64 == file_len)
+    }
+}
+
+/// What the plain reading makes of the first frames.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct PlainWalk {
+    /// Frames read (at most [`DETECT_FRAMES`]), zero frames not counted.
+    frames: u64,
+    /// Whether they end exactly at the end of the file.
+    to_end: bool,
+    /// Bytes from the start the walk needs.
+    wanted: u64,
+}
+
+/// Walks the first frames of `data` (the first bytes of a file of
+/// `file_len` bytes) as plain frames.
+fn plain_walk(data: &[u8], file_len: u64) -> PlainWalk {
+    let mut walk = PlainWalk::default();
+    let mut offset = 0usize;
+    for _ in 0..DETECT_FRAMES {
+        let Some(rest) = data.get(offset..) else {
+            break;
+        };
+        if rest.is_empty() {
+            walk.to_end = offset as u64 == file_len;
+            break;
+        }
+        match decode(&mut flatstream::DefaultDeframer, rest, MAX_FRAME_LEN) {
+            Ok(Decoded::Frame { frame_len, .. }) => {
+                let frame = rest.get(..frame_len).unwrap_or_default();
+                if is_zero_frame(frame) {
+                    break;
+                }
+                walk.frames += 1;
+                offset += frame_len;
+                walk.wanted = offset as u64;
+                if offset == data.len() {
+                    walk.to_end = offset as u64 == file_len;
+                }
+            }
+            Ok(Decoded::Incomplete { .. }) => {
+                walk.wanted = rest
+                    .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
+                    .map_or(offset as u64 + 4, |prefix| {
+                        offset as u64 + 4 + u64::from(u32::from_le_bytes(*prefix))
+                    });
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    walk
 }
 
 /// Walks the first frames of `data` under `framing`.
@@ -153,6 +221,10 @@ fn score(framing: Framing, data: &[u8]) -> Score {
             let Some(rest) = data.get(offset..) else {
                 break;
             };
+            if rest.is_empty() {
+                score.at_end = true;
+                break;
+            }
             let declared = rest
                 .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
                 .map(|prefix| u64::from(u32::from_le_bytes(*prefix)));
@@ -203,12 +275,16 @@ fn is_zero_frame(frame: &[u8]) -> bool {
 /// frames of every framing, at most [`PROBE_MAX`] and the file.
 #[must_use]
 pub fn bytes_wanted(prefix: &[u8], file_len: u64) -> u64 {
-    let wanted = Framing::CHECKSUMMED
-        .iter()
-        .map(|&framing| score(framing, prefix).wanted)
-        .max()
-        .unwrap_or(0);
-    wanted.min(PROBE_MAX as u64).min(file_len)
+    let scores = Framing::CHECKSUMMED.map(|framing| score(framing, prefix));
+    let wanted = scores.iter().map(|score| score.wanted).max().unwrap_or(0);
+    // The plain reading rebuts a checksummed framing's weak evidence: see
+    // enough of it too, when a checksum verified something.
+    let plain = if scores.iter().any(|score| score.verified > 0) {
+        plain_walk(prefix, file_len).wanted
+    } else {
+        0
+    };
+    wanted.max(plain).min(PROBE_MAX as u64).min(file_len)
 }
 
 /// Whether reading the first frame as plain is impossible: its length runs
@@ -235,7 +311,14 @@ pub fn detect(prefix: &[u8], file_len: u64) -> Detection {
     let mut best: Option<(Framing, Score)> = None;
     for framing in Framing::CHECKSUMMED {
         let score = score(framing, prefix);
-        let candidate = score.verified >= 1 && score.verified >= score.mismatched;
+        let mut candidate = score.verified >= 1 && score.verified >= score.mismatched;
+        if candidate && !score.is_strong(prefix.len(), file_len) {
+            // Weak evidence loses to a plain reading that goes further.
+            let plain = plain_walk(prefix, file_len);
+            if plain.to_end || plain.frames > score.verified {
+                candidate = false;
+            }
+        }
         if candidate && best.is_none_or(|(_, b)| score.verified > b.verified) {
             best = Some((framing, score));
         }
@@ -380,6 +463,52 @@ mod tests {
         }
     }
 
+    /// A plain stream of `frames` frames whose first frame's first two
+    /// payload bytes are the CRC-16 of what the CRC-16 reading takes as its
+    /// payload: the first frame "verifies" as CRC-16 by chance.
+    pub(crate) fn plain_passing_as_crc16(frames: u8) -> Vec<u8> {
+        use flatstream::Framer as _;
+        let payloads: Vec<Vec<u8>> = (0..frames).map(|i| payload(i, 40)).collect();
+        let mut first = payloads[0].clone();
+        // As CRC-16: the payload is the plain payload after 2 bytes, then the
+        // next frame's first 2 length bytes.
+        let next_len = u32::try_from(payloads[1].len()).unwrap().to_le_bytes();
+        let mut as_crc16 = first[2..].to_vec();
+        as_crc16.extend_from_slice(&next_len[..2]);
+        let mut header = [0u8; 6];
+        with_framer!(Framing::Crc16, |framer| {
+            let mut framer = framer;
+            framer.encode_header(&as_crc16, &mut header).unwrap();
+        });
+        first[..2].copy_from_slice(&header[4..6]);
+        let mut data = Vec::new();
+        for p in core::iter::once(&first).chain(&payloads[1..]) {
+            data.extend_from_slice(&u32::try_from(p.len()).unwrap().to_le_bytes());
+            data.extend_from_slice(p);
+        }
+        data
+    }
+
+    #[test]
+    fn a_chance_crc16_match_does_not_beat_a_plain_stream() {
+        let data = plain_passing_as_crc16(200);
+        // The first frame does verify as CRC-16...
+        assert_eq!(score(Framing::Crc16, &data).verified, 1);
+        // ...but the plain reading goes to the end: plain.
+        let detection = detected(&data);
+        assert_eq!(detection.framing, Framing::Plain, "{detection:?}");
+        // Two frames only: plain reads both to the end of the file.
+        assert_eq!(detected(&plain_passing_as_crc16(2)).framing, Framing::Plain);
+        // A real CRC-16 stream of one frame, then a torn one, stays CRC-16.
+        let mut torn = stream(Framing::Crc16, 2);
+        torn.truncate(torn.len() - 5);
+        assert_eq!(detected(&torn).framing, Framing::Crc16);
+        // A file read partially still sees enough of the plain reading.
+        let mut file = Cursor::new(data.clone());
+        let detection = detect_file(&mut file, data.len() as u64).unwrap();
+        assert_eq!(detection.framing, Framing::Plain);
+    }
+
     #[test]
     fn empty_file_is_plain() {
         let detection = detected(&[]);
@@ -490,7 +619,7 @@ mod tests {
         );
         assert_eq!(
             verified(2, 1).describe(),
-            "detected: 2 of the first frames verify, 1 do not"
+            "detected: 2 of the first frames verify, 1 does not"
         );
         assert_eq!(
             Detection::forced(Framing::Crc16).describe(),

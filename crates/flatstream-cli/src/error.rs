@@ -139,9 +139,54 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// The message with control characters escaped: always one line, and
+    /// nothing in it (a file name, a header's text) can drive the terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&escape(&self.message))
     }
+}
+
+/// `text` with every control character escaped as Rust writes it (`\n`,
+/// `\t`, `\u{1b}`): untrusted text (file names, a header's root type and
+/// metadata) printed for a human can neither break a line nor send
+/// terminal escape sequences. Other characters are kept as they are.
+#[must_use]
+pub fn escape(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Human-readable `text` of several lines: each line [`escape`]d, the
+/// line breaks kept.
+#[must_use]
+pub fn escape_lines(text: &str) -> String {
+    text.split('\n').map(escape).collect::<Vec<_>>().join("\n")
+}
+
+/// `n` and `noun`, plural unless `n` is 1: `1 frame`, `2 frames`.
+#[must_use]
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A path as printed in messages: [`escape`]d.
+#[must_use]
+pub fn shown(path: &Path) -> String {
+    escape(&path.display().to_string())
 }
 
 impl core::error::Error for Error {}
@@ -210,6 +255,15 @@ mod tests {
             error.message(),
             "a.bin: cannot open: no such file or directory"
         );
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape("plain é 日本"), "plain é 日本");
+        assert_eq!(escape("a\nb\u{1b}[2Jc\t"), "a\\nb\\u{1b}[2Jc\\t");
+        assert_eq!(escape_lines("x\u{1b}\ny\n"), "x\\u{1b}\ny\n");
+        let error = Error::damaged("bad\nname.bin: damaged");
+        assert_eq!(error.to_string(), "bad\\nname.bin: damaged");
     }
 
     #[test]

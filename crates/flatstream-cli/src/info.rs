@@ -12,14 +12,14 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use flatstream::{AfterDamage, Deframer, ErrorKind, RecoverOptions, StreamHeader, recover_with};
+use flatstream::{AfterDamage, Deframer, ErrorKind, StreamHeader};
 
 use crate::detect::{Detection, Evidence, detect_file};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, escape, plural};
 use crate::framing::{Framing, with_deframer};
 use crate::input::{self, Input};
 use crate::progress::{self, Progress};
-use crate::read::{self, End, HeaderSummary, MAX_FRAME_LEN, ZeroRun, is_zero_frame};
+use crate::read::{self, End, HeaderSummary, ZeroRun, is_zero_frame};
 use crate::stats::{IdentifierCount, Identifiers, SizeStats, Summary};
 
 /// How to run `info`.
@@ -76,6 +76,9 @@ struct Counted {
     pending: ZeroRun,
     /// Whether the pass stopped at damage.
     damaged: bool,
+    /// Zero frames followed by more data, where the pass stopped: where
+    /// they start, what they are, and where the data after them starts.
+    zero_gap: Option<(flatstream::Position, String, u64)>,
 }
 
 impl Counted {
@@ -98,10 +101,11 @@ fn count<R: Read, D: Deframer>(
     source: R,
     deframer: D,
     framing: Framing,
+    file_len: u64,
     path: &Path,
     progress: &Progress,
 ) -> Result<Counted> {
-    let mut reader = read::reader(source, deframer, AfterDamage::Stop);
+    let mut reader = read::reader(source, deframer, AfterDamage::Stop, file_len);
     let mut counted = Counted::default();
     let io_error = |error: &flatstream::Error| match error.kind() {
         ErrorKind::Io(io) => Some(Error::io(path, "cannot read", io)),
@@ -128,8 +132,13 @@ fn count<R: Read, D: Deframer>(
                     counted.pending.push(before, payload.len());
                     continue;
                 }
-                if counted.pending.frames() > 0 {
-                    counted.count_pending();
+                if let Some(start) = counted.pending.start() {
+                    // Zero frames followed by more data are damage.
+                    let what = counted.pending.describe_inside(before.offset);
+                    counted.pending.take();
+                    counted.zero_gap = Some((start, what, before.offset));
+                    counted.damaged = true;
+                    break;
                 }
                 counted.sizes.add(payload.len());
                 counted.ids.add(payload);
@@ -143,6 +152,12 @@ fn count<R: Read, D: Deframer>(
             Err(error) => {
                 if let Some(error) = io_error(&error) {
                     return Err(error);
+                }
+                if let Some(start) = counted.pending.start() {
+                    let at = error.position().map_or(before.offset, |p| p.offset);
+                    let what = counted.pending.describe_inside(at);
+                    counted.pending.take();
+                    counted.zero_gap = Some((start, what, at));
                 }
                 counted.damaged = true;
                 break;
@@ -166,6 +181,13 @@ pub fn info(path: &Path, options: &InfoOptions) -> Result<Info> {
             .map_err(|error| Error::io(path, "cannot read", &error))?,
     };
     let framing = detection.framing;
+    if read::plain_start_impossible(&mut input, framing)?.is_some() {
+        let end = End::Torn {
+            offset: 0,
+            len: input.len,
+        };
+        return Err(not_a_stream(&mut input, &detection, &end));
+    }
     let progress = Progress::bytes(options.progress, input.len, "reading");
     let (counted, end, valid_len) = with_deframer!(framing, |deframer| inspect(
         &mut input, deframer, framing, &progress
@@ -174,7 +196,7 @@ pub fn info(path: &Path, options: &InfoOptions) -> Result<Info> {
 
     if counted.frames == 0 && input.len > 0 {
         let torn_or_corrupt = match &end {
-            End::Torn { .. } => true,
+            End::Torn { .. } | End::ZeroFilled { .. } => true,
             End::Corrupt { good_after, .. } => good_after.is_none(),
             _ => false,
         };
@@ -208,14 +230,37 @@ fn inspect<D: Deframer + Copy>(
     progress: &Progress,
 ) -> Result<(Counted, End, u64)> {
     let path = input.path.clone();
-    let mut counted = count(&mut input.file, deframer, framing, &path, progress)?;
+    let mut counted = count(
+        &mut input.file,
+        deframer,
+        framing,
+        input.len,
+        &path,
+        progress,
+    )?;
     if !counted.damaged && counted.pending.frames() == 0 {
         let valid_len = input.len;
         return Ok((counted, End::Clean, valid_len));
     }
+    if let Some((start, what, next)) = counted.zero_gap.take() {
+        let end = End::Corrupt {
+            offset: Some(start.offset),
+            frame: Some(start.frame),
+            error: what,
+            good_after: Some(next),
+            salvage: None,
+        };
+        return Ok((counted, end, start.offset));
+    }
     // Recovery decides what is intact and how the stream ends.
-    let recovery = recover_file(&mut input.file, deframer, &path)?;
-    let end = End::from_recovery(&recovery);
+    rewind(&mut input.file, &path)?;
+    let (recovery, end) = read::recover_scan(
+        (&mut input.file).take(input.len),
+        deframer,
+        framing,
+        input.len,
+        &path,
+    )?;
     let with_pending = counted.frames + counted.pending.frames();
     if recovery.frames == with_pending {
         counted.count_pending();
@@ -224,21 +269,17 @@ fn inspect<D: Deframer + Copy>(
         // length without a checksum): count exactly those.
         rewind(&mut input.file, &path)?;
         let source = (&mut input.file).take(recovery.valid_len);
-        counted = count(source, deframer, framing, &path, &Progress::none())?;
+        counted = count(
+            source,
+            deframer,
+            framing,
+            input.len,
+            &path,
+            &Progress::none(),
+        )?;
         counted.count_pending();
     }
     Ok((counted, end, recovery.valid_len))
-}
-
-/// Runs the library's recovery scan over `file` from its start.
-fn recover_file<D: Deframer>(
-    file: &mut File,
-    deframer: D,
-    path: &Path,
-) -> Result<flatstream::Recovery> {
-    rewind(file, path)?;
-    let options = RecoverOptions::new().with_max_frame_len(MAX_FRAME_LEN);
-    recover_with(file, deframer, options).map_err(|error| Error::stream(path, &error))
 }
 
 fn rewind(file: &mut File, path: &Path) -> Result<()> {
@@ -260,10 +301,10 @@ pub(crate) fn not_a_stream(input: &mut Input, detection: &Detection, end: &End) 
     match end {
         End::Torn { len, .. } => {
             let declared =
-                first_length(input).map_or(String::new(), |len| format!("length {len} "));
+                first_length(input).map_or(String::new(), |len| format!(" ({len} bytes)"));
             let _ = write!(
                 message,
-                "byte offset 0 (frame 0): the first frame's {declared}runs past the end of the file ({len} bytes)"
+                "byte offset 0 (frame 0): the first frame's length{declared} runs past the end of the file ({len} bytes)"
             );
         }
         other => message.push_str(&other.describe()),
@@ -309,15 +350,14 @@ impl Info {
         let mut line = |name: &str, value: &str| {
             let _ = writeln!(out, "{:<12} {value}", format!("{name}:"));
         };
-        line("file", &self.file);
+        line("file", &crate::error::escape(&self.file));
         line(
             "framing",
             &format!("{} ({})", self.framing, self.framing_source),
         );
         line("size", &format!("{} bytes", self.bytes));
         let frames = match (&self.header, self.messages) {
-            (Some(_), 1) => format!("{} (a header and 1 message)", self.frames),
-            (Some(_), n) => format!("{} (a header and {n} messages)", self.frames),
+            (Some(_), n) => format!("{} (a header and {})", self.frames, plural(n, "message")),
             (None, _) => self.frames.to_string(),
         };
         line("frames", &frames);
@@ -351,7 +391,10 @@ impl Info {
             Some(header) => {
                 line("header", &header.describe());
                 for entry in &header.metadata {
-                    line("metadata", &format!("{} = {}", entry.key, entry.value));
+                    line(
+                        "metadata",
+                        &format!("{} = {}", escape(&entry.key), escape(&entry.value)),
+                    );
                 }
             }
             None => line("header", "none"),

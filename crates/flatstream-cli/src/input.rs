@@ -26,22 +26,34 @@ pub struct Input {
 /// A missing or unreadable file, or one that is not a regular file: one
 /// line naming the file (exit code 2).
 pub fn open(path: &Path) -> Result<Input> {
-    let metadata =
-        std::fs::metadata(path).map_err(|error| Error::io(path, "cannot open", &error))?;
-    ensure_regular(path, &metadata)?;
-    let file = open_options()
-        .read(true)
-        .open(path)
-        .map_err(|error| Error::io(path, "cannot open", &error))?;
-    let metadata = file
-        .metadata()
-        .map_err(|error| Error::io(path, "cannot open", &error))?;
-    ensure_regular(path, &metadata)?;
+    let (file, len) = open_regular(path, "stream file", "cannot open")?;
     Ok(Input {
         path: path.to_owned(),
         file,
-        len: metadata.len(),
+        len,
     })
+}
+
+/// Opens `path` (a `noun`, e.g. `"schema file"`) for reading, refusing
+/// anything but a regular file before and after opening it (non-blocking
+/// on Unix); returns the file and its length. `what` prefixes I/O errors.
+///
+/// # Errors
+///
+/// A missing or unreadable file, or one that is not a regular file (exit
+/// code 2).
+pub fn open_regular(path: &Path, noun: &str, what: &str) -> Result<(File, u64)> {
+    let metadata = std::fs::metadata(path).map_err(|error| Error::io(path, what, &error))?;
+    ensure_regular_file(path, &metadata, noun)?;
+    let file = open_options()
+        .read(true)
+        .open(path)
+        .map_err(|error| Error::io(path, what, &error))?;
+    let metadata = file
+        .metadata()
+        .map_err(|error| Error::io(path, what, &error))?;
+    ensure_regular_file(path, &metadata, noun)?;
+    Ok((file, metadata.len()))
 }
 
 /// Refuses `path` unless `metadata` says it is a regular file.
@@ -50,12 +62,17 @@ pub fn open(path: &Path) -> Result<Input> {
 ///
 /// A usage error (exit code 2) naming the file and what it is instead.
 pub fn ensure_regular(path: &Path, metadata: &Metadata) -> Result<()> {
+    ensure_regular_file(path, metadata, "stream file")
+}
+
+/// [`ensure_regular`] for a `noun` (`"stream file"`, `"schema file"`).
+fn ensure_regular_file(path: &Path, metadata: &Metadata, noun: &str) -> Result<()> {
     if metadata.is_file() {
         return Ok(());
     }
     Err(Error::usage(format!(
-        "{}: is a {}, not a stream file",
-        path.display(),
+        "{}: is a {}, not a {noun}",
+        crate::error::shown(path),
         kind_of(metadata)
     )))
 }

@@ -87,6 +87,8 @@ enum Command {
         raw: bool,
         /// One JSON object per payload and line (NDJSON, for jq), through
         /// --schema or the schema the stream header carries.
+        /// As flatc does, a NaN or infinite float is written as bare
+        /// nan/inf/-inf, which strict parsers (jq) refuse.
         #[arg(long, group = "format")]
         json: bool,
         /// Which frames to print, by index as on the wire (a header is
@@ -349,14 +351,26 @@ fn run(cli: Cli) -> Result<u8> {
 
 /// `value` as one line of JSON.
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    let mut text = serde_json::to_string(value)
+    let json = serde_json::to_string(value)
         .map_err(|error| Error::new(Failure::Io, format!("cannot write JSON: {error}")))?;
+    // serde_json escapes U+0000..U+001F; the other control characters (DEL,
+    // C1) are escaped here too, as JSON escapes.
+    let mut text = String::with_capacity(json.len() + 1);
+    for c in json.chars() {
+        if c.is_control() {
+            text.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            text.push(c);
+        }
+    }
     text.push('\n');
     Ok(text)
 }
 
-/// Writes `text` to stdout.
+/// Writes `text` (a report: text, or JSON from [`to_json`]) to stdout,
+/// its control characters but line breaks escaped (JSON has none).
 fn print(text: &str) -> Result<()> {
+    let text = flatstream_cli::error::escape_lines(text);
     let mut stdout = io::stdout().lock();
     stdout
         .write_all(text.as_bytes())

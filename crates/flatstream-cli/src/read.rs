@@ -16,16 +16,89 @@ use crate::input::Input;
 /// write is readable.
 pub const MAX_FRAME_LEN: usize = wire::MAX_WIRE_FRAME_LEN;
 
-/// A reader over `source` with the command line's frame limit and `after`
-/// as its policy after damage.
+/// The frame limit for a file of `file_len` bytes: a payload longer than
+/// the file cannot be complete, so a length over it is judged at once as
+/// damage (the reader never buffers up to the end of the file for it, and
+/// salvage resyncs past it), and at most the format's largest.
+#[must_use]
+pub fn frame_limit(file_len: u64) -> usize {
+    usize::try_from(file_len).map_or(MAX_FRAME_LEN, |len| len.min(MAX_FRAME_LEN))
+}
+
+/// A reader over `source`, a file of `file_len` bytes, with the command
+/// line's frame limit ([`frame_limit`]) and `after` as its policy after
+/// damage.
 pub(crate) fn reader<R: Read, D: Deframer>(
     source: R,
     deframer: D,
     after: AfterDamage,
+    file_len: u64,
 ) -> StreamReader<R, D> {
     StreamReader::new(source, deframer)
-        .with_max_frame_len(MAX_FRAME_LEN)
+        .with_max_frame_len(frame_limit(file_len))
         .with_after_damage(after)
+}
+
+/// The first frame's declared payload length, when `framing` is plain and
+/// that length runs past the end of the file: then no frame reads from the
+/// start, and without checksums nothing after it can be told from garbage.
+/// The file is judged at once, without reading (and buffering) it all in
+/// search of frames.
+///
+/// # Errors
+///
+/// I/O errors.
+pub(crate) fn plain_start_impossible(input: &mut Input, framing: Framing) -> Result<Option<u64>> {
+    if framing != Framing::Plain {
+        return Ok(None);
+    }
+    let path = input.path.clone();
+    let io = |error: std::io::Error| Error::io(&path, "cannot read", &error);
+    input.file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let mut prefix = [0u8; wire::LENGTH_PREFIX_LEN];
+    let read = input.file.read_exact(&mut prefix);
+    input.file.seek(SeekFrom::Start(0)).map_err(io)?;
+    if read.is_err() {
+        return Ok(None);
+    }
+    let declared = u64::from(u32::from_le_bytes(prefix));
+    Ok((wire::LENGTH_PREFIX_LEN as u64 + declared > input.len).then_some(declared))
+}
+
+/// The library's recovery scan of `source`, a file of `file_len` bytes of
+/// `framing`, with the frame limit [`frame_limit`], and how the stream ends.
+///
+/// A length longer than the file is then damage, and recovery looks for
+/// good frames after it; when there are none, the frame is what the
+/// library calls a torn tail (a frame running past the end), and it is
+/// reported as one.
+///
+/// # Errors
+///
+/// I/O errors of `source`, on `path`.
+pub(crate) fn recover_scan<R: Read, D: Deframer>(
+    source: R,
+    deframer: D,
+    framing: Framing,
+    file_len: u64,
+    path: &std::path::Path,
+) -> Result<(Recovery, End)> {
+    let options = flatstream::RecoverOptions::new().with_max_frame_len(frame_limit(file_len));
+    let recovery =
+        flatstream::recover_with(source, deframer, options).map_err(|e| Error::stream(path, &e))?;
+    let mut end = End::from_recovery(&recovery);
+    if let Tail::Corrupt(error) = &recovery.tail
+        && recovery.good_after.is_none()
+        && let flatstream::ErrorKind::FrameTooLarge { declared, .. } = error.kind()
+        && let Some(position) = error.position()
+        && position.offset + framing.header_len() as u64 + declared > file_len
+    {
+        end = End::Torn {
+            offset: position.offset,
+            len: file_len.saturating_sub(position.offset),
+        };
+    }
+    Ok((recovery, end))
 }
 
 /// Whether a frame of `framing` with this payload is a zero frame: every
@@ -92,6 +165,19 @@ impl ZeroRun {
         self.frames
     }
 
+    /// The damage a run followed by more data is: zero frames inside a
+    /// stream are not messages (an empty payload is never a FlatBuffer; a
+    /// zeroed region of a CRC-32 stream reads as empty frames).
+    pub(crate) fn describe_inside(&self, next: u64) -> String {
+        let start = self.start.map_or(next, |s| s.offset);
+        let frames = self.frames;
+        format!(
+            "{frames} zero frame{} ({} bytes of zeros) inside the stream: damage, not messages",
+            if frames == 1 { "" } else { "s" },
+            next.saturating_sub(start)
+        )
+    }
+
     /// Empties the run, returning the payload lengths in order, each with
     /// how many frames in a row have it.
     pub(crate) fn take(&mut self) -> Vec<(usize, u64)> {
@@ -117,7 +203,7 @@ pub(crate) fn read_header(input: &mut Input, framing: Framing) -> Result<Option<
     };
     rewind(&mut input.file)?;
     let header = with_deframer!(framing, |deframer| {
-        let mut reader = reader(&mut input.file, deframer, AfterDamage::Stop);
+        let mut reader = reader(&mut input.file, deframer, AfterDamage::Stop, input.len);
         match reader.header() {
             Ok(header) => header.cloned(),
             Err(error) => {
@@ -342,7 +428,7 @@ impl HeaderSummary {
             if s.is_empty() {
                 "none".to_owned()
             } else {
-                s.to_owned()
+                crate::error::escape(s)
             }
         };
         let schema = if self.schema_bytes == 0 {

@@ -12,11 +12,11 @@ use std::path::Path;
 
 use flatstream::{
     AfterDamage, Deframer, ErrorKind, Framer, RecoverOptions, Recovery, StreamHeader, StreamWriter,
-    recover_file_for_append_with, recover_with,
+    recover_file_for_append_with,
 };
 
 use crate::detect::{Detection, Evidence, detect_file};
-use crate::error::{Error, Failure, Result, at, describe_kind};
+use crate::error::{Error, Failure, Result, at, describe_kind, escape, plural};
 use crate::framing::{Framing, with_deframer, with_framer};
 use crate::input::{self, Input};
 use crate::output::Output;
@@ -69,9 +69,13 @@ impl RecoverReport {
     /// The report as text.
     #[must_use]
     pub fn to_text(&self) -> String {
-        let kept = format!("{} frames ({} bytes)", self.frames, self.valid_len);
+        let kept = format!(
+            "{} ({} bytes)",
+            plural(self.frames, "frame"),
+            self.valid_len
+        );
         if self.removed == 0 {
-            return format!("{}: clean: {kept}; nothing to do\n", self.file);
+            return format!("{}: clean: {kept}; nothing to do\n", escape(&self.file));
         }
         let verb = if self.dry_run {
             "would remove"
@@ -80,7 +84,7 @@ impl RecoverReport {
         };
         format!(
             "{}: {}: kept {kept}; {verb} {} bytes from byte offset {}\n",
-            self.file,
+            escape(&self.file),
             self.end.describe(),
             self.removed,
             self.valid_len
@@ -88,24 +92,23 @@ impl RecoverReport {
     }
 }
 
-/// Detects (or takes) the framing of `input`.
-fn framing_of(input: &mut Input, forced: Option<Framing>) -> Result<Detection> {
+/// Detects (or takes) the framing of `input`; with a forced framing, also
+/// the detected one when it disagrees.
+fn framing_of(
+    input: &mut Input,
+    forced: Option<Framing>,
+) -> Result<(Detection, Option<Detection>)> {
     let detected = detect_file(&mut input.file, input.len)
         .map_err(|error| Error::io(&input.path, "cannot read", &error))?;
     let Some(framing) = forced else {
-        return Ok(detected);
+        return Ok((detected, None));
     };
-    // A file is changed only with the framing it was written with: forcing
-    // another one would read good frames as damage.
-    if framing != detected.framing && matches!(detected.evidence, Evidence::Verified { .. }) {
-        return Err(Error::usage(format!(
-            "{}: --framing {framing} disagrees with the stream ({}, {}); refusing to change it",
-            input.path.display(),
-            detected.framing,
-            detected.describe()
-        )));
-    }
-    Ok(Detection::forced(framing))
+    // The user's choice stands; detection that disagrees is only kept to
+    // make sure a truncation under the forced framing does not cut frames
+    // that read intact under the detected one.
+    let disagrees =
+        (framing != detected.framing && detected.evidence != Evidence::Empty).then_some(detected);
+    Ok((Detection::forced(framing), disagrees))
 }
 
 /// Truncates a torn or zero-filled tail of the stream file `path` in place
@@ -118,10 +121,22 @@ fn framing_of(input: &mut Input, forced: Option<Framing>) -> Result<Detection> {
 /// cannot be read, written or locked (exit code 2).
 pub fn recover_in_place(path: &Path, args: &RecoverArgs) -> Result<RecoverReport> {
     let mut input = input::open(path)?;
-    let detection = framing_of(&mut input, args.framing)?;
+    let (detection, disagreeing) = framing_of(&mut input, args.framing)?;
     let framing = detection.framing;
-    let recovery = with_deframer!(framing, |deframer| scan(&mut input, deframer))?;
-    let end = End::from_recovery(&recovery);
+    let not_a_stream = |what: &str| {
+        Error::damaged(format!(
+            "{}: not a FlatStream stream ({} framing, {}): {what}; refusing to truncate it to 0 bytes",
+            path.display(),
+            framing,
+            detection.describe()
+        ))
+    };
+    if let Some(declared) = read::plain_start_impossible(&mut input, framing)? {
+        return Err(not_a_stream(&format!(
+            "no frame reads from byte offset 0 (the first frame's length {declared} runs past the end of the file)"
+        )));
+    }
+    let (recovery, end) = with_deframer!(framing, |deframer| scan(&mut input, deframer, framing))?;
     let report = |recovery: &Recovery, end: End, bytes: u64, dry_run: bool| RecoverReport {
         file: path.display().to_string(),
         framing,
@@ -139,14 +154,33 @@ pub fn recover_in_place(path: &Path, args: &RecoverArgs) -> Result<RecoverReport
         }
         End::Corrupt { .. } => return Err(refuse_corruption(path, &end)),
         End::Torn { .. } if recovery.frames == 0 => {
-            return Err(Error::damaged(format!(
-                "{}: not a FlatStream stream ({} framing, {}): no frame reads from byte offset 0; refusing to truncate it to 0 bytes",
-                path.display(),
-                framing,
-                detection.describe()
+            return Err(not_a_stream("no frame reads from byte offset 0"));
+        }
+        End::ZeroFilled { .. } if recovery.frames == 0 => {
+            return Err(not_a_stream(&format!(
+                "no frame is intact: {}",
+                end.describe()
             )));
         }
         End::Torn { .. } | End::ZeroFilled { .. } => {}
+    }
+    if let Some(detected) = disagreeing {
+        let (theirs, _) = with_deframer!(detected.framing, |deframer| scan(
+            &mut input,
+            deframer,
+            detected.framing
+        ))?;
+        if theirs.valid_len > recovery.valid_len {
+            return Err(Error::usage(format!(
+                "{}: --framing {framing} disagrees with the stream ({}, {}): it would cut bytes from byte offset {} that read as intact {} frames up to byte offset {}; refusing to change it",
+                path.display(),
+                detected.framing,
+                detected.describe(),
+                recovery.valid_len,
+                detected.framing,
+                theirs.valid_len,
+            )));
+        }
     }
     if args.dry_run {
         return Ok(report(&recovery, end, input.len, true));
@@ -182,15 +216,19 @@ pub fn recover_in_place(path: &Path, args: &RecoverArgs) -> Result<RecoverReport
     }
 }
 
-/// The library's read-only recovery scan of `input`.
-fn scan<D: Deframer>(input: &mut Input, deframer: D) -> Result<Recovery> {
+/// The library's read-only recovery scan of `input`, and how it ends.
+fn scan<D: Deframer>(input: &mut Input, deframer: D, framing: Framing) -> Result<(Recovery, End)> {
     input
         .file
         .seek(SeekFrom::Start(0))
         .map_err(|error| Error::io(&input.path, "cannot read", &error))?;
-    let options = RecoverOptions::new().with_max_frame_len(MAX_FRAME_LEN);
-    recover_with((&mut input.file).take(input.len), deframer, options)
-        .map_err(|error| Error::stream(&input.path, &error))
+    read::recover_scan(
+        (&mut input.file).take(input.len),
+        deframer,
+        framing,
+        input.len,
+        &input.path,
+    )
 }
 
 /// The refusal for corruption in place.
@@ -254,14 +292,16 @@ impl SalvageReport {
     #[must_use]
     pub fn to_text(&self) -> String {
         let target = match (&self.output, self.dry_run) {
-            (Some(output), false) => format!(" -> {output}"),
+            (Some(output), false) => format!(" -> {}", escape(output)),
             _ => " (dry run)".to_owned(),
         };
         let verb = if self.dry_run { "would keep" } else { "kept" };
         let header = if self.header { ", header included" } else { "" };
         let mut out = format!(
             "{}{target}: {verb} {} frames ({} bytes{header})",
-            self.file, self.frames, self.kept_bytes
+            escape(&self.file),
+            self.frames,
+            self.kept_bytes
         );
         if self.lost_data() {
             let regions = self.lost.len();
@@ -306,7 +346,7 @@ impl SalvageReport {
 /// `force`, or no output and no dry run (exit code 2).
 pub fn salvage(path: &Path, output: Option<&Path>, args: &RecoverArgs) -> Result<SalvageReport> {
     let mut input = input::open(path)?;
-    let detection = framing_of(&mut input, args.framing)?;
+    let (detection, _) = framing_of(&mut input, args.framing)?;
     let framing = detection.framing;
     let mut sink = match (output, args.dry_run) {
         (_, true) => None,
@@ -331,6 +371,22 @@ pub fn salvage(path: &Path, output: Option<&Path>, args: &RecoverArgs) -> Result
         zero_frames_dropped: 0,
         dry_run: args.dry_run,
     };
+    if let Some(declared) = read::plain_start_impossible(&mut input, framing)? {
+        // No frame reads from the start, and without checksums nothing
+        // after it can be told from garbage: nothing to keep.
+        report.lost.push(Lost {
+            offset: 0,
+            frame: 0,
+            len: Some(input.len),
+            what: format!(
+                "the first frame's length {declared} runs past the end of the file: not a FlatStream stream, or its first length is damaged"
+            ),
+        });
+        if let Some(sink) = sink {
+            sink.commit()?;
+        }
+        return Ok(report);
+    }
     let written = with_deframer!(framing, |deframer| {
         with_framer!(framing, |framer| {
             copy(
@@ -363,7 +419,7 @@ fn copy<D: Deframer, F: Framer>(
     report: &mut SalvageReport,
 ) -> Result<()> {
     let path = input.path.clone();
-    let mut reader = read::reader(&mut input.file, deframer, AfterDamage::Resync);
+    let mut reader = read::reader(&mut input.file, deframer, AfterDamage::Resync, input.len);
     let mut copier = Copier {
         writer: sink.map(|sink| {
             StreamWriter::new(sink, framer)
@@ -403,7 +459,7 @@ fn copy<D: Deframer, F: Framer>(
                     copier.zeros.push(before, payload.len());
                     continue;
                 }
-                copier.keep_zeros(report)?;
+                copier.drop_zeros(report, before.offset);
                 copier.write(payload, report)?;
                 if report.frames.is_multiple_of(progress::EVERY_FRAMES) {
                     progress.set(before.offset);
@@ -414,8 +470,9 @@ fn copy<D: Deframer, F: Framer>(
                 if stuck_at == Some(reader.position()) {
                     break;
                 }
-                // Zero frames before damage are frames, not a tail.
-                copier.keep_zeros(report)?;
+                // Zero frames before damage are damage too, not a tail.
+                let at = error.position().map_or(before.offset, |p| p.offset);
+                copier.drop_zeros(report, at);
                 if !lost(report, &error, &path)? {
                     break;
                 }
@@ -445,15 +502,19 @@ impl<F: Framer> Copier<'_, F> {
         Ok(())
     }
 
-    /// Keeps the zero frames held back.
-    fn keep_zeros(&mut self, report: &mut SalvageReport) -> Result<()> {
-        for (len, n) in self.zeros.take() {
-            let zero = vec![0u8; len];
-            for _ in 0..n {
-                self.write(&zero, report)?;
-            }
-        }
-        Ok(())
+    /// Drops the zero frames held back, more data following them at
+    /// `next`: they are a damaged region, not frames.
+    fn drop_zeros(&mut self, report: &mut SalvageReport, next: u64) {
+        let Some(start) = self.zeros.start() else {
+            return;
+        };
+        report.lost.push(Lost {
+            offset: start.offset,
+            frame: start.frame,
+            len: Some(next.saturating_sub(start.offset)),
+            what: self.zeros.describe_inside(next),
+        });
+        self.zeros.take();
     }
 
     fn finish(self) -> Result<()> {

@@ -8,13 +8,14 @@
 //! mismatched; with a schema that declares a file identifier, a payload
 //! carrying another one is reported (it is not this schema's).
 
-use std::io;
+use std::io::{self, Read as _};
 use std::path::Path;
 
 use flatstream::StreamHeader;
 use flatstream_reflect::{ReflectError, Root, Schema};
 
 use crate::error::{Error, Result};
+use crate::input;
 
 /// What the command line needs of a schema's root type.
 pub trait Check {
@@ -170,6 +171,49 @@ fn describe(error: &ReflectError) -> String {
     error.to_string().replace('\n', " ")
 }
 
+/// The largest schema file read: a binary schema is a few KiB to a few
+/// MiB; a larger file is refused before it is read.
+pub const MAX_SCHEMA_LEN: u64 = 64 << 20;
+
+/// Loads the schema file `path` (`.bfbs`, or `.fbs` through flatc), refusing
+/// anything but a regular file (a FIFO would block, a device never ends)
+/// and files over [`MAX_SCHEMA_LEN`].
+fn load_file(path: &Path) -> Result<Schema> {
+    let (file, len) = input::open_regular(path, "schema file", "cannot read the schema")?;
+    let too_large = || {
+        Error::usage(format!(
+            "{}: the schema file is larger than {} MiB: not a schema",
+            crate::error::shown(path),
+            MAX_SCHEMA_LEN >> 20
+        ))
+    };
+    if len > MAX_SCHEMA_LEN {
+        return Err(too_large());
+    }
+    let invalid = |error: ReflectError| match error {
+        ReflectError::ReadSchema { source, .. } => {
+            Error::io(path, "cannot read the schema", &source)
+        }
+        other => Error::usage(format!(
+            "{}: {}",
+            crate::error::shown(path),
+            describe(&other)
+        )),
+    };
+    if path.extension().is_some_and(|ext| ext == "fbs") {
+        drop(file);
+        return Schema::from_fbs(path).map_err(invalid);
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SCHEMA_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| Error::io(path, "cannot read the schema", &error))?;
+    if bytes.len() as u64 > MAX_SCHEMA_LEN {
+        return Err(too_large());
+    }
+    Schema::from_bfbs(bytes).map_err(invalid)
+}
+
 /// Loads the schema for the stream `stream`: `schema` if given, otherwise
 /// the one the stream's `header` carries; `None` when there is neither.
 ///
@@ -184,12 +228,7 @@ pub fn load(
 ) -> Result<Option<Loaded>> {
     let loaded = match schema {
         Some(path) => {
-            let schema = Schema::load(path).map_err(|error| match error {
-                ReflectError::ReadSchema { source, .. } => {
-                    Error::io(path, "cannot read the schema", &source)
-                }
-                other => Error::usage(format!("{}: {}", path.display(), describe(&other))),
-            })?;
+            let schema = load_file(path)?;
             Loaded {
                 source: path.display().to_string(),
                 schema,

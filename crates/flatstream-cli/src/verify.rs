@@ -11,14 +11,14 @@ use core::fmt::Write as _;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use flatstream::{AfterDamage, Deframer, ErrorKind, Position, RecoverOptions, recover_with};
+use flatstream::{AfterDamage, Deframer, ErrorKind, Position};
 
 use crate::detect::{Detection, detect_file};
-use crate::error::{Error, Result, at, describe_kind};
+use crate::error::{Error, Result, at, describe_kind, escape, plural};
 use crate::framing::{Framing, with_deframer};
 use crate::input::{self, Input};
 use crate::progress::{self, Progress};
-use crate::read::{self, End, MAX_FRAME_LEN, ZeroRun, is_zero_frame};
+use crate::read::{self, End, ZeroRun, is_zero_frame};
 use crate::schema::{self, Check};
 
 /// The most problems a report lists one by one; all are counted.
@@ -138,24 +138,25 @@ impl VerifyReport {
         };
         let frames = match self.header {
             true => format!(
-                "{} frames (a header and {} messages)",
-                self.frames,
-                self.frames - 1
+                "{} (a header and {})",
+                plural(self.frames, "frame"),
+                plural(self.frames.saturating_sub(1), "message")
             ),
-            false => format!("{} frames", self.frames),
+            false => plural(self.frames, "frame"),
         };
         if self.is_intact() {
             let _ = writeln!(
                 out,
                 "{}: intact: {frames}, {} bytes; {checks}",
-                self.file, self.bytes
+                escape(&self.file),
+                self.bytes
             );
             return out;
         }
         let _ = writeln!(
             out,
             "{}: damaged: {} problem{} ({frames} intact; {} framing, {})",
-            self.file,
+            escape(&self.file),
             self.problems_total,
             if self.problems_total == 1 { "" } else { "s" },
             self.framing,
@@ -222,18 +223,43 @@ pub fn verify(path: &Path, options: &VerifyOptions) -> Result<VerifyReport> {
     };
     let check = match &loaded {
         Some(loaded) => Some(loaded.root(options.root_type.as_deref(), header.as_ref())?),
+        None if options.root_type.is_some() => {
+            return Err(Error::usage(format!(
+                "{}: --root-type needs a schema: the stream has no header carrying one; give --schema",
+                crate::error::shown(path)
+            )));
+        }
         None => None,
     };
     let check: Option<&dyn Check> = check.as_deref();
 
     let progress = Progress::bytes(options.progress, input.len, "verifying");
-    let mut pass = with_deframer!(framing, |deframer| {
-        run(&mut input, deframer, framing, check, &progress)
-    })?;
+    let mut pass = if let Some(declared) = read::plain_start_impossible(&mut input, framing)? {
+        // No frame reads from the start: judged without reading it all.
+        let mut pass = Pass::default();
+        pass.problems.push(Problem::new(
+            Position {
+                offset: 0,
+                frame: 0,
+            },
+            ProblemKind::Corrupt,
+            format!(
+                "the first frame's length {declared} runs past the end of the file ({} bytes): not a FlatStream stream, or its first length is damaged",
+                input.len
+            ),
+        ));
+        pass
+    } else {
+        with_deframer!(framing, |deframer| {
+            run(&mut input, deframer, framing, check, &progress)
+        })?
+    };
     progress.finish();
 
     if pass.damaged || pass.zeros.frames() > 0 {
-        let (end, intact) = with_deframer!(framing, |deframer| recover_end(&mut input, deframer))?;
+        let (end, intact) = with_deframer!(framing, |deframer| recover_end(
+            &mut input, deframer, framing
+        ))?;
         explain_end(&mut pass, &end, intact);
     }
 
@@ -260,7 +286,7 @@ fn run<D: Deframer>(
     progress: &Progress,
 ) -> Result<Pass> {
     let path = input.path.clone();
-    let mut reader = read::reader(&mut input.file, deframer, AfterDamage::Resync);
+    let mut reader = read::reader(&mut input.file, deframer, AfterDamage::Resync, input.len);
     let mut pass = Pass::default();
     // The position of the latest error with no frame read since: an error
     // there again would repeat forever.
@@ -291,10 +317,13 @@ fn run<D: Deframer>(
                     pass.zeros.push(before, payload.len());
                     continue;
                 }
-                if pass.zeros.frames() > 0 {
-                    // Zero frames followed by real ones are frames.
-                    pass.frames += pass.zeros.frames();
+                if let Some(start) = pass.zeros.start() {
+                    // Zero frames followed by real ones are damage.
+                    let what = pass.zeros.describe_inside(before.offset);
                     pass.zeros.take();
+                    pass.damaged = true;
+                    pass.problems
+                        .push(Problem::new(start, ProblemKind::Corrupt, what));
                 }
                 pass.frames += 1;
                 if let Some(check) = check
@@ -331,10 +360,12 @@ fn problem(
 ) -> Result<bool> {
     let at = error.position().unwrap_or(before);
     pass.damaged = true;
-    // Zero frames before damage are frames; they are not a tail.
-    if pass.zeros.frames() > 0 {
-        pass.frames += pass.zeros.frames();
+    // Zero frames before damage are damage too; they are not a tail.
+    if let Some(start) = pass.zeros.start() {
+        let what = pass.zeros.describe_inside(at.offset);
         pass.zeros.take();
+        pass.problems
+            .push(Problem::new(start, ProblemKind::Corrupt, what));
     }
     let (kind, what, go_on) = match error.kind() {
         ErrorKind::Io(io) => return Err(Error::io(path, "cannot read", io)),
@@ -371,16 +402,24 @@ fn problem(
 
 /// How the stream ends, by the library's recovery scan, and where its
 /// intact frames end.
-fn recover_end<D: Deframer>(input: &mut Input, deframer: D) -> Result<(End, Position)> {
+fn recover_end<D: Deframer>(
+    input: &mut Input,
+    deframer: D,
+    framing: Framing,
+) -> Result<(End, Position)> {
     let path = input.path.clone();
     input
         .file
         .seek(SeekFrom::Start(0))
         .map_err(|error| Error::io(&path, "cannot read", &error))?;
-    let options = RecoverOptions::new().with_max_frame_len(MAX_FRAME_LEN);
-    let recovery = recover_with((&mut input.file).take(input.len), deframer, options)
-        .map_err(|error| Error::stream(&path, &error))?;
-    Ok((End::from_recovery(&recovery), recovery.end_position()))
+    let (recovery, end) = read::recover_scan(
+        (&mut input.file).take(input.len),
+        deframer,
+        framing,
+        input.len,
+        &path,
+    )?;
+    Ok((end, recovery.end_position()))
 }
 
 /// Replaces what the pass saw of a zero-filled tail (damage from where the

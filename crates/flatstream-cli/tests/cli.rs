@@ -1133,3 +1133,228 @@ fn damage_anywhere_never_panics() {
     }
     assert!(runs > 200);
 }
+
+// ---------------------------------------------------------------- red-team fixes
+
+/// A plain stream of telemetry payloads whose first frame's first two
+/// payload bytes equal the CRC-16 the CRC-16 reading expects there.
+fn plain_passing_as_crc16() -> Vec<u8> {
+    let mut payloads = payloads(200);
+    let next_len = u32::try_from(payloads[1].len()).unwrap().to_le_bytes();
+    let mut as_crc16 = payloads[0][2..].to_vec();
+    as_crc16.extend_from_slice(&next_len[..2]);
+    let mut header = [0u8; 6];
+    ChecksumFramer::new(Crc16::new())
+        .encode_header(&as_crc16, &mut header)
+        .unwrap();
+    payloads[0][..2].copy_from_slice(&header[4..6]);
+    let mut bytes = Vec::new();
+    for p in &payloads {
+        bytes.extend_from_slice(&u32::try_from(p.len()).unwrap().to_le_bytes());
+        bytes.extend_from_slice(p);
+    }
+    bytes
+}
+
+#[test]
+fn recover_never_cuts_a_plain_stream_on_a_chance_crc16_match() {
+    let dir = Dir::new();
+    let bytes = plain_passing_as_crc16();
+    let path = dir.write("p.bin", &bytes);
+    let info = json_of(
+        &dir.cmd()
+            .args(["info", "p.bin", "--json"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(info["framing"], "plain");
+    assert_eq!(info["frames"], 200);
+    dir.cmd().args(["recover", "p.bin"]).assert().success();
+    dir.cmd()
+        .args(["recover", "p.bin", "--framing", "plain"])
+        .assert()
+        .success();
+    assert_eq!(fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn a_length_past_the_end_mid_file_is_damage_not_a_torn_tail() {
+    let dir = Dir::new();
+    let s = stream("crc32", 60, None);
+    let mut bytes = s.bytes.clone();
+    bytes[s.offsets[50] + 3] = 0x10;
+    dir.write("l.bin", &bytes);
+    let report = json_of(
+        &dir.cmd()
+            .args(["verify", "l.bin", "--json"])
+            .assert()
+            .code(1),
+    );
+    assert_eq!(report["problems_total"], 1, "{report}");
+    assert_eq!(report["problems"][0]["offset"], s.offsets[50]);
+    assert_eq!(report["frames"], 59);
+    let salvage = json_of(
+        &dir.cmd()
+            .args(["recover", "l.bin", "--salvage", "--dry-run", "--json"])
+            .assert()
+            .code(1),
+    );
+    assert_eq!(salvage["frames"], 59);
+    // A genuinely torn last frame is still a torn tail.
+    dir.write("t.bin", &s.bytes[..s.bytes.len() - 9]);
+    let info = json_of(
+        &dir.cmd()
+            .args(["info", "t.bin", "--json"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(info["end"]["kind"], "torn");
+    // A first length far past the end: judged at once.
+    let mut garbage = vec![0xff; 4];
+    garbage.extend((0..200_000u32).map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes()[2]));
+    dir.write("g.bin", &garbage);
+    for command in ["info", "verify", "cat"] {
+        let assert = dir.cmd().args([command, "g.bin"]).assert().code(1);
+        one_error_line(&assert.get_output().stderr);
+    }
+    let path = dir.path().join("g.bin");
+    dir.cmd().args(["recover", "g.bin"]).assert().code(1);
+    assert_eq!(fs::read(path).unwrap(), garbage);
+}
+
+#[cfg(unix)]
+#[test]
+fn schema_files_must_be_regular() {
+    let dir = Dir::new();
+    dir.write("n.bin", &stream("crc32", 3, None).bytes);
+    let fifo = dir.path().join("schema.fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for schema in [fifo.to_str().unwrap(), "/dev/zero"] {
+        let assert = dir
+            .cmd()
+            .args(["verify", "n.bin", "--schema", schema])
+            .timeout(Duration::from_secs(10))
+            .assert()
+            .code(2);
+        let line = one_error_line(&assert.get_output().stderr);
+        assert!(line.contains("not a schema file"), "{line}");
+    }
+}
+
+#[test]
+fn recover_never_cuts_an_all_zero_file_to_nothing() {
+    let dir = Dir::new();
+    let path = dir.write("z.bin", &[0u8; 100_000]);
+    for args in [
+        &["recover", "z.bin"][..],
+        &["recover", "z.bin", "--dry-run"],
+    ] {
+        let assert = dir.cmd().args(args).assert().code(1);
+        let line = one_error_line(&assert.get_output().stderr);
+        assert!(line.contains("not a FlatStream stream"), "{line}");
+    }
+    assert_eq!(fs::read(&path).unwrap().len(), 100_000);
+    let assert = dir.cmd().args(["info", "z.bin"]).assert().code(1);
+    let line = one_error_line(&assert.get_output().stderr);
+    assert!(line.contains("not a FlatStream stream"), "{line}");
+}
+
+#[test]
+fn zero_frames_inside_a_stream_are_damage() {
+    let dir = Dir::new();
+    for (framing, zeros) in [("plain", 16), ("crc32", 4096)] {
+        let s = stream(framing, 20, None);
+        let mut bytes = s.bytes[..s.offsets[10]].to_vec();
+        bytes.extend(vec![0u8; zeros]);
+        bytes.extend_from_slice(&s.bytes[s.offsets[10]..]);
+        dir.write("z.bin", &bytes);
+        let report = json_of(
+            &dir.cmd()
+                .args(["verify", "z.bin", "--json"])
+                .assert()
+                .code(1),
+        );
+        assert_eq!(report["problems"][0]["offset"], s.offsets[10], "{framing}");
+        let assert = dir.cmd().args(["cat", "z.bin"]).assert().code(1);
+        assert_eq!(stdout_of(&assert).lines().count(), 10, "{framing}");
+        one_error_line(&assert.get_output().stderr);
+        dir.cmd()
+            .args(["convert", "z.bin", "o.bin", "--framing", "xxh3"])
+            .assert()
+            .code(1);
+        assert!(!dir.path().join("o.bin").exists());
+        let report = json_of(
+            &dir.cmd()
+                .args([
+                    "recover",
+                    "z.bin",
+                    "--salvage",
+                    "-o",
+                    "s.bin",
+                    "--force",
+                    "--json",
+                ])
+                .assert()
+                .code(1),
+        );
+        let (_, kept) = read_back(&dir.path().join("s.bin"), framing);
+        assert_eq!(kept.len(), 20, "{framing}");
+        assert_eq!(report["frames"], 20, "{framing}");
+    }
+}
+
+#[test]
+fn untrusted_text_is_escaped() {
+    let dir = Dir::new();
+    let header = StreamHeader::new()
+        .with_root_type("evil\u{1b}[2J\nforged: line")
+        .with_metadata("k\r", "v\u{7}");
+    dir.write("e.bin", &stream("crc32", 2, Some(&header)).bytes);
+    let text = stdout_of(&dir.cmd().args(["info", "e.bin"]).assert().success());
+    assert!(!text.contains('\u{1b}') && !text.contains('\r') && !text.contains('\u{7}'));
+    assert!(text.contains("evil\\u{1b}[2J\\nforged: line"), "{text}");
+    dir.write("bad\nname\u{1b}.bin", b"not a stream at all, just text\n");
+    let assert = dir
+        .cmd()
+        .args(["info", "bad\nname\u{1b}.bin"])
+        .assert()
+        .code(1);
+    let line = one_error_line(&assert.get_output().stderr);
+    assert!(line.contains("bad\\nname\\u{1b}.bin"), "{line}");
+}
+
+#[test]
+fn root_type_without_a_schema_is_a_usage_error() {
+    let dir = Dir::new();
+    dir.write("n.bin", &stream("crc32", 3, None).bytes);
+    let assert = dir
+        .cmd()
+        .args(["verify", "n.bin", "--root-type", "X"])
+        .assert()
+        .code(2);
+    let line = one_error_line(&assert.get_output().stderr);
+    assert!(line.contains("--root-type needs a schema"), "{line}");
+    // Singular where there is one.
+    dir.write("one.bin", &stream("crc32", 1, None).bytes);
+    let text = stdout_of(&dir.cmd().args(["verify", "one.bin"]).assert().success());
+    assert!(text.contains("1 frame,"), "{text}");
+}
+
+#[test]
+fn a_forced_framing_never_cuts_what_the_detected_one_reads_intact() {
+    let dir = Dir::new();
+    let bytes = plain_passing_as_crc16();
+    let path = dir.write("p.bin", &bytes);
+    let assert = dir
+        .cmd()
+        .args(["recover", "p.bin", "--framing", "crc16"])
+        .assert()
+        .code(2);
+    let line = one_error_line(&assert.get_output().stderr);
+    assert!(line.contains("disagrees"), "{line}");
+    assert_eq!(fs::read(&path).unwrap(), bytes);
+}
