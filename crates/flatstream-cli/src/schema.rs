@@ -88,7 +88,14 @@ impl Loaded {
                 (None, Some(_)) => " (the root type the stream header names)",
                 (None, None) => "",
             };
-            Error::usage(format!("{}: {}{whose}", self.source, describe(&error)))
+            let message = format!("{}: {}{whose}", self.source, describe(&error));
+            if root_type.is_none() && self.from_header {
+                // The stream contradicts itself: its header names a root
+                // type its own schema does not have.
+                Error::damaged(message)
+            } else {
+                Error::usage(message)
+            }
         })?;
         let identifier = self
             .schema
@@ -245,12 +252,15 @@ pub fn load(
             let schema = Schema::from_bfbs(bfbs.clone()).map_err(|error| {
                 Error::damaged(format!(
                     "{}: byte offset 0 (frame 0): the schema in the stream header is not usable: {}",
-                    stream.display(),
+                    crate::error::shown(stream),
                     describe(&error)
                 ))
             })?;
             Loaded {
-                source: "the stream header's schema".to_owned(),
+                source: format!(
+                    "{}: byte offset 0 (frame 0): the stream header's schema",
+                    crate::error::shown(stream)
+                ),
                 schema,
                 from_header: true,
             }

@@ -1358,3 +1358,33 @@ fn a_forced_framing_never_cuts_what_the_detected_one_reads_intact() {
     assert!(line.contains("disagrees"), "{line}");
     assert_eq!(fs::read(&path).unwrap(), bytes);
 }
+
+#[test]
+fn a_header_whose_root_type_its_schema_lacks_is_damage_named_at_frame_0() {
+    let dir = Dir::new();
+    let bad = header_with_schema().with_root_type("flatstream.telemetry.Missing");
+    dir.write("h.bin", &stream("crc32", 3, Some(&bad)).bytes);
+    for args in [&["verify", "h.bin"][..], &["cat", "h.bin", "--json"][..]] {
+        let assert = dir.cmd().args(args).assert().code(1);
+        let line = one_error_line(&assert.get_output().stderr);
+        assert!(
+            line.contains("h.bin: byte offset 0 (frame 0): the stream header's schema"),
+            "{args:?}: {line}"
+        );
+    }
+    // Naming a root type the schema lacks is the user's mistake: usage.
+    let good = header_with_schema();
+    dir.write("g.bin", &stream("crc32", 3, Some(&good)).bytes);
+    let assert = dir
+        .cmd()
+        .args([
+            "verify",
+            "g.bin",
+            "--root-type",
+            "flatstream.telemetry.Missing",
+        ])
+        .assert()
+        .code(2);
+    let line = one_error_line(&assert.get_output().stderr);
+    assert!(line.contains("g.bin"), "{line}");
+}
