@@ -979,7 +979,25 @@ fn find_chain<D: Deframer>(
     budget: &mut Budget,
 ) -> Search {
     let mut candidate = usize::try_from(from.saturating_sub(at.base)).unwrap_or(usize::MAX);
+    // At the end of input, a candidate whose first frame is long is judged
+    // after the candidates inside that frame: a chain verifying there rules
+    // it out (good frames inside a real payload would be a < 2^-40
+    // accident), and is found without a checksum over the long frame. A
+    // false first length that happens to lead to a real frame would
+    // otherwise cost a checksum over megabytes, and a few spend the budget.
+    let mut deferred = Deferred::default();
     loop {
+        if let Some(long) = deferred.due(candidate.min(buf.len())) {
+            let mut cost = 0;
+            let chain = chain_at(deframer, buf, long, eof, max_frame_len, &mut cost);
+            budget.spent = budget.spent.saturating_add(cost);
+            if chain == Chain::Verified {
+                // Every candidate still deferred started before `long` and
+                // its first frame holds `long`: ruled out.
+                return Search::Found(at.base + long as u64);
+            }
+            continue;
+        }
         if candidate >= buf.len() {
             return if eof {
                 Search::NotFound
@@ -992,6 +1010,14 @@ fn find_chain<D: Deframer>(
         }
         if budget.exhausted(at.base + candidate as u64) {
             return Search::GaveUp;
+        }
+        if eof
+            && let Some(frame_len) = wire::whole_frame_len(&buf[candidate..], deframer.header_len())
+            && frame_len > DEFER_FRAMES_OVER
+            && deferred.push(candidate, candidate + frame_len)
+        {
+            candidate += 1;
+            continue;
         }
         // Only a final verdict's work counts: a candidate that waits for
         // more bytes is checked again when they come, and what that costs
@@ -1022,6 +1048,49 @@ fn find_chain<D: Deframer>(
                 };
             }
         }
+    }
+}
+
+/// A candidate whose first frame is longer than this is judged after the
+/// candidates inside that frame (see [`find_chain`]).
+const DEFER_FRAMES_OVER: usize = 64 << 10;
+
+/// Candidates with a long first frame, judged once the search has passed
+/// the end of that frame (no allocation: at most [`Deferred::MAX`]; more
+/// are judged at once).
+#[derive(Debug, Default)]
+struct Deferred {
+    /// `(candidate, end of its first frame)`, in the first `len` slots.
+    slots: [(usize, usize); Deferred::MAX],
+    len: usize,
+}
+
+impl Deferred {
+    const MAX: usize = 32;
+
+    /// Defers `candidate`, whose first frame ends at `end`; false if full.
+    fn push(&mut self, candidate: usize, end: usize) -> bool {
+        let Some(slot) = self.slots.get_mut(self.len) else {
+            return false;
+        };
+        *slot = (candidate, end);
+        self.len += 1;
+        true
+    }
+
+    /// Takes the deferred candidate due at `position` (the end of its first
+    /// frame reached), the one whose frame ends first (then the earliest).
+    fn due(&mut self, position: usize) -> Option<usize> {
+        let (index, &(candidate, end)) = self.slots[..self.len]
+            .iter()
+            .enumerate()
+            .min_by_key(|&(_, &(candidate, end))| (end, candidate))?;
+        if end > position {
+            return None;
+        }
+        self.len -= 1;
+        self.slots[index] = self.slots[self.len];
+        Some(candidate)
     }
 }
 

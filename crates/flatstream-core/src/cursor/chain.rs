@@ -93,9 +93,15 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
     if !unchecked
         && let Some(frames) = needed_frames
         && frames > 1
-        && !lengths_can_chain(buf, at, header_len, frames, eof, max_frame_len)
     {
-        return Chain::Broken;
+        match walk_lengths(buf, at, header_len, frames, eof, max_frame_len) {
+            Walk::Broken => return Chain::Broken,
+            Walk::Whole { mut frames, count } => {
+                let chain = &mut frames[..count];
+                return verify_shortest_first(deframer, buf, chain, max_frame_len, spent);
+            }
+            Walk::Undecided => {}
+        }
     }
     let mut pos = at;
     loop {
@@ -156,42 +162,110 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
     }
 }
 
-/// Whether the length prefixes from `buf[at..]` on can make a chain of
-/// `frames` frames, judged before any checksum is computed: false when one
-/// of them declares more than `max_frame_len`, or, at the end of input, runs
-/// past the end with a whole header there. Exactly the verdicts the checks
-/// in order would reach, without hashing the frames before the one that
-/// breaks the chain: a false candidate's first length often fits a large
-/// buffer (a slice or a map) and would cost a checksum over megabytes, but
-/// rarely do two lengths in a row fit.
-fn lengths_can_chain(
+/// The most frames a chain needs (a 1-byte checksum: 40 bits in 5 frames).
+const MAX_CHAIN_FRAMES: usize = 8;
+
+/// What the length prefixes of a candidate chain say before any checksum.
+#[derive(Debug)]
+enum Walk {
+    /// One of them breaks the chain: a length over the limit, or, at the end
+    /// of input, one running past the end with a whole header there.
+    Broken,
+    /// The chain's frames are whole in the buffer, all of them or, at the end
+    /// of input, enough of them: `(start, length)` of each, in order, in the
+    /// first `count` slots (no allocation).
+    Whole {
+        frames: [(usize, usize); MAX_CHAIN_FRAMES],
+        count: usize,
+    },
+    /// A header is incomplete and more bytes may come: the checks in order
+    /// decide (they ask for the bytes once the frames before verify).
+    Undecided,
+}
+
+/// Walks the length prefixes of a chain of `frames` frames from
+/// `buf[at..]` on, without computing any checksum: exactly the verdicts the
+/// checks in order would reach on lengths and on the end of input, and,
+/// when the frames to verify are all in the buffer, their layout. A false candidate's first length often fits a
+/// large buffer (a slice or a map) and would cost a checksum over megabytes,
+/// but rarely do two lengths in a row fit.
+fn walk_lengths(
     buf: &[u8],
     at: usize,
     header_len: usize,
     frames: usize,
     eof: bool,
     max_frame_len: usize,
-) -> bool {
+) -> Walk {
+    if frames > MAX_CHAIN_FRAMES {
+        return Walk::Undecided;
+    }
+    let mut layout = [(0, 0); MAX_CHAIN_FRAMES];
     let mut pos = at;
-    for _ in 0..frames {
+    for (walked, slot) in layout[..frames].iter_mut().enumerate() {
         let rest = buf.get(pos..).unwrap_or_default();
         let Some(header) = rest.get(..header_len) else {
-            // An incomplete header: more bytes, a torn remainder or the
-            // end decide, as the checks in order do.
-            return true;
+            if !eof {
+                return Walk::Undecided;
+            }
+            // The end of input after `walked` frames: exactly at the end one
+            // checksummed frame is enough, before a torn remainder two are.
+            let enough = if rest.is_empty() {
+                walked >= 1
+            } else {
+                walked >= 2
+            };
+            return if enough {
+                Walk::Whole {
+                    frames: layout,
+                    count: walked,
+                }
+            } else {
+                Walk::Broken
+            };
         };
         let declared = crate::wire::read_length_prefix(header);
         let payload_len = usize::try_from(declared).unwrap_or(usize::MAX);
         if payload_len > max_frame_len {
-            return false;
+            return Walk::Broken;
         }
         let frame_len = header_len.saturating_add(payload_len);
         if frame_len > rest.len() {
-            return !eof;
+            return if eof { Walk::Broken } else { Walk::Undecided };
         }
+        *slot = (pos, frame_len);
         pos += frame_len;
     }
-    true
+    Walk::Whole {
+        frames: layout,
+        count: frames,
+    }
+}
+
+/// Verifies the whole chain `frames` (`(start, length)` pairs) shortest
+/// frame first: the verdict is the same in any order (every frame must
+/// verify and none be a zero frame), and a false chain is almost always
+/// refused by its cheapest frame.
+fn verify_shortest_first<D: Deframer + ?Sized>(
+    deframer: &mut D,
+    buf: &[u8],
+    frames: &mut [(usize, usize)],
+    max_frame_len: usize,
+    spent: &mut u64,
+) -> Chain {
+    frames.sort_unstable_by_key(|&(_, len)| len);
+    for &mut (start, len) in frames {
+        let frame = &buf[start..start + len];
+        *spent = spent.saturating_add(len as u64);
+        if is_zero_frame(frame) {
+            return Chain::Broken;
+        }
+        match decode(deframer, frame, max_frame_len) {
+            Ok(Decoded::Frame { frame_len, .. }) if frame_len == len => {}
+            _ => return Chain::Broken,
+        }
+    }
+    Chain::Verified
 }
 
 /// Whether `payload` could be a FlatBuffer whose root is a table: a root
