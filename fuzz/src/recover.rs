@@ -221,6 +221,11 @@ impl Model {
         let mut reader = StreamReader::new(data, deframer)
             .with_max_frame_len(limit)
             .with_after_damage(AfterDamage::Stop);
+        // A self-describing header is a frame on the wire, kept apart by
+        // the reader: its end is a frame end too.
+        if let Ok(Some(_)) = reader.header() {
+            ends.push(reader.offset());
+        }
         let error = loop {
             match reader.read_message() {
                 Ok(Some(_)) => ends.push(reader.offset()),

@@ -244,7 +244,7 @@ fn build<F: Framer>(input: &SalvageInput, mut framer: F) -> Damaged {
     let mut payloads = Vec::new();
     let mut frames = Vec::new();
     for spec in input.payloads.iter().take(MAX_PAYLOADS) {
-        let payload = spec.bytes(&mut rng);
+        let payload = crate::not_a_header(spec.bytes(&mut rng));
         if stream.len() + framer.header_len() + payload.len() > MAX_STREAM {
             break;
         }
