@@ -276,10 +276,24 @@ fn is_zero_frame(frame: &[u8]) -> bool {
 #[must_use]
 pub fn bytes_wanted(prefix: &[u8], file_len: u64) -> u64 {
     let scores = Framing::CHECKSUMMED.map(|framing| score(framing, prefix));
+    // A framing whose first frames all verify cannot be beaten (the most
+    // verifying frames win, and it has them all): the other framings'
+    // readings, garbage lengths included, need no more bytes.
+    if scores
+        .iter()
+        .any(|score| score.verified >= DETECT_FRAMES as u64 && score.mismatched == 0)
+    {
+        return (prefix.len() as u64).min(file_len);
+    }
     let wanted = scores.iter().map(|score| score.wanted).max().unwrap_or(0);
     // The plain reading rebuts a checksummed framing's weak evidence: see
-    // enough of it too, when a checksum verified something.
-    let plain = if scores.iter().any(|score| score.verified > 0) {
+    // enough of it too, when a checksum verified something but not enough.
+    // (Strong evidence needs no plain reading, whose garbage lengths could
+    // otherwise make detection read megabytes of a checksummed stream.)
+    let weak = scores
+        .iter()
+        .any(|score| score.verified > 0 && !score.is_strong(prefix.len(), file_len));
+    let plain = if weak {
         plain_walk(prefix, file_len).wanted
     } else {
         0
@@ -577,6 +591,53 @@ mod tests {
         let detection = detected(&text);
         assert_eq!(detection.framing, Framing::Plain);
         assert_eq!(detection.evidence, Evidence::NoChecksum);
+    }
+
+    /// A file that counts the bytes read from it.
+    struct Counting {
+        inner: Cursor<Vec<u8>>,
+        read: u64,
+    }
+
+    impl Read for Counting {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    impl Seek for Counting {
+        fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+            self.inner.seek(pos)
+        }
+    }
+
+    #[test]
+    fn detecting_a_long_checksummed_stream_reads_only_its_start() {
+        for framing in Framing::CHECKSUMMED {
+            let data = with_framer!(framing, |framer| {
+                let mut writer = StreamWriter::new(Vec::new(), framer);
+                for i in 0..20_000u32 {
+                    writer
+                        .write_payload(&payload(i.to_le_bytes()[0], 200))
+                        .unwrap();
+                }
+                writer.into_inner()
+            });
+            let len = data.len() as u64;
+            let mut file = Counting {
+                inner: Cursor::new(data),
+                read: 0,
+            };
+            let detection = detect_file(&mut file, len).unwrap();
+            assert_eq!(detection.framing, framing);
+            assert!(
+                file.read <= PROBE_START as u64,
+                "{framing}: read {} of {len} bytes to detect",
+                file.read
+            );
+        }
     }
 
     #[test]
