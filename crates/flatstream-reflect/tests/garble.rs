@@ -6,30 +6,8 @@
 #[path = "support/compare.rs"]
 mod compare;
 
-// flatc's output for the telemetry schema, as the flatstream crate commits it.
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    clippy::cast_lossless,
-    clippy::cast_possible_truncation,
-    clippy::std_instead_of_alloc,
-    clippy::std_instead_of_core,
-    clippy::unwrap_used,
-    dead_code,
-    deprecated,
-    missing_debug_implementations,
-    missing_docs,
-    non_camel_case_types,
-    non_snake_case,
-    non_upper_case_globals,
-    unreachable_pub,
-    unsafe_code,
-    unsafe_op_in_unsafe_fn,
-    unused_imports
-)]
-#[rustfmt::skip]
-#[path = "../../flatstream/schema/telemetry_generated.rs"]
-mod telemetry_generated;
+#[path = "../../flatstream/schema/telemetry.rs"]
+mod telemetry;
 
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -79,9 +57,7 @@ fn roots() -> [Root<'static>; 3] {
 
 /// Reading `i`, as the telemetry examples build them.
 fn reading(i: u64) -> Vec<u8> {
-    use telemetry_generated::flatstream::telemetry::{
-        Status, Telemetry, TelemetryArgs, finish_telemetry_buffer,
-    };
+    use telemetry::{Status, Telemetry, TelemetryArgs, finish_telemetry_buffer};
     let mut b = flatbuffers::FlatBufferBuilder::new();
     let label = b.create_string(&format!("line-{i}/sensor-{i:02}"));
     let samples: Vec<f32> = (0..i * 5).map(|k| k as f32 / 7.0).collect();

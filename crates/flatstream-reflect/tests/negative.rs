@@ -5,30 +5,8 @@
 #[path = "support/reflection.rs"]
 mod reflection;
 
-// flatc's output for the telemetry schema, as the flatstream crate commits it.
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    clippy::cast_lossless,
-    clippy::cast_possible_truncation,
-    clippy::std_instead_of_alloc,
-    clippy::std_instead_of_core,
-    clippy::unwrap_used,
-    dead_code,
-    deprecated,
-    missing_debug_implementations,
-    missing_docs,
-    non_camel_case_types,
-    non_snake_case,
-    non_upper_case_globals,
-    unreachable_pub,
-    unsafe_code,
-    unsafe_op_in_unsafe_fn,
-    unused_imports
-)]
-#[rustfmt::skip]
-#[path = "../../flatstream/schema/telemetry_generated.rs"]
-mod telemetry_generated;
+#[path = "../../flatstream/schema/telemetry.rs"]
+mod telemetry;
 
 use std::path::{Path, PathBuf};
 
@@ -55,9 +33,7 @@ fn data(name: &str) -> Vec<u8> {
 
 /// A telemetry reading with `samples`.
 fn reading(samples: &[f32]) -> Vec<u8> {
-    use telemetry_generated::flatstream::telemetry::{
-        Status, Telemetry, TelemetryArgs, finish_telemetry_buffer,
-    };
+    use telemetry::{Status, Telemetry, TelemetryArgs, finish_telemetry_buffer};
     let mut b = FlatBufferBuilder::new();
     let label = b.create_string("line-1/sensor-07");
     let samples = b.create_vector(samples);

@@ -17,30 +17,8 @@ mod compare;
 #[path = "support/flatc.rs"]
 mod flatc;
 
-// flatc's output for the telemetry schema, as the flatstream crate commits it.
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    clippy::cast_lossless,
-    clippy::cast_possible_truncation,
-    clippy::std_instead_of_alloc,
-    clippy::std_instead_of_core,
-    clippy::unwrap_used,
-    dead_code,
-    deprecated,
-    missing_debug_implementations,
-    missing_docs,
-    non_camel_case_types,
-    non_snake_case,
-    non_upper_case_globals,
-    unreachable_pub,
-    unsafe_code,
-    unsafe_op_in_unsafe_fn,
-    unused_imports
-)]
-#[rustfmt::skip]
-#[path = "../../flatstream/schema/telemetry_generated.rs"]
-mod telemetry_generated;
+#[path = "../../flatstream/schema/telemetry.rs"]
+mod telemetry;
 
 use std::path::{Path, PathBuf};
 
@@ -318,9 +296,7 @@ fn from_fbs_is_flatc_with_builtins() {
 
 /// A reading as `crates/flatstream/schema/telemetry.rs` builds them.
 fn telemetry_buffer(i: u64) -> Vec<u8> {
-    use telemetry_generated::flatstream::telemetry::{
-        Status, Telemetry, TelemetryArgs, finish_telemetry_buffer,
-    };
+    use telemetry::{Status, Telemetry, TelemetryArgs, finish_telemetry_buffer};
     let mut builder = flatbuffers::FlatBufferBuilder::new();
     let label = builder.create_string(&format!("line-{}/sensor-{:02}", i % 4, i % 16));
     let samples: Vec<f32> = (0..(i % 70))
