@@ -407,6 +407,57 @@ impl<D: Deframer> FrameCursor<D> {
         self.poll_with::<true>(buf, unread, eof)
     }
 
+    /// Hands every whole, verified frame in `buf` to `f` in a loop that
+    /// keeps the position in registers, and returns the first other step
+    /// (more bytes needed, the end, a header, or a frame from the cold
+    /// paths, which the driver hands to `f` itself): [`poll`] in a loop,
+    /// for a driver that processes everything it has buffered before it
+    /// reads again (`StreamReader::process_all`). Same behaviour, one
+    /// frame at a time: each frame is decoded and judged once, and after
+    /// `f` fails the frame it was given stays consumed.
+    ///
+    /// [`poll`]: FrameCursor::poll
+    #[inline(always)]
+    pub(crate) fn run<'b, E: From<Error>>(
+        &mut self,
+        buf: &'b [u8],
+        eof: bool,
+        mut f: impl FnMut(&'b [u8]) -> core::result::Result<(), E>,
+    ) -> core::result::Result<Step, E> {
+        let mut at = self.at;
+        let mut unread = buf.get(at.pos..).unwrap_or_default();
+        let first = loop {
+            match decode_parts(&mut self.deframer, unread, self.hot_limit) {
+                Ok(Parts::Frame {
+                    frame_len,
+                    payload,
+                    after,
+                    ..
+                }) => {
+                    at.pos += frame_len;
+                    at.frame += 1;
+                    if let Err(e) = f(payload) {
+                        self.at = at;
+                        return Err(e);
+                    }
+                    unread = after;
+                }
+                Ok(Parts::Incomplete { needed, required }) => {
+                    self.at = at;
+                    if !eof {
+                        return Ok(Step::Need { needed, required });
+                    }
+                    break First::PastEnd { required };
+                }
+                Err(kind) => {
+                    self.at = at;
+                    break First::Damaged(kind);
+                }
+            }
+        };
+        Ok(self.poll_cold_out_of_line(buf, eof, first)?)
+    }
+
     /// The position of the frame that the last poll returned as `span`.
     #[inline(always)]
     pub(crate) fn position_of(&self, span: &FrameSpan) -> Position {

@@ -258,10 +258,21 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     where
         F: FnMut(&[u8]) -> Result<()>,
     {
-        while let Some(payload) = self.read_message()? {
-            f(payload)?;
+        // The same cursor as `read_message`, run over everything buffered
+        // before the next read, so that the loop carries its position in
+        // registers instead of returning once per frame.
+        let mut eof = false;
+        loop {
+            let buf = &self.buf[..self.filled];
+            match self.cursor.run(buf, eof, &mut f)? {
+                Step::Frame(frame) => f(frame.payload(buf))?,
+                Step::Header(frame) => {
+                    self.header = StreamHeader::decode(frame.payload(buf)).map(Box::new);
+                }
+                Step::End => return Ok(()),
+                Step::Need { needed, .. } => eof = self.fill(needed)? == 0,
+            }
         }
-        Ok(())
     }
 
     /// A lending iterator over payloads, for loops that may `break` early:

@@ -232,7 +232,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
         recovery
     }
 
-    #[inline]
+    #[inline(always)]
     fn next_frame(&mut self) -> Option<Result<(Position, &'a [u8])>> {
         loop {
             if self.done {

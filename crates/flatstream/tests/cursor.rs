@@ -12,6 +12,10 @@
 //!   leaves the reader where it was (a bad length, a torn tail, any damage
 //!   under `AfterDamage::Stop`), `StreamReader` reports it again on every
 //!   call while the slice iterator reports it once and ends.
+//! - `StreamReader::process_all` (its own loop over the cursor, called again
+//!   after each error) hands out the payloads and errors of `read_message`
+//!   and ends at the same position; when its closure fails, the frame it
+//!   was given stays consumed and the next call goes on after it.
 //! - A `WouldBlock` at every byte offset of a 20-frame stream is returned,
 //!   resumable, and reading again resumes: no byte lost or repeated. An
 //!   `Interrupted` there is retried and never seen.
@@ -128,6 +132,56 @@ fn slice_events<De: Deframer>(
         }
     }
     events
+}
+
+/// Where `process_all_events` puts every frame: `process_all` hands out
+/// payloads, not positions.
+const UNPOSITIONED: Position = Position {
+    offset: u64::MAX,
+    frame: u64::MAX,
+};
+
+/// `events` with every frame's position replaced by [`UNPOSITIONED`].
+fn unpositioned(events: &[Event]) -> Vec<Event> {
+    events
+        .iter()
+        .map(|event| match event {
+            Event::Frame(_, payload) => Event::Frame(UNPOSITIONED, payload.clone()),
+            error => error.clone(),
+        })
+        .collect()
+}
+
+/// Reads `bytes` through `StreamReader::process_all` over a source that hands
+/// out at most `chunk` bytes per call, calling it again after each error,
+/// until a clean end or `limit` outcomes; also returns where the reader
+/// ends.
+fn process_all_events<De: Deframer>(
+    bytes: &[u8],
+    deframer: De,
+    mode: AfterDamage,
+    chunk: usize,
+    limit: usize,
+) -> (Vec<Event>, Position) {
+    let source = FailsOnce::new(bytes, chunk, None, io::ErrorKind::Other);
+    let mut reader = StreamReader::new(source, deframer).with_after_damage(mode);
+    let mut events = Vec::new();
+    while events.len() < limit {
+        let result = reader.process_all(|payload| {
+            events.push(Event::Frame(UNPOSITIONED, payload.to_vec()));
+            if events.len() < limit {
+                Ok(())
+            } else {
+                Err(Error::custom("enough outcomes"))
+            }
+        });
+        match result {
+            Ok(()) => break,
+            Err(err) if events.len() < limit => events.push(error_event(&err)),
+            Err(_) => break,
+        }
+    }
+    (events, reader.position())
 }
 
 /// A driver of `FrameCursor::poll` written from its documentation: a buffer
@@ -345,6 +399,18 @@ fn readers_agree<D: Deframer + Default>(
         "{mode:?}: the cursor over all bytes vs StreamReader"
     );
 
+    let (all, end) = process_all_events(bytes, D::default(), mode, chunk, limit);
+    assert_eq!(
+        all,
+        unpositioned(&stream),
+        "{mode:?}: process_all vs read_message"
+    );
+    if stream.len() < limit {
+        let mut reader = StreamReader::new(bytes, D::default()).with_after_damage(mode);
+        while !matches!(reader.read_message(), Ok(None)) {}
+        assert_eq!(end, reader.position(), "{mode:?}: where process_all ends");
+    }
+
     let slice = slice_events(bytes, D::default(), mode, limit);
     // The documented difference: an error that leaves the reader where it
     // was is reported again by every `read_message`, but only once by the
@@ -387,6 +453,48 @@ fn readers_agree_on_damaged<F: Framer + Default, D: Deframer + Default>(
     let bytes = damaged(&w, damage);
     for mode in MODES {
         readers_agree::<D>(&bytes, mode, chunk, step_limit(payloads.len()));
+    }
+}
+
+/// `process_all` whose closure fails at the `k`-th payload, for every `k`:
+/// the error comes back with that frame consumed, and the next call hands
+/// out exactly the frames after it, over whole and one-byte reads.
+fn process_all_resumes_after_its_closure_fails<F: Framer + Default, D: Deframer + Default>() {
+    let payloads = twenty_payloads();
+    let w = write_stream::<F>(&payloads);
+    for chunk in [1, 7, usize::MAX] {
+        for k in 0..payloads.len() {
+            let source = FailsOnce::new(&w.bytes, chunk, None, io::ErrorKind::Other);
+            let mut reader = StreamReader::new(source, D::default());
+            let mut seen = Vec::new();
+            let err = reader
+                .process_all(|payload| {
+                    seen.push(payload.to_vec());
+                    if seen.len() == k + 1 {
+                        Err(Error::custom("stop here"))
+                    } else {
+                        Ok(())
+                    }
+                })
+                .expect_err("the closure fails");
+            assert_eq!(err.to_string(), "stop here", "chunk {chunk}, k {k}");
+            assert_eq!(seen, payloads[..=k], "chunk {chunk}, k {k}");
+            assert_eq!(
+                reader.position(),
+                w.position(k + 1),
+                "chunk {chunk}, k {k}: the failed frame is consumed"
+            );
+            reader
+                .process_all(|payload| {
+                    seen.push(payload.to_vec());
+                    Ok(())
+                })
+                .expect("the rest reads");
+            assert_eq!(
+                seen, payloads,
+                "chunk {chunk}, k {k}: nothing lost or repeated"
+            );
+        }
     }
 }
 
@@ -1363,6 +1471,11 @@ macro_rules! cursor_tests {
             #[test]
             fn frame_too_large_repeats_in_stream_reader_once_in_slice_reader() {
                 frame_too_large_repeats_only_in_stream_reader::<F, D>();
+            }
+
+            #[test]
+            fn process_all_resumes_after_its_closure_fails() {
+                super::process_all_resumes_after_its_closure_fails::<F, D>();
             }
 
             #[test]
