@@ -28,8 +28,9 @@
 //! - [`fuzz_reflect`]: arbitrary bytes verified and printed as JSON by
 //!   `flatstream-reflect`: no panic, bounded output and memory.
 //!
-//! STYLE.md §7 wants this logic in the library behind `#[cfg(fuzzing)] pub mod
-//! fuzzing`; it lives here until that module exists, and only uses the public API.
+//! This logic could move into the library behind `#[cfg(fuzzing)] pub mod
+//! fuzzing`, beside the code it checks; until that module exists it lives here,
+//! and uses only the public API.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -458,7 +459,7 @@ fn expand_payloads(payloads: &[Payload]) -> Vec<Vec<u8>> {
 /// `payload`, changed in its identifier if it happens to be a
 /// self-describing header (which readers keep apart when it comes first):
 /// the targets that write payloads and read them back check framing, not
-/// headers (`tests/header.rs` and the `deframe` target do).
+/// headers (the facade's `header` tests and the `deframe` target do).
 pub(crate) fn not_a_header(mut payload: Vec<u8>) -> Vec<u8> {
     if StreamHeader::is_header(&payload) {
         payload[4] ^= 0x20;

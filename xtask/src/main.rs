@@ -14,6 +14,7 @@ mod fuzz;
 mod metadata;
 mod test_matrix;
 mod tidy;
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,15 +28,19 @@ cargo xtask <SUBCOMMAND>
 
 SUBCOMMANDS:
     ci [STEP...] [--fail-fast] [--keep-going] [--fuzz-seconds N]
-                        Run every CI step (or only the named ones) and print a summary.
+                        Install the tools the steps need (rustfmt, clippy, nightly,
+                        flatc, cargo-fuzz) when missing, then run every CI step
+                        (or only the named ones) and print a summary.
                         Steps: fmt clippy tidy test-matrix doctest doc examples
-                               bench-build fuzz-build codegen-check
+                               bench-smoke fuzz-build codegen-check
                         All steps run by default; --fail-fast stops at the first failure.
                         --fuzz-seconds sets the smoke run per fuzz target (default 20).
-    test-matrix         `cargo test` per package and per feature combination.
+    test-matrix         Per package: every test under --all-features, unit tests and
+                        a build check for each other feature combination.
     codegen [--check]   Regenerate the flatc output and the golden frames;
                         --check verifies that the committed files are up to date.
-    tidy                Check the workspace conventions (README, CHANGELOG, manifests).
+    tidy                Check the workspace conventions (README, CHANGELOG, manifests,
+                        the Code Map, unsafe code sites, no tracker numbers in comments).
     bench [ARGS...]     Run the criterion benchmarks; ARGS go to criterion.
     fuzz [TARGET] [--seconds N]
                         Fuzz every target (or TARGET) for N seconds each (default 60).
@@ -61,6 +66,9 @@ fn main() -> ExitCode {
 fn try_main() -> Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(project_root());
+    // `cargo install` and `pip install --user` put programs where a bare
+    // shell may not look; every command xtask runs looks there.
+    tools::add_tool_dirs_to_path(&sh);
 
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((subcommand, rest)) = args.split_first() else {
@@ -73,7 +81,11 @@ fn try_main() -> Result<()> {
             no_arguments(subcommand, rest)?;
             test_matrix::run(&sh)
         }
-        "codegen" => codegen::run(&sh, codegen::parse_check_flag(rest)?),
+        "codegen" => {
+            let check = codegen::parse_check_flag(rest)?;
+            tools::require(&sh, &[tools::Tool::Flatc])?;
+            codegen::run(&sh, check)
+        }
         "tidy" => {
             no_arguments(subcommand, rest)?;
             tidy::run(&sh)
@@ -154,9 +166,4 @@ pub(crate) fn run(cmd: Cmd<'_>) -> Result<()> {
 pub(crate) fn read(cmd: Cmd<'_>) -> Result<String> {
     eprintln!("$ {cmd}");
     Ok(cmd.quiet().read()?)
-}
-
-/// Runs `cmd` silently and reports whether it exited successfully.
-pub(crate) fn succeeds(cmd: Cmd<'_>) -> bool {
-    cmd.quiet().ignore_stdout().ignore_stderr().run().is_ok()
 }

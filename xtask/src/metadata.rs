@@ -1,6 +1,8 @@
-//! What xtask needs from `cargo metadata`: package features and targets.
+//! What xtask needs from `cargo metadata`: the workspace members, their
+//! features, targets and dependencies.
 
 use alloc::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use serde::Deserialize;
@@ -12,6 +14,8 @@ use xshell::{Shell, cmd};
 pub(crate) struct Metadata {
     /// Every workspace member.
     pub(crate) packages: Vec<Package>,
+    /// The directory of the root `Cargo.toml`.
+    pub(crate) workspace_root: PathBuf,
 }
 
 /// One workspace member.
@@ -23,6 +27,20 @@ pub(crate) struct Package {
     pub(crate) features: BTreeMap<String, Vec<String>>,
     /// The build targets: the library, tests, examples, benches and binaries.
     pub(crate) targets: Vec<Target>,
+    /// The package's `Cargo.toml`, as an absolute path.
+    pub(crate) manifest_path: PathBuf,
+    /// Every dependency, of every kind.
+    #[serde(default)]
+    pub(crate) dependencies: Vec<Dependency>,
+}
+
+/// One dependency of a package.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Dependency {
+    /// The name of the package depended on (not its rename).
+    pub(crate) name: String,
+    /// `None` for a normal dependency, else `"dev"` or `"build"`.
+    pub(crate) kind: Option<String>,
 }
 
 /// One build target of a package.
@@ -60,6 +78,39 @@ impl Metadata {
             .iter()
             .find(|package| package.name == name)
             .with_context(|| format!("package `{name}` is not a workspace member"))
+    }
+
+    /// The members whose manifest is in a directory under `dir` (relative to
+    /// the workspace root, such as `crates`), dependencies before dependents:
+    /// a package comes after every member it needs to build (dev-dependencies
+    /// do not count, they may form cycles), and ties go by name.
+    pub(crate) fn members_under(&self, dir: &str) -> Vec<&Package> {
+        let dir = self.workspace_root.join(dir);
+        let mut pending: Vec<&Package> = self
+            .packages
+            .iter()
+            .filter(|package| package.manifest_path.parent().and_then(Path::parent) == Some(&dir))
+            .collect();
+        pending.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut ordered: Vec<&Package> = Vec::with_capacity(pending.len());
+        while !pending.is_empty() {
+            let waits_for_pending = |package: &Package| {
+                package
+                    .dependencies
+                    .iter()
+                    .filter(|dep| dep.kind.as_deref() != Some("dev"))
+                    .any(|dep| {
+                        dep.name != package.name && pending.iter().any(|p| p.name == dep.name)
+                    })
+            };
+            // A cycle cannot build; take the first package anyway rather than loop.
+            let next = pending
+                .iter()
+                .position(|package| !waits_for_pending(package))
+                .unwrap_or(0);
+            ordered.push(pending.remove(next));
+        }
+        ordered
     }
 }
 
@@ -126,9 +177,34 @@ mod tests {
     use super::Metadata;
 
     #[test]
+    fn members_under_a_directory_in_dependency_order() {
+        let metadata = Metadata::parse(
+            r#"{"workspace_root": "/w", "packages": [
+                {"name": "app", "features": {}, "targets": [], "manifest_path": "/w/crates/app/Cargo.toml",
+                 "dependencies": [{"name": "mid", "kind": null}, {"name": "serde", "kind": null}]},
+                {"name": "base", "features": {}, "targets": [], "manifest_path": "/w/crates/base/Cargo.toml",
+                 "dependencies": [{"name": "app", "kind": "dev"}]},
+                {"name": "mid", "features": {}, "targets": [], "manifest_path": "/w/crates/mid/Cargo.toml",
+                 "dependencies": [{"name": "base", "kind": "build"}]},
+                {"name": "alone", "features": {}, "targets": [], "manifest_path": "/w/crates/alone/Cargo.toml"},
+                {"name": "xtask", "features": {}, "targets": [], "manifest_path": "/w/xtask/Cargo.toml"},
+                {"name": "deep", "features": {}, "targets": [], "manifest_path": "/w/crates/a/deep/Cargo.toml"}]}"#,
+        )
+        .unwrap();
+        let names: Vec<&str> = metadata
+            .members_under("crates")
+            .iter()
+            .map(|package| package.name.as_str())
+            .collect();
+        assert_eq!(names, ["alone", "base", "mid", "app"]);
+        assert!(metadata.members_under("benches").is_empty());
+    }
+
+    #[test]
     fn features_and_targets() {
         let metadata = Metadata::parse(
-            r#"{"packages": [{"name": "p", "version": "0.1.0",
+            r#"{"workspace_root": "/w", "packages": [{"name": "p", "version": "0.1.0",
+                "manifest_path": "/w/crates/p/Cargo.toml",
                 "features": {"all": ["a", "b"], "a": ["dep:x"], "b": ["opt/std"],
                              "opt": ["dep:opt"], "c": ["opt?/std"], "__t": [], "default": ["a"]},
                 "targets": [{"name": "p", "kind": ["lib"]}, {"name": "demo", "kind": ["example"]}]}],
@@ -157,6 +233,6 @@ mod tests {
         assert_eq!(closure(&["c"]), ["c"]);
         assert_eq!(closure(&["default"]), Vec::<String>::new());
         assert!(Metadata::parse(r#"{"packages": [{"name": "p"}]}"#).is_err());
-        assert!(Metadata::parse(r#"{"packages": []} x"#).is_err());
+        assert!(Metadata::parse(r#"{"workspace_root": "/", "packages": []} x"#).is_err());
     }
 }

@@ -1,24 +1,71 @@
-//! `cargo xtask tidy`: checks the workspace conventions of STYLE.md.
+//! `cargo xtask tidy`: checks the workspace conventions that neither the
+//! compiler nor clippy sees.
 //!
 //! - Every directory in `crates/` has a README.md and a CHANGELOG.md.
 //! - Every member manifest (`crates/*`, `benches`, `xtask`) inherits
 //!   `edition` and `rust-version` and has `[lints] workspace = true`.
 //! - Internal (`flatstream*`) dependencies of published crates carry a version,
 //!   directly or through a versioned `[workspace.dependencies]` entry.
-//! - [`PACKAGES`] lists exactly the directories in `crates/`.
 //! - The Code Map of ARCHITECTURE.md names every tracked `.rs` file, in the
 //!   section of its directory (a backquoted path relative to the section's
 //!   directory; `*` and `{a,b}` are allowed).
+//! - Unsafe code appears only where [`UNSAFE_SITES`] says, and every `unsafe`
+//!   block has a `// SAFETY:` comment just above it (see [`unsafe_problems`]).
+//! - No comment cites a tracker number or a style guide that is not in the
+//!   repository (see [`tracker_reference`]): a comment gives the reason itself.
 //!
-//! A `#[test]` runs the same checks under `cargo test -p xtask`.
+//! The source checks read every tracked `.rs` file but flatc's output
+//! (`*_generated.rs`, proven fresh by `cargo xtask codegen --check`); they
+//! see code and comments apart, so a string or a doc example does not count
+//! as code. A `#[test]` runs all the checks under `cargo test -p xtask`.
 
+use alloc::collections::BTreeMap;
 use core::iter;
 
 use anyhow::{Context as _, Result, bail};
 use toml::{Table, Value};
 use xshell::Shell;
 
-use crate::test_matrix::PACKAGES;
+/// Every tracked source file that may hold unsafe code, with its number of
+/// unsafe sites: `allow(unsafe_code)` or `expect(unsafe_code)` attributes
+/// and `unsafe` keywords (blocks, `unsafe fn`, `unsafe impl`, ...), outside
+/// comments and strings. A file not listed may hold none. Adding a site is a
+/// deliberate change to this table, reviewed with the code.
+const UNSAFE_SITES: &[(&str, usize)] = &[
+    // The memory map: `open` and `from_file` are `unsafe fn`s, each with its
+    // `allow` and one block (the caller promises nobody truncates the file).
+    ("crates/flatstream-core/src/mmap.rs", 6),
+    // `process_typed_unchecked`, for trusted data: its `allow`, the
+    // `unsafe fn` and the block around `flatbuffers::root_unchecked`.
+    ("crates/flatstream-core/src/reader/typed.rs", 3),
+    // The modules that wrap flatc's output, one `allow` each: generated code
+    // uses `unsafe` for its accessors.
+    ("crates/flatstream-core/src/header.rs", 1),
+    ("crates/flatstream-reflect/src/lib.rs", 1),
+    ("crates/flatstream-reflect/tests/support/reflection.rs", 1),
+    ("crates/flatstream/schema/control.rs", 1),
+    ("crates/flatstream/schema/file_transfer.rs", 1),
+    ("crates/flatstream/schema/telemetry.rs", 1),
+    // Tests of the unsafe API: mapping their own temporary files, and the
+    // unchecked typed read of payloads they wrote.
+    ("crates/flatstream/tests/behaviour/cursor.rs", 2),
+    ("crates/flatstream/tests/behaviour/mmap_reader.rs", 4),
+    ("crates/flatstream/tests/behaviour/typed.rs", 2),
+    // Counting global allocators, which forward to `System`: the tests'
+    // (the proof that reading allocates nothing) and the fuzz harness's.
+    (
+        "crates/flatstream/tests/behaviour/support/counting_alloc.rs",
+        10,
+    ),
+    ("fuzz/src/lib.rs", 9),
+];
+
+/// How many lines of code may stand between a `// SAFETY:` comment and the
+/// `unsafe` block it explains.
+const SAFETY_COMMENT_REACH: usize = 3;
+
+/// The suffix of flatc's output, which the source checks skip.
+const GENERATED_SUFFIX: &str = "_generated.rs";
 
 /// Runs every check and reports all the problems at once.
 ///
@@ -30,6 +77,23 @@ pub(crate) fn run(sh: &Shell) -> Result<()> {
     let files = crate::read(xshell::cmd!(sh, "git ls-files -- *.rs"))?;
     let architecture = sh.read_file("ARCHITECTURE.md")?;
     problems.extend(code_map_problems(&architecture, files.lines()));
+    // The source checks read the work tree as it would be committed: tracked
+    // files and new ones that git does not ignore (a file deleted but not yet
+    // staged is still listed by git, and skipped).
+    let work_tree = crate::read(xshell::cmd!(
+        sh,
+        "git ls-files --cached --others --exclude-standard -- *.rs"
+    ))?;
+    let mut sources = Vec::new();
+    for file in work_tree.lines() {
+        if !file.ends_with(GENERATED_SUFFIX)
+            && sh.path_exists(file)
+            && !sources.iter().any(|(seen, _)| *seen == file)
+        {
+            sources.push((file, sh.read_file(file)?));
+        }
+    }
+    problems.extend(source_problems(&sources, UNSAFE_SITES));
     if problems.is_empty() {
         eprintln!("tidy: ok");
         return Ok(());
@@ -86,21 +150,6 @@ fn problems(sh: &Shell) -> Result<Vec<String>> {
         }
         let toml = read_manifest(sh, &manifest)?;
         check_manifest(&manifest, &toml, workspace_deps, &mut problems);
-    }
-
-    for dir in &crate_dirs {
-        if !PACKAGES.contains(&dir.as_str()) {
-            problems.push(format!(
-                "crates/{dir} is missing from PACKAGES in xtask/src/test_matrix.rs"
-            ));
-        }
-    }
-    for package in PACKAGES {
-        if !crate_dirs.iter().any(|dir| dir == package) {
-            problems.push(format!(
-                "PACKAGES in xtask/src/test_matrix.rs lists `{package}`, but crates/{package} does not exist"
-            ));
-        }
     }
 
     Ok(problems)
@@ -279,13 +328,467 @@ fn is_internal(name: &str, dep: &Value) -> bool {
             .is_some_and(|package| package.starts_with("flatstream"))
 }
 
+/// A Rust source file with its code and its comments apart.
+#[derive(Debug, Default)]
+struct Source {
+    /// The code, with comments and the insides of string and character
+    /// literals replaced by spaces; newlines are kept, so lines still match.
+    code: String,
+    /// Every comment, one entry per line it spans.
+    comments: Vec<Comment>,
+}
+
+/// One line of a comment.
+#[derive(Debug)]
+struct Comment {
+    /// The line, counted from 1.
+    line: usize,
+    /// The text on that line, without the `//`, `///`, `//!` or `/*` marker.
+    text: String,
+    /// Whether it is a doc comment (`///`, `//!`, `/** */`, `/*! */`).
+    doc: bool,
+}
+
+/// Splits Rust source into code and comments. A small lexer: it knows
+/// comments (nested block comments too), strings, raw strings, byte and C
+/// strings, character literals and lifetimes, which is all it takes to tell
+/// code from text.
+fn lex(text: &str) -> Source {
+    let mut lexer = Lexer {
+        chars: text.chars().collect(),
+        at: 0,
+        line: 1,
+        source: Source::default(),
+    };
+    lexer.run();
+    lexer.source
+}
+
+/// The state of [`lex`].
+struct Lexer {
+    /// The whole file.
+    chars: Vec<char>,
+    /// The index of the next character.
+    at: usize,
+    /// The line of the next character, from 1.
+    line: usize,
+    /// What has been split so far.
+    source: Source,
+}
+
+impl Lexer {
+    /// The character `ahead` places after the next one.
+    fn peek(&self, ahead: usize) -> Option<char> {
+        self.chars.get(self.at + ahead).copied()
+    }
+
+    /// Copies the next character into the code.
+    fn keep(&mut self) {
+        if let Some(c) = self.peek(0) {
+            self.source.code.push(c);
+            self.advance(c);
+        }
+    }
+
+    /// Replaces the next character by a space in the code (a newline stays),
+    /// and returns it.
+    fn blank(&mut self) -> Option<char> {
+        let c = self.peek(0)?;
+        self.source.code.push(if c == '\n' { '\n' } else { ' ' });
+        self.advance(c);
+        Some(c)
+    }
+
+    fn advance(&mut self, c: char) {
+        self.at += 1;
+        if c == '\n' {
+            self.line += 1;
+        }
+    }
+
+    fn run(&mut self) {
+        while let Some(c) = self.peek(0) {
+            match (c, self.peek(1)) {
+                ('/', Some('/')) => self.line_comment(),
+                ('/', Some('*')) => self.block_comment(),
+                ('"', _) => self.string(false, 0),
+                ('\'', _) => self.char_or_lifetime(),
+                (c, _) if c.is_alphabetic() || c == '_' => self.word(),
+                _ => self.keep(),
+            }
+        }
+    }
+
+    /// `//...` up to the end of the line.
+    fn line_comment(&mut self) {
+        let third = self.peek(2);
+        let doc = third == Some('!') || (third == Some('/') && self.peek(3) != Some('/'));
+        let line = self.line;
+        self.blank();
+        self.blank();
+        if doc {
+            self.blank();
+        }
+        let mut text = String::new();
+        while let Some(c) = self.peek(0).filter(|&c| c != '\n') {
+            text.push(c);
+            self.blank();
+        }
+        self.source.comments.push(Comment { line, text, doc });
+    }
+
+    /// `/* ... */`, nested, one [`Comment`] per line.
+    fn block_comment(&mut self) {
+        let third = self.peek(2);
+        let doc =
+            third == Some('!') || (third == Some('*') && !matches!(self.peek(3), Some('*' | '/')));
+        self.blank();
+        self.blank();
+        let mut depth = 1;
+        let mut text = String::new();
+        while depth > 0 {
+            match (self.peek(0), self.peek(1)) {
+                (None, _) => break,
+                (Some('*'), Some('/')) => {
+                    depth -= 1;
+                    self.blank();
+                    self.blank();
+                    if depth > 0 {
+                        text.push_str("*/");
+                    }
+                }
+                (Some('/'), Some('*')) => {
+                    depth += 1;
+                    self.blank();
+                    self.blank();
+                    text.push_str("/*");
+                }
+                (Some('\n'), _) => {
+                    let line = self.line;
+                    self.blank();
+                    let text = core::mem::take(&mut text);
+                    self.source.comments.push(Comment { line, text, doc });
+                }
+                (Some(c), _) => {
+                    text.push(c);
+                    self.blank();
+                }
+            }
+        }
+        let line = self.line;
+        self.source.comments.push(Comment { line, text, doc });
+    }
+
+    /// A string from its opening quote; a `raw` one has no escapes and ends
+    /// with a quote and `hashes` times `#`.
+    fn string(&mut self, raw: bool, hashes: usize) {
+        self.keep();
+        while let Some(c) = self.peek(0) {
+            if c == '\\' && !raw {
+                self.blank();
+                self.blank();
+            } else if c == '"' && (1..=hashes).all(|i| self.peek(i) == Some('#')) {
+                for _ in 0..=hashes {
+                    self.keep();
+                }
+                return;
+            } else {
+                self.blank();
+            }
+        }
+    }
+
+    /// `'x'`, `'\n'`, `'\u{..}'`, or a lifetime or label such as `'a`.
+    fn char_or_lifetime(&mut self) {
+        if self.peek(1) == Some('\\') {
+            self.keep();
+            self.blank();
+            self.blank();
+            while let Some(c) = self.peek(0) {
+                if c == '\'' || c == '\n' {
+                    break;
+                }
+                self.blank();
+            }
+            self.keep();
+        } else if self.peek(2) == Some('\'') && self.peek(1) != Some('\'') {
+            self.keep();
+            self.blank();
+            self.keep();
+        } else {
+            self.keep();
+        }
+    }
+
+    /// An identifier or keyword, and the raw string it may start
+    /// (`r"..."`, `br#"..."#`, `cr"..."`).
+    fn word(&mut self) {
+        let start = self.at;
+        while self
+            .peek(0)
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        {
+            self.keep();
+        }
+        let word: String = self.chars[start..self.at].iter().collect();
+        if matches!(word.as_str(), "r" | "br" | "cr") {
+            let hashes = (0..).take_while(|&i| self.peek(i) == Some('#')).count();
+            if self.peek(hashes) == Some('"') {
+                for _ in 0..hashes {
+                    self.keep();
+                }
+                self.string(true, hashes);
+            }
+        }
+    }
+}
+
+/// What kind of unsafe site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum SiteKind {
+    /// `allow(unsafe_code)`, also inside a longer list or `cfg_attr`.
+    Allow,
+    /// `expect(unsafe_code)`.
+    Expect,
+    /// `unsafe { ... }`.
+    Block,
+    /// `unsafe fn`.
+    Fn,
+    /// `unsafe impl`.
+    Impl,
+    /// Any other `unsafe`: `unsafe trait`, `unsafe extern`, `#[unsafe(...)]`.
+    Other,
+}
+
+impl SiteKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Allow => "allow(unsafe_code)",
+            Self::Expect => "expect(unsafe_code)",
+            Self::Block => "unsafe block",
+            Self::Fn => "unsafe fn",
+            Self::Impl => "unsafe impl",
+            Self::Other => "other unsafe",
+        }
+    }
+}
+
+/// The unsafe sites in the code of `source`, with their lines.
+fn unsafe_sites(source: &Source) -> Vec<(usize, SiteKind)> {
+    let code: Vec<char> = source.code.chars().collect();
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let skip_space = |mut at: usize| {
+        while code.get(at).is_some_and(|c| c.is_whitespace()) {
+            at += 1;
+        }
+        at
+    };
+    let mut sites = Vec::new();
+    let mut line = 1;
+    let mut at = 0;
+    while at < code.len() {
+        let c = code[at];
+        if c == '\n' {
+            line += 1;
+        }
+        if !is_word(c) || (at > 0 && is_word(code[at - 1])) {
+            at += 1;
+            continue;
+        }
+        let end = (at..code.len())
+            .find(|&i| !is_word(code[i]))
+            .unwrap_or(code.len());
+        let word: String = code[at..end].iter().collect();
+        let next = skip_space(end);
+        let kind = match word.as_str() {
+            "allow" | "expect" if code.get(next) == Some(&'(') => {
+                let mut depth = 0;
+                let mut items = vec![String::new()];
+                for &c in &code[next..] {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        ',' if depth == 1 => items.push(String::new()),
+                        _ if depth == 1 => items.last_mut().into_iter().for_each(|s| s.push(c)),
+                        _ => {}
+                    }
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                let names_unsafe_code = items.iter().any(|item| item.trim() == "unsafe_code");
+                match word.as_str() {
+                    "allow" if names_unsafe_code => Some(SiteKind::Allow),
+                    "expect" if names_unsafe_code => Some(SiteKind::Expect),
+                    _ => None,
+                }
+            }
+            "unsafe" => {
+                let after: String = code[next..].iter().take_while(|&&c| is_word(c)).collect();
+                Some(match (code.get(next), after.as_str()) {
+                    (Some('{'), _) => SiteKind::Block,
+                    (_, "fn") => SiteKind::Fn,
+                    (_, "impl") => SiteKind::Impl,
+                    _ => SiteKind::Other,
+                })
+            }
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            sites.push((line, kind));
+        }
+        at = end;
+    }
+    sites
+}
+
+/// Whether a `// SAFETY:` comment explains the `unsafe` block on `line`: on
+/// that line, or above it with at most [`SAFETY_COMMENT_REACH`] lines of
+/// code or blank lines in between (comment lines do not count, so a long
+/// comment that starts with `SAFETY:` is fine).
+fn has_safety_comment(source: &Source, line: usize) -> bool {
+    let code: Vec<&str> = source.code.lines().collect();
+    let mut comments: BTreeMap<usize, Vec<&Comment>> = BTreeMap::new();
+    for comment in &source.comments {
+        comments.entry(comment.line).or_default().push(comment);
+    }
+    let mut reach = 0;
+    for at in (1..=line).rev() {
+        let on_line = comments.get(&at).map_or(&[][..], Vec::as_slice);
+        if on_line
+            .iter()
+            .any(|c| !c.doc && c.text.trim_start().starts_with("SAFETY:"))
+        {
+            return true;
+        }
+        let is_comment_only =
+            !on_line.is_empty() && code.get(at - 1).is_none_or(|code| code.trim().is_empty());
+        if at < line && !is_comment_only {
+            reach += 1;
+            if reach > SAFETY_COMMENT_REACH {
+                return false;
+            }
+        }
+    }
+    false
+}
+
+/// The problems with unsafe code in `sources` (path and text): a file whose
+/// number of sites is not its entry in `allowed` (no entry: none), an entry
+/// for a file that is not there, and an `unsafe` block without a
+/// `// SAFETY:` comment.
+fn unsafe_problems(sources: &[(&str, Source)], allowed: &[(&str, usize)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, source) in sources {
+        let sites = unsafe_sites(source);
+        for &(line, kind) in &sites {
+            if kind == SiteKind::Block && !has_safety_comment(source, line) {
+                problems.push(format!(
+                    "{path}:{line}: unsafe block without a `// SAFETY:` comment \
+                     (within {SAFETY_COMMENT_REACH} lines above) saying why it is sound"
+                ));
+            }
+        }
+        let expected = allowed
+            .iter()
+            .find(|(allowed_path, _)| allowed_path == path)
+            .map_or(0, |&(_, count)| count);
+        if sites.len() != expected {
+            let mut kinds: BTreeMap<SiteKind, usize> = BTreeMap::new();
+            for &(_, kind) in &sites {
+                *kinds.entry(kind).or_default() += 1;
+            }
+            let kinds: Vec<String> = kinds
+                .iter()
+                .map(|(kind, count)| format!("{count} {}", kind.name()))
+                .collect();
+            let lines: Vec<String> = sites.iter().map(|(line, _)| line.to_string()).collect();
+            problems.push(format!(
+                "{path}: {} unsafe site(s) ({}; lines {}), but UNSAFE_SITES in \
+                 xtask/src/tidy.rs allows {expected}: unsafe code needs a reviewed entry there",
+                sites.len(),
+                kinds.join(", "),
+                lines.join(", "),
+            ));
+        }
+    }
+    for (path, _) in allowed {
+        if !sources.iter().any(|(source, _)| source == path) {
+            problems.push(format!(
+                "UNSAFE_SITES in xtask/src/tidy.rs lists `{path}`, which is not a tracked source file"
+            ));
+        }
+    }
+    problems
+}
+
+/// The problems of the tracked sources (path and text): unsafe code (see
+/// [`unsafe_problems`]) and comments that cite a tracker or an absent file.
+fn source_problems(files: &[(&str, String)], allowed: &[(&str, usize)]) -> Vec<String> {
+    let sources: Vec<(&str, Source)> = files
+        .iter()
+        .map(|(path, text)| (*path, lex(text)))
+        .collect();
+    let mut problems = unsafe_problems(&sources, allowed);
+    for (path, source) in &sources {
+        for comment in &source.comments {
+            if let Some(reference) = tracker_reference(&comment.text) {
+                problems.push(format!(
+                    "{path}:{}: a comment cites `{reference}`, which a reader of the \
+                     repository cannot look up: write the reason instead",
+                    comment.line
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The first reference in `comment` to something outside the repository: the
+/// word issue (or issues) and a number, with or without `#`, or the style
+/// guide's file name (`STYLE` `.md`), which lives outside the repository.
+fn tracker_reference(comment: &str) -> Option<&str> {
+    let lower = comment.to_ascii_lowercase();
+    if let Some(at) = lower.find("style.md") {
+        return comment.get(at..at + "style.md".len());
+    }
+    let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let bytes = lower.as_bytes();
+    for (at, _) in lower.match_indices("issue") {
+        if at > 0 && is_word(bytes[at - 1]) {
+            continue;
+        }
+        let mut end = at + "issue".len();
+        if bytes.get(end) == Some(&b's') {
+            end += 1;
+        }
+        while matches!(bytes.get(end), Some(b' ' | b'#')) {
+            end += 1;
+        }
+        let digits = bytes[end..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits > 0 {
+            return comment.get(at..end + digits);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use alloc::collections::BTreeMap;
 
     use toml::{Table, Value};
 
-    use super::{PACKAGES, dependencies, has_version, inherits_workspace, is_internal, subtable};
+    use super::{
+        SiteKind, dependencies, has_version, inherits_workspace, is_internal, lex, subtable,
+        tracker_reference, unsafe_problems, unsafe_sites,
+    };
+
+    /// The crate directories of the fixture workspace.
+    const PACKAGES: &[&str] = &["flatstream-core", "flatstream"];
 
     #[test]
     fn reports_problems() {
@@ -340,7 +843,6 @@ mod tests {
                 "crates/flatstream/Cargo.toml: `flatstream-checksum-crc16` uses `workspace = true`, \
                  but [workspace.dependencies] has no `flatstream-checksum-crc16`",
                 "xtask/Cargo.toml: missing",
-                "crates/extra is missing from PACKAGES in xtask/src/test_matrix.rs",
             ]
         );
     }
@@ -367,6 +869,161 @@ mod tests {
         );
         assert!(super::glob_matches("schema/{a,b}.fbs", "schema/b.fbs"));
         assert!(!super::glob_matches("*.rs", "a/b.rs"));
+    }
+
+    fn sites(code: &str) -> Vec<(usize, SiteKind)> {
+        unsafe_sites(&lex(code))
+    }
+
+    #[test]
+    fn lexer_separates_code_from_comments_and_strings() {
+        let source = lex(concat!(
+            "let a = \"unsafe { // no\"; // SAFETY: one\n",
+            "/* outer /* inner */ still */ let b = r#\"x\"y\"#;\n",
+            "/// doc\n",
+            "let c = '\"'; let d = '\\''; fn f<'a>(x: &'a str) {}\n",
+            "let e = b\"\\\"\"; let f = br\"\\\"; //! inner doc\n",
+        ));
+        let code: Vec<&str> = source.code.lines().collect();
+        assert_eq!(code[0].trim_end(), "let a = \"              \";");
+        assert_eq!(code[1].trim(), "let b = r#\"   \"#;");
+        assert_eq!(code[2].trim(), "");
+        assert!(code[3].contains("fn f<'a>(x: &'a str) {}"), "{}", code[3]);
+        assert!(code[4].contains("let f = br\" \";"), "{}", code[4]);
+        let comments: Vec<(usize, &str, bool)> = source
+            .comments
+            .iter()
+            .map(|c| (c.line, c.text.as_str(), c.doc))
+            .collect();
+        assert_eq!(
+            comments,
+            [
+                (1, " SAFETY: one", false),
+                (2, " outer /* inner */ still ", false),
+                (3, " doc", true),
+                (5, " inner doc", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn counts_every_kind_of_unsafe_site() {
+        let code = "#![allow(unsafe_code)]\n\
+            #[expect(unsafe_code, reason = \"x\")]\n\
+            #[allow(\n    dead_code,\n    unsafe_code,\n)]\n\
+            #[cfg_attr(test, allow(unsafe_code))]\n\
+            #[deny(unsafe_code)] #[allow(unsafe_op_in_unsafe_fn)] #[expect(dead_code)]\n\
+            pub unsafe fn f() { unsafe { g() } }\n\
+            unsafe impl Send for X {}\n\
+            unsafe trait T {}\n\
+            let unsafe_code = x.expect(\"unsafe_code\");\n";
+        assert_eq!(
+            sites(code),
+            [
+                (1, SiteKind::Allow),
+                (2, SiteKind::Expect),
+                (3, SiteKind::Allow),
+                (7, SiteKind::Allow),
+                (9, SiteKind::Fn),
+                (9, SiteKind::Block),
+                (10, SiteKind::Impl),
+                (11, SiteKind::Other),
+            ]
+        );
+    }
+
+    #[test]
+    fn doc_comments_and_strings_are_not_unsafe_code() {
+        let code = "/// let map = unsafe { MmapStream::open(&path)? };\n\
+            //! #[allow(unsafe_code)]\n\
+            /** unsafe fn f() {} */\n\
+            // unsafe impl Sync for Y {}\n\
+            let s = \"unsafe { x }\";\n\
+            let r = r#\"#[expect(unsafe_code)] unsafe {\"#;\n";
+        assert_eq!(sites(code), []);
+    }
+
+    #[test]
+    fn an_unsafe_block_needs_a_safety_comment_just_above() {
+        let problems =
+            |code: &str| unsafe_problems(&[("a.rs", lex(code))], &[("a.rs", sites(code).len())]);
+        let explained = "fn f() {\n    // SAFETY: the caller promises it.\n    // More reasons.\n\
+            \n    let x = 1;\n    unsafe { g(x) }\n}\n";
+        assert_eq!(problems(explained), Vec::<String>::new());
+        assert_eq!(
+            problems("let v = unsafe { g() }; // SAFETY: same line\n"),
+            Vec::<String>::new()
+        );
+        let unexplained = "// SAFETY: too far above.\nlet a = 1;\nlet b = 2;\nlet c = 3;\n\
+            let d = 4;\nunsafe { g() }\n";
+        assert_eq!(
+            problems(unexplained),
+            [
+                "a.rs:6: unsafe block without a `// SAFETY:` comment (within 3 lines above) \
+              saying why it is sound"
+            ]
+        );
+        let doc_is_not_enough = "/// SAFETY: a doc comment.\nunsafe { g() }\n";
+        assert_eq!(problems(doc_is_not_enough).len(), 1);
+        let no_comment = "fn f() {\n    unsafe { g() }\n}\n";
+        assert_eq!(problems(no_comment).len(), 1);
+    }
+
+    #[test]
+    fn unsafe_sites_must_match_the_table() {
+        let source = |code: &str| lex(code);
+        let sources = [
+            (
+                "listed.rs",
+                source("#[allow(unsafe_code)]\nunsafe fn f() {}\n"),
+            ),
+            ("new.rs", source("#[expect(unsafe_code)]\nfn g() {}\n")),
+            ("safe.rs", source("/// unsafe { }\nfn h() {}\n")),
+        ];
+        assert_eq!(
+            unsafe_problems(&sources, &[("listed.rs", 2), ("gone.rs", 1)]),
+            [
+                "new.rs: 1 unsafe site(s) (1 expect(unsafe_code); lines 1), but UNSAFE_SITES in \
+                 xtask/src/tidy.rs allows 0: unsafe code needs a reviewed entry there",
+                "UNSAFE_SITES in xtask/src/tidy.rs lists `gone.rs`, which is not a tracked source file",
+            ]
+        );
+        assert_eq!(
+            unsafe_problems(&sources, &[("listed.rs", 3), ("new.rs", 1)]).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn comments_give_reasons_not_tracker_numbers() {
+        assert_eq!(
+            tracker_reference(" the targets of issue 5."),
+            Some("issue 5")
+        );
+        assert_eq!(
+            tracker_reference(" (Issue #12, \"Fuzzing\")"),
+            Some("Issue #12")
+        );
+        assert_eq!(tracker_reference(" see issues 3 and 5"), Some("issues 3"));
+        assert_eq!(tracker_reference(" STYLE.md §7 wants it"), Some("STYLE.md"));
+        assert_eq!(tracker_reference(" an issue with 3 frames"), None);
+        assert_eq!(tracker_reference(" reissue 3"), None);
+        assert_eq!(tracker_reference(" https://github.com/o/r/issues/3"), None);
+        assert_eq!(tracker_reference(" README.md says why"), None);
+
+        let files = [(
+            "a.rs",
+            "// As issue 3 asks.\nlet s = \"issue 4\";\n/// Per STYLE.md.\n".to_owned(),
+        )];
+        assert_eq!(
+            super::source_problems(&files, &[]),
+            [
+                "a.rs:1: a comment cites `issue 3`, which a reader of the repository cannot \
+                 look up: write the reason instead",
+                "a.rs:3: a comment cites `STYLE.md`, which a reader of the repository cannot \
+                 look up: write the reason instead",
+            ]
+        );
     }
 
     #[test]

@@ -417,6 +417,7 @@ impl<D: Deframer> FrameCursor<D> {
     /// `f` fails the frame it was given stays consumed.
     ///
     /// [`poll`]: FrameCursor::poll
+    #[cfg(feature = "std")]
     #[inline(always)]
     pub(crate) fn run<'b, E: From<Error>>(
         &mut self,

@@ -262,7 +262,3 @@ impl<D: Deframer + ?Sized> Deframer for alloc::boxed::Box<D> {
         (**self).max_frame_len()
     }
 }
-
-// `Deframer` must stay object safe: `Box<dyn Deframer>` is part of the API.
-// This line stops compiling if a change to the trait breaks that.
-const _: Option<&dyn Deframer> = None;

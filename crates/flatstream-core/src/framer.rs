@@ -142,7 +142,3 @@ impl<F: Framer + ?Sized> Framer for alloc::boxed::Box<F> {
         (**self).encode_into(payload, dst)
     }
 }
-
-// `Framer` must stay object safe: `Box<dyn Framer>` is part of the API. This
-// line stops compiling if a change to the trait breaks that.
-const _: Option<&dyn Framer> = None;

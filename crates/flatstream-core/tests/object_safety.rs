@@ -35,7 +35,8 @@ impl Deframer for LengthOnly {
     }
 }
 
-/// Compiles only while both traits are object safe.
+/// Compiles only while both traits are object safe: `Box<dyn Framer>` and
+/// `Box<dyn Deframer>` are part of the API. The crate's one check of it.
 fn _object_safe(_: &dyn Framer, _: &dyn Deframer) {}
 
 /// Compiles only while boxed trait objects implement the traits.

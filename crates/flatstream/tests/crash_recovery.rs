@@ -13,7 +13,7 @@
 //! Payloads are never empty and their lengths never a multiple of 256, so
 //! that no partial frame and no whole frame is made only of zero bytes:
 //! `recover` reports such bytes at the end as a zero-filled tail, which is
-//! tested in `recovery.rs`. Here every tail must be clean or torn.
+//! tested in `behaviour/recovery.rs`. Here every tail must be clean or torn.
 //!
 //! Lock trials follow (their own seeded schedule, derived from the same
 //! seed): the file starts with frames and a torn frame written by the
@@ -27,9 +27,20 @@
 //! writer is SIGKILLed; its lock dies with it, and the same check as for
 //! the other trials must find every frame it reported flushed.
 
-#[path = "support/framers.rs"]
+// Two helper modules of the `behaviour` test binary, of which this binary
+// uses a part.
+#[allow(
+    unused_macros,
+    unused_imports,
+    reason = "only `for_each_framer_pair` is used"
+)]
+#[path = "behaviour/support/framers.rs"]
 mod framers;
-#[path = "support/streams.rs"]
+#[allow(
+    dead_code,
+    reason = "only the temporary files and `read_until_error` are used"
+)]
+#[path = "behaviour/support/streams.rs"]
 mod streams;
 
 use core::time::Duration;

@@ -11,18 +11,16 @@
 //! - what the structural check (`RootTableValidator`) catches and what only
 //!   the typed validator (flatc's `root_as_telemetry_with_opts`) catches.
 
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "../schema/telemetry.rs"]
-mod telemetry;
-
 use flatstream::flatbuffers::{FlatBufferBuilder, InvalidFlatbuffer, VerifierOptions};
 use flatstream::{
     Deframer, DeframerExt, Error, ErrorKind, Framer, FramerExt, NoValidator, Position,
     RootTableValidator, SizeValidator, StreamReader, StreamWriter, TypedValidator, Validator,
 };
-use telemetry::{
-    Reading, TELEMETRY_IDENTIFIER, Telemetry, finish_telemetry_buffer, root_as_telemetry_with_opts,
+
+use crate::support::framers;
+use crate::telemetry::{
+    self, Reading, TELEMETRY_IDENTIFIER, Telemetry, finish_telemetry_buffer,
+    root_as_telemetry_with_opts,
 };
 
 /// Reading `i` of the deterministic capture, as a finished `Telemetry`

@@ -5,15 +5,14 @@
 //! Faults in the middle of a frame (frames in flight, a stopped writer) and
 //! empty payloads are covered in depth by `writer_faults.rs`.
 
-#[path = "support/framers.rs"]
-mod framers;
-
 use std::io::{self, BufWriter, Write};
 
 use flatstream::flatbuffers::{self, Allocator, FlatBufferBuilder, ForwardsUOffset, Vector};
 use flatstream::{
     Deframer, Error, ErrorKind, Framer, Position, StreamReader, StreamSerialize, StreamWriter,
 };
+
+use crate::support::framers;
 
 /// A sink that fails the write call with index `fail_at` (from 0) with
 /// `fault`, accepts at most `max_per_call` bytes per call, and can fail every

@@ -20,9 +20,6 @@
 //! - A checksum deframer on another algorithm's stream: the same, errors for
 //!   real payloads, phantom empty frames for zero-filled headers.
 
-#[path = "support/framers.rs"]
-mod framers;
-
 use flatstream::{
     Decoded, DefaultFramer, Deframer, ErrorKind, Framer, Position, StreamReader, StreamWriter,
     decode,
@@ -32,6 +29,8 @@ use proptest::prelude::*;
 // Only the checksum scenarios read with the plain deframer by name.
 #[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 use flatstream::DefaultDeframer;
+
+use crate::support::framers;
 
 fn write_with<F: Framer>(framer: F, payloads: &[&[u8]]) -> Vec<u8> {
     let mut writer = StreamWriter::new(Vec::new(), framer).allow_empty_payloads(true);
@@ -142,6 +141,10 @@ fn read_events<D: Deframer + Clone>(bytes: &[u8], deframer: D, limit: usize) -> 
 }
 
 const LIMIT: usize = flatstream::wire::DEFAULT_MAX_FRAME_LEN;
+
+/// A frame limit over every payload `payload_lists` makes (300 bytes at
+/// most), far under [`LIMIT`]: what it refuses is a misread length.
+const SMALL_LIMIT: usize = 1024;
 
 // --- (a) DefaultDeframer on a checksummed stream ---------------------------
 
@@ -296,24 +299,49 @@ macro_rules! reader_on_every_framing {
 
                 /// Any deframer on a stream of any framing of this build, its
                 /// own included. Guaranteed: no panic, an end, and consistent
-                /// bookkeeping: every payload returned is a frame that passes
-                /// the deframer's own check (`read_events` re-decodes it), at
-                /// the reader's offset. NOT guaranteed for a foreign stream:
-                /// that no payload comes out. A plain reader accepts any length
-                /// under its limit. An empty frame followed by zero bytes
-                /// passes CRC-16 and CRC-32, whose checksum of no bytes is 0.
-                /// And any 2-, 4- or 8-byte window of payload can match the
-                /// checksum by chance (about 2^-16 per misread frame for
-                /// CRC-16), so that is not asserted.
+                /// bookkeeping. `read_events` asserts the end and, at every
+                /// step, the bookkeeping: every payload returned is a frame
+                /// that passes the deframer's own check (it re-decodes it), at
+                /// the reader's offset, and every error is positioned there.
+                /// Asserted here: a frame limit is bookkeeping too, so a read
+                /// under `SMALL_LIMIT` gives the events of a read under `LIMIT`
+                /// up to the first frame declaring more than `SMALL_LIMIT`, and
+                /// a `TooLarge` naming that frame and `SMALL_LIMIT` instead,
+                /// which ends it. NOT guaranteed for a foreign stream: that no
+                /// payload comes out. A plain reader accepts any length under
+                /// its limit. An empty frame followed by zero bytes passes
+                /// CRC-16 and CRC-32, whose checksum of no bytes is 0. And any
+                /// 2-, 4- or 8-byte window of payload can match the checksum
+                /// by chance (about 2^-16 per misread frame for CRC-16), so
+                /// that is not asserted.
                 #[test]
                 fn reader_on_any_stream_of_this_build_never_panics_and_keeps_its_bookkeeping(
                     payloads in payload_lists(),
                 ) {
                     for bytes in every_framing(&payloads) {
-                        let events = read_events(&bytes, D::default(), LIMIT);
-                        prop_assert!(!events.is_empty());
-                        let events = read_events(&bytes, D::default(), 1024);
-                        prop_assert!(!events.is_empty());
+                        let full = read_events(&bytes, D::default(), LIMIT);
+                        let limited = read_events(&bytes, D::default(), SMALL_LIMIT);
+                        let same = full.iter().zip(&limited).take_while(|(a, b)| a == b).count();
+                        if same == limited.len() {
+                            prop_assert_eq!(&limited, &full, "no length over the smaller limit");
+                        } else {
+                            let small = SMALL_LIMIT as u64;
+                            prop_assert!(
+                                matches!(
+                                    limited[same],
+                                    Event::TooLarge { declared, limit, .. }
+                                        if limit == small && declared > small
+                                ),
+                                "under the smaller limit {:?}, under the default {:?}",
+                                limited[same],
+                                full.get(same),
+                            );
+                            prop_assert_eq!(
+                                same + 1,
+                                limited.len(),
+                                "the reader goes on after a length over its limit",
+                            );
+                        }
                     }
                 }
             }

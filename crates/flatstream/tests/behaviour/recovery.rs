@@ -20,13 +20,6 @@
 //!   reports exactly: the frames written before the failing one, then a clean
 //!   end or a torn tail.
 
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "support/sources.rs"]
-mod sources;
-#[path = "support/streams.rs"]
-mod streams;
-
 use std::fs::{self, OpenOptions};
 use std::io::{self, BufWriter, Seek, Write};
 
@@ -34,8 +27,12 @@ use flatstream::{
     Deframer, DeframerExt, ErrorKind, Framer, Position, StreamReader, StreamWriter, Tail, recover,
     recover_file_for_append, wire,
 };
-use sources::OneByteAtATime;
-use streams::{Ending, TempPath, Written, empty_frame_is_all_zero, summary, write_stream};
+
+use crate::support::framers;
+use crate::support::sources::{self, OneByteAtATime};
+use crate::support::streams::{
+    self, Ending, TempPath, Written, empty_frame_is_all_zero, summary, write_stream,
+};
 
 /// Five non-empty payloads, none of whose frames starts with a zero byte.
 fn five_payloads() -> Vec<Vec<u8>> {

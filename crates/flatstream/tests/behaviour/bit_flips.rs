@@ -19,17 +19,11 @@
 //! payload); in general garbage can also read to a clean end with invented
 //! frames (see `mismatched_framers.rs`). Never a panic.
 
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "support/streams.rs"]
-mod streams;
-
-extern crate alloc;
-
 use alloc::collections::BTreeMap;
 
 use flatstream::{Deframer, ErrorKind, Framer, StreamReader, wire};
-use streams::{Written, read_until_error, write_stream};
+
+use crate::support::streams::{Written, read_until_error, write_stream};
 
 fn payloads() -> Vec<Vec<u8>> {
     vec![
@@ -335,5 +329,5 @@ mod checksummed {
         ];
     }
 
-    framers::for_each_checksum_framer_pair!(bit_flip_tests);
+    crate::support::framers::for_each_checksum_framer_pair!(bit_flip_tests);
 }

@@ -4,15 +4,12 @@
 //! its start, its index, the bytes it has and the bytes it needs. Never a
 //! clean end inside a frame, never a payload from a partial frame.
 
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "support/sources.rs"]
-mod sources;
-
 use std::io::Read;
 
 use flatstream::{Deframer, ErrorKind, Framer, Position, StreamReader, StreamWriter};
-use sources::OneByteAtATime;
+
+use crate::support::framers;
+use crate::support::sources::OneByteAtATime;
 
 /// A written stream and where each of its frames starts.
 struct Stream {

@@ -18,11 +18,6 @@
 //! - Property: any payloads, a few bytes overwritten, a cut anywhere and any
 //!   limit read the same through both.
 
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "support/streams.rs"]
-mod streams;
-
 use core::iter::FusedIterator;
 
 use flatstream::{
@@ -31,7 +26,9 @@ use flatstream::{
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
-use streams::{Written, write_stream};
+
+use crate::support::framers;
+use crate::support::streams::{Written, write_stream};
 
 /// Payloads with an empty one, one whose length prefix starts with a zero
 /// byte, and one larger than `StreamReader`'s 64 KiB read chunk.

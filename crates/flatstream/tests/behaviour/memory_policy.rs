@@ -31,11 +31,6 @@
 //! buffers take turns ([`one_big_at_a_time`]) to keep the memory of the test
 //! binary reasonable.
 
-extern crate alloc;
-
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
-
 use alloc::sync::Arc;
 use core::time::Duration;
 use std::io::{self, Read};
@@ -47,7 +42,9 @@ use flatstream::{
     MemoryPolicy, ShrinkAbove, StreamReader, StreamWriter,
 };
 
-use counting_alloc::{allocations_in, live_bytes_since, live_mark, peak_extra_bytes_in};
+use crate::support::counting_alloc::{
+    allocations_in, live_bytes_since, live_mark, peak_extra_bytes_in,
+};
 
 const KIB: usize = 1 << 10;
 const MIB: usize = 1 << 20;

@@ -12,16 +12,13 @@
 //! the frame in flight is never taken for its retry, and a stopped writer
 //! refuses everything with `TornWrite`.
 
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "support/streams.rs"]
-mod streams;
-
 use std::io::{self, BufWriter, Write};
 
 use flatstream::flatbuffers::FlatBufferBuilder;
 use flatstream::{Deframer, Error, ErrorKind, Framer, Position, StreamReader, StreamWriter};
-use streams::{empty_frame_is_all_zero, read_until_error, write_stream};
+
+use crate::support::framers;
+use crate::support::streams::{empty_frame_is_all_zero, read_until_error, write_stream};
 
 /// What the scripted sink does on a given write call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

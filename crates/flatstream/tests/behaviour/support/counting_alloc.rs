@@ -1,23 +1,19 @@
-//! A counting global allocator, shared by the integration tests that measure
-//! memory, through
+//! A counting global allocator, for the tests that measure memory
+//! (`alloc_free`, `memory_policy`, `typed`).
 //!
-//! ```ignore
-//! #[path = "support/counting_alloc.rs"]
-//! mod counting_alloc;
-//! ```
-//!
-//! Including the module installs the allocator: each test file is its own
-//! crate, so each test binary gets its own `#[global_allocator]` static.
+//! Its `#[global_allocator]` static makes it the allocator of the whole test
+//! binary: every test of every module runs on it, measuring or not.
 //!
 //! It is `System`, counting per thread (each test runs on its own thread, and
-//! what other threads do is not counted): allocations (and reallocations),
-//! the largest single request, live bytes (requested minus freed) and their
+//! what other threads do is not counted, so tests running in parallel do not
+//! disturb each other's measurements): allocations (and reallocations), the
+//! largest single request, live bytes (requested minus freed) and their
 //! peak. Counting touches only `const`-initialised thread-local `Cell`s with
 //! no destructor, so it never allocates itself.
 
 // A `GlobalAlloc` impl is unsafe by definition; it only forwards to `System`.
-// The allowance stays in this module: the test files including it stay free
-// of `unsafe` unless they say otherwise.
+// The allowance stays in this module: the other modules stay free of
+// `unsafe` unless they say otherwise.
 #![allow(unsafe_code)]
 
 use core::alloc::{GlobalAlloc, Layout};
@@ -109,7 +105,6 @@ pub(crate) fn allocations_in<T>(f: impl FnOnce() -> T) -> (T, usize) {
 
 /// Runs `f` and returns its result with the largest single allocation it
 /// made on this thread.
-#[allow(dead_code, reason = "not every test file measures every quantity")]
 pub(crate) fn largest_allocation_in<T>(f: impl FnOnce() -> T) -> (T, usize) {
     LARGEST.with(|n| n.set(0));
     let out = f();
@@ -118,7 +113,6 @@ pub(crate) fn largest_allocation_in<T>(f: impl FnOnce() -> T) -> (T, usize) {
 
 /// Runs `f` and returns its result with the most memory it held at once on
 /// this thread, beyond what was live before (the peak of live bytes).
-#[allow(dead_code, reason = "not every test file measures every quantity")]
 pub(crate) fn peak_extra_bytes_in<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let before = LIVE.with(Cell::get);
     PEAK.with(|peak| peak.set(before));
@@ -129,14 +123,12 @@ pub(crate) fn peak_extra_bytes_in<T>(f: impl FnOnce() -> T) -> (T, usize) {
 /// This thread's live bytes now, as a mark for [`live_bytes_since`]. The
 /// value itself means nothing (threads free each other's memory); only
 /// differences do.
-#[allow(dead_code, reason = "not every test file measures every quantity")]
 pub(crate) fn live_mark() -> usize {
     LIVE.with(Cell::get)
 }
 
 /// Bytes this thread allocated and did not free since `mark` (from
 /// [`live_mark`]); negative if it freed more than it allocated.
-#[allow(dead_code, reason = "not every test file measures every quantity")]
 pub(crate) fn live_bytes_since(mark: usize) -> isize {
     LIVE.with(Cell::get).wrapping_sub(mark) as isize
 }

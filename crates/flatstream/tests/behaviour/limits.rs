@@ -13,18 +13,15 @@
 //! - The default limit is FlatBuffers' 2 GiB, on both sides; a writer refuses
 //!   a payload over its limit with the same error kind before writing a byte.
 
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "support/streams.rs"]
-mod streams;
-
 use std::io::{self, Read};
 
 use flatstream::{
     Deframer, DeframerExt, Error, ErrorKind, Framer, FramerExt, Position, StreamReader,
     StreamWriter, wire,
 };
-use streams::{Written, read_until_error, write_stream};
+
+use crate::support::framers;
+use crate::support::streams::{Written, read_until_error, write_stream};
 
 /// The start of a stream.
 const START: Position = Position {

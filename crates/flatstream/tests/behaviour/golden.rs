@@ -13,18 +13,16 @@
 //!    base, so that the files are not merely self-consistent.
 //!
 //! The files are written only by `cargo xtask codegen`, which runs
-//! `FLATSTREAM_BLESS=1 cargo test -p flatstream --all-features --test golden`.
+//! `FLATSTREAM_BLESS=1 cargo test -p flatstream --all-features --test behaviour golden::`.
 //! File format: lowercase hex, 32 bytes per line; `#` starts a comment; blank
 //! space is ignored.
-
-#[path = "../schema/telemetry.rs"]
-mod telemetry;
 
 use std::path::PathBuf;
 
 use flatstream::flatbuffers::FlatBufferBuilder;
 use flatstream::{DefaultDeframer, DefaultFramer, Deframer, Framer, StreamReader, StreamWriter};
-use telemetry::{Reading, check, finish_telemetry_buffer, root_as_telemetry, write_reading};
+
+use crate::telemetry::{Reading, check, finish_telemetry_buffer, root_as_telemetry, write_reading};
 
 /// Set to `1` to rewrite the golden files from the current code.
 const BLESS_VAR: &str = "FLATSTREAM_BLESS";

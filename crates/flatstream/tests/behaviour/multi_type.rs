@@ -3,25 +3,16 @@
 //! dispatching on each payload's FlatBuffers file identifier, then verified
 //! as the type the identifier names.
 
-#[path = "../schema/control.rs"]
-mod control;
-#[path = "../schema/file_transfer.rs"]
-mod file_transfer;
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "../schema/telemetry.rs"]
-mod telemetry;
-
 use flatstream::flatbuffers::{
     self, FILE_IDENTIFIER_LENGTH, FlatBufferBuilder, SIZE_UOFFSET, VerifierOptions,
 };
 use flatstream::{Deframer, Framer, StreamReader, StreamWriter};
 
-use control::ControlMessage;
-use file_transfer::Chunk;
-use telemetry::Reading;
+use crate::control::{self, ControlMessage};
+use crate::file_transfer::{self, Chunk};
+use crate::support::framers;
+use crate::telemetry::{self, Reading};
 
-flatstream::root_type!(telemetry::Telemetry);
 flatstream::root_type!(control::Control);
 
 /// What one frame of the test stream holds.

@@ -18,19 +18,14 @@
 //!
 //! No timings are asserted.
 
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "../schema/telemetry.rs"]
-mod telemetry;
-
 use flatstream::flatbuffers::{FlatBufferBuilder, ForwardsUOffset, Vector, VerifierOptions};
 use flatstream::{
     APPARENT_SIZE_FACTOR, Deframer, Error, ErrorKind, Framer, Position, RootType, SliceReader,
     StreamReader, StreamWriter,
 };
-use telemetry::{Reading, Telemetry, check, write_reading};
 
-flatstream::root_type!(telemetry::Telemetry);
+use crate::support::framers;
+use crate::telemetry::{Reading, Telemetry, check, write_reading};
 
 /// A FlatBuffer whose root is a vector of strings.
 enum Strings {}

@@ -10,13 +10,6 @@
 //! - The map keeps the length the file had when it was mapped: frames
 //!   appended later are seen only by a new map.
 
-#![cfg(feature = "mmap")]
-
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "support/streams.rs"]
-mod streams;
-
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -25,7 +18,9 @@ use flatstream::{
     Deframer, ErrorKind, Framer, MmapStream, Position, RecoverOptions, Result, StreamWriter,
     recover,
 };
-use streams::{Ending, TempPath, summary};
+
+use crate::support::framers;
+use crate::support::streams::{Ending, TempPath, summary};
 
 /// Maps the file at `path`. Every file these tests map is private to the
 /// test and only ever appended to while mapped.
@@ -343,10 +338,13 @@ fn a_directory_is_not_mapped() {
 #[test]
 fn a_fifo_is_refused_without_blocking() {
     let tmp = TempPath::new("mmap-fifo");
-    let status = std::process::Command::new("mkfifo")
-        .arg(tmp.path())
-        .status()
-        .expect("mkfifo runs");
+    let status = {
+        let _spawning = crate::support::spawning::spawning();
+        std::process::Command::new("mkfifo")
+            .arg(tmp.path())
+            .status()
+            .expect("mkfifo runs")
+    };
     assert!(status.success());
     let err = open_map(tmp.path()).expect_err("a FIFO");
     assert!(

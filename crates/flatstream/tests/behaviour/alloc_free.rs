@@ -14,15 +14,6 @@
 //! scenarios above) and with a policy that is consulted but does not fire.
 //! The counting allocator is `support/counting_alloc.rs`.
 
-extern crate alloc;
-
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "../schema/telemetry.rs"]
-mod telemetry;
-
 use alloc::sync::Arc;
 use core::cell::Cell;
 use core::time::Duration;
@@ -35,8 +26,9 @@ use flatstream::{
     Validator,
 };
 
-use counting_alloc::{allocations_in, largest_allocation_in, peak_extra_bytes_in};
-use telemetry::{Reading, write_reading};
+use crate::support::counting_alloc::{allocations_in, largest_allocation_in, peak_extra_bytes_in};
+use crate::support::framers;
+use crate::telemetry::{self, Reading, write_reading};
 
 #[test]
 fn the_counter_sees_allocations() {

@@ -1,10 +1,9 @@
-//! The framer pairs of this build, shared by the integration tests through
-//! `#[path = "support/framers.rs"] mod framers;`.
+//! The framer pairs of this build, as macros that generate a module of tests
+//! per pair: `framers::for_each_framer_pair!(my_tests);`.
 
 /// Expands `$m!(name, FramerType, DeframerType)` once for every framer pair
 /// available in this build: the plain pair always, each checksum pair when its
 /// feature is on.
-#[allow(unused_macros, reason = "some test files need only the checksum pairs")]
 macro_rules! for_each_framer_pair {
     ($m:ident) => {
         $m!(
@@ -33,15 +32,12 @@ macro_rules! for_each_framer_pair {
     };
 }
 
-#[allow(
-    unused_imports,
-    reason = "some test files need only the checksum pairs"
-)]
 pub(crate) use for_each_framer_pair;
 
 /// Expands `$m!(name, FramerType, DeframerType)` once for every checksum
-/// framer pair available in this build (none without checksum features).
-#[allow(unused_macros, reason = "only some test files need the checksum pairs")]
+/// framer pair available in this build. Defined only in builds with a
+/// checksum feature, like the tests that use it.
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 macro_rules! for_each_checksum_framer_pair {
     ($m:ident) => {
         #[cfg(feature = "xxhash")]
@@ -65,8 +61,5 @@ macro_rules! for_each_checksum_framer_pair {
     };
 }
 
-#[allow(
-    unused_imports,
-    reason = "only some test files need the checksum pairs"
-)]
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 pub(crate) use for_each_checksum_framer_pair;

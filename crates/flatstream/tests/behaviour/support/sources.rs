@@ -1,7 +1,4 @@
-//! Awkward `Read` sources and read-back helpers shared by the integration
-//! tests through `#[path = "support/sources.rs"] mod sources;`.
-
-#![allow(dead_code, reason = "each test file uses a subset of these helpers")]
+//! Awkward `Read` sources and read-back helpers.
 
 use std::io::{self, Read};
 

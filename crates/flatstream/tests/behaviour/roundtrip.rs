@@ -3,14 +3,12 @@
 //! and in order, through both `process_all` and `messages()`, with the
 //! writer's and reader's counters agreeing with the stream's length.
 
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "support/sources.rs"]
-mod sources;
-
 use flatstream::flatbuffers::{self, FlatBufferBuilder};
 use flatstream::{Deframer, Framer, StreamReader, StreamSerialize, StreamWriter};
 use proptest::prelude::*;
+
+use crate::support::framers;
+use crate::support::sources;
 
 /// Deterministic pseudo-random bytes (xorshift64*), so that a 64 KiB payload
 /// costs the strategy one `u64` instead of 65 536 value trees.

@@ -4,15 +4,12 @@
 //! position. Payloads must come out exactly as from a plain slice: none lost,
 //! none repeated.
 
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "support/sources.rs"]
-mod sources;
-
 use std::io::{self, Read};
 
 use flatstream::{Deframer, ErrorKind, Framer, Position, StreamReader, StreamWriter};
-use sources::{FailsOnce, OneByteAtATime};
+
+use crate::support::framers;
+use crate::support::sources::{self, FailsOnce, OneByteAtATime};
 
 /// Fails every other call with `Interrupted`; the calls in between return
 /// short reads of varying sizes.

@@ -2,16 +2,13 @@
 //! request, taken out of the payloads by every reader and exposed, a frame on
 //! the wire for positions and recovery, and a plain payload anywhere else.
 
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "support/sources.rs"]
-mod sources;
-
 use flatstream::{
     Deframer, ErrorKind, Framer, Position, SliceReader, StreamHeader, StreamReader, StreamWriter,
     Tail, recover,
 };
-use sources::OneByteAtATime;
+
+use crate::support::framers;
+use crate::support::sources::{self, OneByteAtATime};
 
 fn header() -> StreamHeader {
     StreamHeader::new()

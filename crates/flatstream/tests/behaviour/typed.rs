@@ -4,24 +4,18 @@
 //! payload reports and that reading goes on after it, early exit from the
 //! typed loop, and no allocation per message once the buffer has grown.
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "../schema/telemetry.rs"]
-mod telemetry;
-
 use flatstream::flatbuffers::{FlatBufferBuilder, VerifierOptions};
 use flatstream::{
     Deframer, ErrorKind, Framer, Position, RootType, StreamReader, StreamWriter, TypedMessages,
 };
 
-use counting_alloc::allocations_in;
-use telemetry::{Reading, Telemetry, check, write_reading};
+use crate::support::counting_alloc::allocations_in;
+use crate::support::framers;
+use crate::telemetry::{self, Reading, Telemetry, check, write_reading};
 
-// `Telemetry` is local to this crate: implement `RootType` on it directly...
-flatstream::root_type!(telemetry::Telemetry);
-// ...or through a marker, as a crate using another crate's generated code must.
+// `Telemetry` is local to this crate: `main.rs` implements `RootType` on it
+// directly (once for the whole crate). The other way is through a marker, as
+// a crate using another crate's generated code must.
 flatstream::root_type!(pub(crate) TelemetryRoot => telemetry::Telemetry);
 
 /// Readings `0..count`, framed by `F`, in simple mode.
@@ -559,5 +553,5 @@ mod alloc_free {
         };
     }
 
-    crate::framers::for_each_framer_pair!(alloc_tests);
+    crate::support::framers::for_each_framer_pair!(alloc_tests);
 }

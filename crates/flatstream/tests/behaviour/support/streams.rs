@@ -1,8 +1,5 @@
 //! Written streams with their frame boundaries, read-back and recovery
-//! helpers, and temporary files, shared by the integration tests through
-//! `#[path = "support/streams.rs"] mod streams;`.
-
-#![allow(dead_code, reason = "each test file uses a subset of these helpers")]
+//! helpers, and temporary files. `crash_recovery.rs` includes this file too.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::io::Read;
@@ -137,6 +134,7 @@ impl TempPath {
     }
 
     /// Leaves the file in place on drop, for a post-mortem.
+    #[allow(dead_code, reason = "used by crash_recovery.rs only")]
     pub(crate) fn keep(&mut self) {
         self.keep = true;
     }

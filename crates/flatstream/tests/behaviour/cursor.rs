@@ -35,15 +35,6 @@
 //! - `SliceReader::typed` (and over a memory map) yields the roots that
 //!   `StreamReader::process_typed` does, borrowed from the slice.
 
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "support/sources.rs"]
-mod sources;
-#[path = "support/streams.rs"]
-mod streams;
-#[path = "../schema/telemetry.rs"]
-mod telemetry;
-
 use std::io;
 
 use flatstream::{
@@ -54,11 +45,11 @@ use flatstream::{
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
-use sources::{FailsAtOffset, FailsOnce, Script, Scripted};
-use streams::{TempPath, Written, empty_frame_is_all_zero, write_stream};
-use telemetry::{Reading, Telemetry, write_reading};
 
-flatstream::root_type!(telemetry::Telemetry);
+use crate::support::framers;
+use crate::support::sources::{FailsAtOffset, FailsOnce, Script, Scripted};
+use crate::support::streams::{TempPath, Written, empty_frame_is_all_zero, write_stream};
+use crate::telemetry::{Reading, Telemetry, write_reading};
 
 /// Every damage policy.
 const MODES: [AfterDamage; 3] = [AfterDamage::Skip, AfterDamage::Resync, AfterDamage::Stop];

@@ -25,24 +25,19 @@
 //! 7. A validator's refusal is a corruption, for `recover` and for
 //!    `Error::is_corruption`.
 
-extern crate alloc;
-
-#[path = "support/framers.rs"]
-mod framers;
-#[path = "support/streams.rs"]
-mod streams;
-
 use alloc::collections::BTreeSet;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use flatstream::{
     DefaultDeframer, DefaultFramer, Deframer, DeframerExt, ErrorKind, Framer, Position,
     RecoverOptions, Recovery, SizeValidator, StreamReader, StreamWriter, Tail, recover,
     recover_file_for_append, recover_file_for_append_with, recover_slice, recover_with, wire,
 };
-use streams::{Ending, TempPath, Written, summary, write_stream};
+
+use crate::support::framers;
+use crate::support::spawning::{no_spawning, spawning};
+use crate::support::streams::{self, Ending, TempPath, Written, summary, write_stream};
 
 /// Frames in the swept stream.
 const FRAMES: usize = 100;
@@ -100,23 +95,6 @@ fn read_strict<D: Deframer + Default>(bytes: &[u8]) -> Vec<Vec<u8>> {
     let (payloads, err) = streams::read_until_error(&mut reader);
     assert!(err.is_none(), "{err:?}");
     payloads
-}
-
-/// Serialises starting a child process against the tests that recover one
-/// file more than once. A child starts with a copy of every open file of
-/// this process and keeps it until it `exec`s; a lock taken through a handle
-/// this process has just closed can live on in that copy for a moment, and
-/// the next recovery of the same file would find it locked.
-static SPAWNING: RwLock<()> = RwLock::new(());
-
-/// Held by a test that recovers the same file again after closing it.
-fn no_spawning() -> RwLockReadGuard<'static, ()> {
-    SPAWNING.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Held while a child process is started.
-fn spawning() -> RwLockWriteGuard<'static, ()> {
-    SPAWNING.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 // ---------------------------------------------------------------------------
@@ -1022,7 +1000,7 @@ macro_rules! sweep_tests {
 
 framers::for_each_framer_pair!(sweep_tests);
 
-#[allow(unused_macros, reason = "unused without checksum features")]
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 macro_rules! salvage_tests {
     ($name:ident, $framer:ty, $deframer:ty) => {
         mod $name {
@@ -1048,6 +1026,7 @@ macro_rules! salvage_tests {
 /// candidates whose lengths fit the buffer, one of them a false length
 /// leading exactly to a real frame 17 MB on, and gave up after 40 regions,
 /// reporting the rest of the stream lost.)
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 fn salvage_through_many_regions<F: Framer + Default, D: Deframer + Default>() {
     let Damaged {
         bytes,
@@ -1100,6 +1079,7 @@ fn salvage_through_many_regions<F: Framer + Default, D: Deframer + Default>() {
 }
 
 /// A stream with flipped bytes, and what salvage must read from it.
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 struct Damaged {
     bytes: Vec<u8>,
     /// The payloads of the undamaged frames, in order.
@@ -1110,6 +1090,7 @@ struct Damaged {
 
 /// `frames` payloads of 270 bytes written with `F`, one byte flipped every
 /// `every` bytes.
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 fn damaged_every<F: Framer + Default>(frames: usize, every: usize) -> Damaged {
     let payloads: Vec<Vec<u8>> = (0..frames)
         .map(|i| {
@@ -1146,8 +1127,8 @@ fn damaged_every<F: Framer + Default>(frames: usize, every: usize) -> Damaged {
     }
 }
 
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 mod salvage {
-    #[allow(unused_imports, reason = "empty without checksum features")]
     use super::*;
 
     framers::for_each_checksum_framer_pair!(salvage_tests);
