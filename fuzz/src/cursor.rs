@@ -252,7 +252,7 @@ impl Kind {
         }
     }
 
-    fn is_eof(self) -> bool {
+    pub(crate) fn is_eof(self) -> bool {
         matches!(self, Kind::Damage(Damage::Eof { .. }))
     }
 }
@@ -273,7 +273,7 @@ impl Outcomes {
         }
     }
 
-    fn push(&mut self, outcome: Outcome) {
+    pub(crate) fn push(&mut self, outcome: Outcome) {
         assert!(
             self.list.len() < self.list.capacity(),
             "more outcomes than the input has bytes: {outcome:?}"

@@ -38,12 +38,14 @@ use std::alloc::System;
 use std::io::{self, Read};
 
 mod chunked_read;
+mod codec;
 mod cursor;
 mod recover;
 mod reflect;
 mod salvage;
 
 pub use chunked_read::{ChunkedReadInput, fuzz_chunked_read};
+pub use codec::fuzz_codec;
 pub use cursor::{CursorInput, MAX_CURSOR_CHUNKS, fuzz_cursor};
 pub use recover::fuzz_recover;
 pub use reflect::fuzz_reflect;
@@ -688,6 +690,11 @@ mod tests {
             let input = CursorInput::arbitrary_take_rest(arbitrary::Unstructured::new(seed))
                 .expect("any bytes are an input");
             fuzz_cursor(&input);
+        }
+        for seed in &cursor {
+            let input = CursorInput::arbitrary_take_rest(arbitrary::Unstructured::new(seed))
+                .expect("any bytes are an input");
+            fuzz_codec(&input);
         }
         let salvage = seeds("salvage");
         assert!(!salvage.is_empty());

@@ -322,6 +322,33 @@ impl Error {
     pub fn is_unexpected_eof(&self) -> bool {
         matches!(self.0.kind, ErrorKind::UnexpectedEof { .. })
     }
+
+    /// Whether an iteration over frames (an `Iterator` or a `Stream` that
+    /// hands out each error as an item) ends after this error: at a torn
+    /// tail, or when the reader did not move past it (`moved` is false), as
+    /// after a length over the limit, where every later read would return
+    /// the same error. The rule of [`SliceReader`](crate::SliceReader) and
+    /// of every such iteration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use flatstream_core::{Error, ErrorKind};
+    ///
+    /// let torn = Error::from(ErrorKind::UnexpectedEof { available: 3, required: 8 });
+    /// assert!(torn.ends_iteration(false));
+    /// let skipped = Error::from(ErrorKind::ChecksumMismatch {
+    ///     algorithm: "CRC-32/ISO-HDLC",
+    ///     expected: 1,
+    ///     computed: 2,
+    /// });
+    /// assert!(!skipped.ends_iteration(true), "the reader went on past the frame");
+    /// assert!(skipped.ends_iteration(false));
+    /// ```
+    #[must_use]
+    pub fn ends_iteration(&self, moved: bool) -> bool {
+        self.is_unexpected_eof() || !moved
+    }
 }
 
 impl fmt::Debug for Error {

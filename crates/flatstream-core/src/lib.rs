@@ -11,6 +11,7 @@ extern crate std;
 mod checksum;
 mod cursor;
 mod deframer;
+mod encode;
 mod error;
 mod framer;
 mod header;
@@ -26,6 +27,8 @@ mod file;
 #[cfg(feature = "mmap")]
 mod mmap;
 #[cfg(feature = "std")]
+mod read_buffer;
+#[cfg(feature = "std")]
 mod reader;
 #[cfg(feature = "std")]
 mod writer;
@@ -33,6 +36,7 @@ mod writer;
 pub use crate::checksum::Checksum;
 pub use crate::cursor::{AfterDamage, FrameCursor, FrameSpan, Step};
 pub use crate::deframer::{Decoded, Deframer, decode};
+pub use crate::encode::encode_header_checked;
 pub use crate::error::{Error, ErrorKind, Position, Result};
 pub use crate::framer::Framer;
 pub use crate::header::{HEADER_FILE_IDENTIFIER, StreamHeader};
@@ -45,8 +49,10 @@ pub use crate::mmap::MmapStream;
 pub use crate::recovery::{RecoverOptions, Recovery, Region, Salvage, Tail, recover_slice};
 pub use crate::serialize::{StreamSerialize, finished_payload};
 pub use crate::slice::{Positioned, SliceReader, TypedSlice};
-pub use crate::typed::{APPARENT_SIZE_FACTOR, RootType, verifier_options_for};
+pub use crate::typed::{APPARENT_SIZE_FACTOR, RootType, verifier_options_for, verify_root};
 
+#[cfg(feature = "std")]
+pub use crate::read_buffer::ReadBuffer;
 #[cfg(feature = "std")]
 pub use crate::reader::{
     Messages, StreamReader, TypedMessages, recover, recover_file_for_append,

@@ -1,12 +1,11 @@
 //! `StreamReader`: deframes payloads from any `std::io::Read`, in place.
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
+use core::task::Poll;
 use std::io::{self, Read};
 
-use crate::cursor::{FrameSpan, Step};
 use crate::{
-    AfterDamage, Deframer, Error, FrameCursor, MemoryPolicy, Position, Result, StreamHeader,
+    AfterDamage, Deframer, Error, MemoryPolicy, Position, ReadBuffer, Result, StreamHeader,
 };
 #[cfg(doc)]
 use crate::{ErrorKind, wire::DEFAULT_MAX_FRAME_LEN};
@@ -19,10 +18,6 @@ pub use self::recovery::{
     recover, recover_file_for_append, recover_file_for_append_with, recover_with,
 };
 pub use self::typed::TypedMessages;
-
-/// Bytes asked of the source per read once the buffer has room: large reads
-/// keep system calls rare, and frames are deframed where they land.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// Reads framed FlatBuffers from a [`Read`] source, zero-copy.
 ///
@@ -44,7 +39,7 @@ const READ_CHUNK: usize = 64 * 1024;
 /// - A checksum mismatch is [`ErrorKind::ChecksumMismatch`]; the bad frame has
 ///   been consumed and reading again continues with the next frame.
 ///
-/// These are the rules of the [`FrameCursor`] that the reader drives, with
+/// These are the rules of the [`FrameCursor`](crate::FrameCursor) that the reader drives, with
 /// the default [`AfterDamage::Skip`]; [`with_after_damage`](StreamReader::with_after_damage)
 /// chooses salvage ([`AfterDamage::Resync`]) instead.
 ///
@@ -76,23 +71,11 @@ const READ_CHUNK: usize = 64 * 1024;
 /// ```
 pub struct StreamReader<R, D> {
     inner: R,
-    /// Everything between bytes and payloads: positions, consumption, what
-    /// follows damage, what the end of input means.
-    cursor: FrameCursor<D>,
-    /// The window of the stream read so far; `buf[..cursor.consumed()]` is
-    /// consumed and dropped at the next refill.
-    buf: Vec<u8>,
-    /// End of the bytes read into `buf`.
-    filled: usize,
-    /// When to give buffer memory back; `None` keeps it (the default).
-    memory: Option<Box<dyn MemoryPolicy + Send>>,
+    /// The buffer, the frame cursor and the memory policy: everything but
+    /// the source.
+    buffer: ReadBuffer<D>,
     /// A recovery scan that an I/O error interrupted, to resume.
     recovering: Option<Suspended>,
-    /// While a recovery scan runs: the stream offset from which read bytes
-    /// must be kept although consumed.
-    keep_from: Option<u64>,
-    /// The stream's header, once its first frame was one.
-    header: Option<Box<StreamHeader>>,
 }
 
 impl<R: Read, D: Deframer> StreamReader<R, D> {
@@ -103,13 +86,8 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     pub fn new(inner: R, deframer: D) -> Self {
         StreamReader {
             inner,
-            cursor: FrameCursor::new(deframer),
-            buf: Vec::new(),
-            filled: 0,
-            memory: None,
+            buffer: ReadBuffer::new(deframer),
             recovering: None,
-            keep_from: None,
-            header: None,
         }
     }
 
@@ -144,14 +122,14 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// ```
     #[must_use]
     pub fn with_memory_policy<P: MemoryPolicy + Send + 'static>(mut self, policy: P) -> Self {
-        self.memory = Some(Box::new(policy));
+        self.buffer.set_memory_policy(Box::new(policy));
         self
     }
 
     /// Bytes the read buffer holds now.
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.buffer.capacity()
     }
 
     /// Sets the largest payload length this reader accepts.
@@ -179,7 +157,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// ```
     #[must_use]
     pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
-        self.cursor.set_max_frame_len(max_frame_len);
+        self.buffer.set_max_frame_len(max_frame_len);
         self
     }
 
@@ -228,7 +206,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// ```
     #[must_use]
     pub fn with_after_damage(mut self, after_damage: AfterDamage) -> Self {
-        self.cursor.set_after_damage(after_damage);
+        self.buffer.set_after_damage(after_damage);
         self
     }
 
@@ -242,10 +220,8 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// [`ErrorKind::Io`]; each with the position of the frame concerned.
     #[inline]
     pub fn read_message(&mut self) -> Result<Option<&[u8]>> {
-        match self.next_frame()? {
-            Some(frame) => Ok(Some(frame.payload(&self.buf))),
-            None => Ok(None),
-        }
+        let (inner, buffer) = (&mut self.inner, &mut self.buffer);
+        blocking(buffer.poll_frame(read_from(inner)))
     }
 
     /// Calls `f` with every payload until a clean end of input.
@@ -254,25 +230,11 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     ///
     /// The first error of [`read_message`](StreamReader::read_message) or of
     /// `f`; payloads before it have been processed.
-    pub fn process_all<F>(&mut self, mut f: F) -> Result<()>
+    pub fn process_all<F>(&mut self, f: F) -> Result<()>
     where
         F: FnMut(&[u8]) -> Result<()>,
     {
-        // The same cursor as `read_message`, run over everything buffered
-        // before the next read, so that the loop carries its position in
-        // registers instead of returning once per frame.
-        let mut eof = false;
-        loop {
-            let buf = &self.buf[..self.filled];
-            match self.cursor.run(buf, eof, &mut f)? {
-                Step::Frame(frame) => f(frame.payload(buf))?,
-                Step::Header(frame) => {
-                    self.header = StreamHeader::decode(frame.payload(buf)).map(Box::new);
-                }
-                Step::End => return Ok(()),
-                Step::Need { needed, .. } => eof = self.fill(needed)? == 0,
-            }
-        }
+        blocking(self.buffer.poll_process_all(read_from(&mut self.inner), f))
     }
 
     /// A lending iterator over payloads, for loops that may `break` early:
@@ -284,13 +246,13 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// Byte offset, from the start of the stream, of the next frame.
     #[must_use]
     pub fn offset(&self) -> u64 {
-        self.cursor.position().offset
+        self.buffer.position().offset
     }
 
     /// Frames consumed so far (returned or skipped after a checksum error).
     #[must_use]
     pub fn frames_read(&self) -> u64 {
-        self.cursor.position().frame
+        self.buffer.position().frame
     }
 
     /// The stream's self-describing header, if its first frame is one
@@ -339,36 +301,20 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// # Ok::<(), flatstream_core::Error>(())
     /// ```
     pub fn header(&mut self) -> Result<Option<&StreamHeader>> {
-        loop {
-            match self.cursor.peek_header(&self.buf[..self.filled]) {
-                Some(false) => break,
-                Some(true) => {
-                    match self.cursor.poll(&self.buf[..self.filled], false)? {
-                        Step::Header(frame) => self.keep_header(frame),
-                        step => debug_assert!(false, "a header frame polled as {step:?}"),
-                    }
-                    break;
-                }
-                None => {
-                    let needed = self.cursor.deframer().header_len();
-                    if self.fill(needed)? == 0 {
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(self.header.as_deref())
+        let (inner, buffer) = (&mut self.inner, &mut self.buffer);
+        blocking(buffer.poll_header(read_from(inner)))?;
+        Ok(self.buffer.header())
     }
 
     /// The offset and index of the next frame.
     #[must_use]
     pub fn position(&self) -> Position {
-        self.cursor.position()
+        self.buffer.position()
     }
 
     /// The deframer.
     pub fn deframer(&self) -> &D {
-        self.cursor.deframer()
+        self.buffer.cursor().deframer()
     }
 
     /// A shared reference to the source.
@@ -385,7 +331,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// Bytes read from the source but not yet returned as frames.
     #[must_use]
     pub fn buffered(&self) -> &[u8] {
-        self.cursor.unread(&self.buf[..self.filled])
+        self.buffer.buffered()
     }
 
     /// Returns the source. Bytes in [`buffered`](StreamReader::buffered) are
@@ -394,112 +340,34 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
         self.inner
     }
 
-    /// Finds, verifies and consumes the next frame, reading as needed:
-    /// the byte-moving loop around the cursor.
-    #[inline]
-    pub(crate) fn next_frame(&mut self) -> Result<Option<FrameSpan>> {
-        let mut eof = false;
-        loop {
-            match self.cursor.poll(&self.buf[..self.filled], eof)? {
-                Step::Frame(frame) => return Ok(Some(frame)),
-                Step::Header(frame) => self.keep_header(frame),
-                Step::End => return Ok(None),
-                Step::Need { needed, .. } => eof = self.fill(needed)? == 0,
-            }
-        }
-    }
-
-    /// Keeps the header the cursor found in `frame`.
-    fn keep_header(&mut self, frame: FrameSpan) {
-        self.header = StreamHeader::decode(frame.payload(&self.buf)).map(Box::new);
-    }
-
     /// Reads at least once into the buffer, making room for `needed` more
-    /// bytes without ever reserving more than the bytes that actually arrive
-    /// (plus one read chunk). Returns the bytes read; 0 means end of input.
+    /// bytes. Returns the bytes read; 0 means end of input.
     ///
     /// # Errors
     ///
     /// The source's error (`Interrupted` is retried), positioned at the next
     /// frame; nothing is consumed.
     pub(crate) fn fill(&mut self, needed: usize) -> Result<usize> {
-        self.make_room(needed);
-        loop {
-            match self.inner.read(&mut self.buf[self.filled..]) {
-                Ok(n) => {
-                    self.filled += n;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::from(e).at(self.cursor.position())),
-            }
-        }
+        let (inner, buffer) = (&mut self.inner, &mut self.buffer);
+        blocking(buffer.poll_fill(needed, &mut read_from(inner)))
     }
+}
 
-    /// Drops consumed bytes, applies the memory policy and grows the buffer
-    /// so that at least one byte (and, memory allowing, `needed`) fits.
-    fn make_room(&mut self, needed: usize) {
-        let consumed = self.droppable();
-        let unread = self.filled - consumed;
-        if consumed > 0 && (unread == 0 || self.buf.len() - self.filled < needed) {
-            // Move the partial frame to the front instead of growing.
-            self.buf.copy_within(consumed..self.filled, 0);
-            self.cursor.discard_front(consumed);
-            self.filled = unread;
-        }
-        if let Some(policy) = self.memory.as_mut() {
-            let in_use = unread + needed;
-            if let Some(target) = policy.shrink_to(self.buf.len(), in_use) {
-                let keep = target.max(in_use);
-                if keep < self.buf.len() {
-                    let consumed = self.droppable();
-                    self.cursor.discard_front(consumed);
-                    self.buf.copy_within(consumed..self.filled, 0);
-                    self.filled -= consumed;
-                    self.buf.truncate(keep.max(self.filled));
-                    self.buf.shrink_to_fit();
-                }
-            }
-        }
-        if self.filled == self.buf.len() {
-            // Grow geometrically, never past what the frame needs, so a
-            // hostile length prefix costs only what its bytes deliver.
-            let target = self.filled.saturating_add(needed);
-            // At least one read chunk, so small frames are read many at a
-            // time and deframed in place, not one read and one copy each.
-            let grown = self.buf.len().saturating_mul(2).min(target).max(READ_CHUNK);
-            let grown = grown.max(self.filled + 1);
-            // Exactly: `grown` is already geometric, and `resize` alone would
-            // round the last step up to twice the buffer.
-            self.buf.reserve_exact(grown - self.buf.len());
-            self.buf.resize(grown, 0);
-        }
-    }
+/// The read function of a blocking source: never `Pending`.
+#[inline(always)]
+fn read_from<R: Read>(inner: &mut R) -> impl FnMut(&mut [u8]) -> Poll<io::Result<usize>> + '_ {
+    move |buf| Poll::Ready(inner.read(buf))
+}
 
-    /// How many bytes at the front of the buffer may be dropped: the consumed
-    /// ones, except those a recovery scan keeps.
-    fn droppable(&self) -> usize {
-        let consumed = self.cursor.consumed();
-        // A suspended scan that the reader has moved on from is dead: its
-        // bytes need not be kept (and keeping them would pin memory).
-        let keep_from = self.keep_from.filter(|_| {
-            self.recovering
-                .as_ref()
-                .is_none_or(|s| s.at() == self.position())
-        });
-        match keep_from {
-            None => consumed,
-            Some(keep) => {
-                let base = self.cursor.position().offset - consumed as u64;
-                consumed.min(usize::try_from(keep.saturating_sub(base)).unwrap_or(usize::MAX))
-            }
-        }
-    }
-
-    /// The bytes read so far that the cursor has not consumed, and the
-    /// cursor: what a recovery scan drives.
-    pub(crate) fn window(&mut self) -> (&[u8], &mut FrameCursor<D>) {
-        (&self.buf[..self.filled], &mut self.cursor)
+/// The result of a poll whose read function ([`read_from`]) never answers
+/// `Pending`. (Were it to, that would be a `WouldBlock` with nothing
+/// consumed; its position is not kept at hand, where it would cost a
+/// register in the read loop for a case that cannot happen.)
+#[inline(always)]
+fn blocking<T>(poll: Poll<Result<T>>) -> Result<T> {
+    match poll {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(Error::from(io::Error::from(io::ErrorKind::WouldBlock))),
     }
 }
 
@@ -552,10 +420,10 @@ impl<R: Read, D: Deframer> Messages<'_, R, D> {
 impl<R, D: core::fmt::Debug> core::fmt::Debug for StreamReader<R, D> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("StreamReader")
-            .field("cursor", &self.cursor)
-            .field("buffered", &(self.filled - self.cursor.consumed()))
-            .field("capacity", &self.buf.capacity())
-            .field("memory_policy", &self.memory.is_some())
+            .field("cursor", self.buffer.cursor())
+            .field("buffered", &self.buffer.buffered().len())
+            .field("capacity", &self.buffer.capacity())
+            .field("memory_policy", &self.buffer.has_memory_policy())
             .finish_non_exhaustive()
     }
 }

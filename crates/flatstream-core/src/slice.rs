@@ -266,7 +266,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
                     // iteration after being reported once.
                     let stuck = core::ptr::eq(self.unread.as_ptr(), start)
                         && self.cursor.position().frame == frame;
-                    if error.is_unexpected_eof() || stuck {
+                    if error.ends_iteration(!stuck) {
                         self.done = true;
                     }
                     return Some(Err(error));

@@ -195,10 +195,15 @@ pub fn verifier_options_for(payload_len: usize) -> VerifierOptions {
 }
 
 /// Verifies `payload` as a `T::Root`, with `options` or, when `None`, the
-/// options [`verifier_options_for`] the payload's length; an error is
+/// options [`verifier_options_for`] the payload's length, as every typed
+/// reader does; an error is [`ErrorKind::Invalid`](crate::ErrorKind::Invalid),
 /// positioned `at` the payload's frame.
+///
+/// # Errors
+///
+/// The verifier's refusal, named after the root type.
 #[inline]
-pub(crate) fn verify_root<'b, T: RootType>(
+pub fn verify_root<'b, T: RootType>(
     payload: &'b [u8],
     options: Option<&VerifierOptions>,
     at: Position,

@@ -6,7 +6,7 @@ use alloc::boxed::Box;
 use flatbuffers::{Allocator, DefaultAllocator, FlatBufferBuilder};
 use std::io::Write;
 
-use self::sink::FrameSink;
+use self::sink::{FrameSink, State};
 use crate::{
     Error, ErrorKind, Framer, MemoryPolicy, Position, Result, StreamHeader, StreamSerialize,
     finished_payload,
@@ -459,6 +459,69 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     /// [`ErrorKind::TornWrite`]: crate::ErrorKind::TornWrite
     pub fn write_payload(&mut self, payload: &[u8]) -> Result<()> {
         self.sink.write_frame(payload)
+    }
+
+    /// Whether an earlier resumable error (`WouldBlock`, `TimedOut`,
+    /// `Interrupted`) left a frame partly written. The writer keeps the rest
+    /// of that frame and writes it before anything else; see
+    /// [`complete_frame_in_flight`](StreamWriter::complete_frame_in_flight).
+    #[must_use]
+    pub fn has_frame_in_flight(&self) -> bool {
+        matches!(self.sink.state(), State::InFlight { .. })
+    }
+
+    /// Writes the rest of a frame that an earlier resumable error left
+    /// partly written, without writing anything else (the next write would
+    /// complete it too, first). `Ok` when no frame is in flight.
+    ///
+    /// # Errors
+    ///
+    /// The sink's error: a resumable one leaves the frame in flight, any
+    /// other stops the writer; [`ErrorKind::TornWrite`](crate::ErrorKind::TornWrite)
+    /// when an earlier error stopped it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use flatstream_core::{Framer, Result};
+    /// # #[derive(Debug)] struct DefaultFramer;
+    /// # impl Framer for DefaultFramer {
+    /// #     fn header_len(&self) -> usize { 4 }
+    /// #     fn encode_header(&mut self, p: &[u8], h: &mut [u8]) -> Result<()> {
+    /// #         h.copy_from_slice(&(p.len() as u32).to_le_bytes());
+    /// #         Ok(())
+    /// #     }
+    /// # }
+    /// use std::io::{self, Write};
+    /// use flatstream_core::StreamWriter;
+    ///
+    /// /// Takes 6 bytes, then says `WouldBlock` once.
+    /// struct Slow(Vec<u8>, bool);
+    /// impl Write for Slow {
+    ///     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    ///         if self.0.len() >= 6 && !self.1 {
+    ///             self.1 = true;
+    ///             return Err(io::ErrorKind::WouldBlock.into());
+    ///         }
+    ///         let n = buf.len().min(6usize.saturating_sub(self.0.len()).max(usize::from(self.1) * buf.len()));
+    ///         self.0.extend_from_slice(&buf[..n]);
+    ///         Ok(n)
+    ///     }
+    ///     fn flush(&mut self) -> io::Result<()> { Ok(()) }
+    /// }
+    ///
+    /// let mut writer = StreamWriter::new(Slow(Vec::new(), false), DefaultFramer);
+    /// let err = writer.write_payload(b"hello").unwrap_err();
+    /// assert!(err.is_resumable());
+    /// assert!(writer.has_frame_in_flight());
+    /// writer.complete_frame_in_flight()?;
+    /// assert!(!writer.has_frame_in_flight());
+    /// assert_eq!(writer.get_ref().0, b"\x05\0\0\0hello");
+    /// assert_eq!(writer.frames_written(), 1);
+    /// # Ok::<(), flatstream_core::Error>(())
+    /// ```
+    pub fn complete_frame_in_flight(&mut self) -> Result<()> {
+        self.sink.settle()
     }
 
     /// Completes a frame left in flight by an earlier resumable error, if

@@ -8,11 +8,12 @@
 pub use flatstream_core::{
     APPARENT_SIZE_FACTOR, AdaptiveWatermark, AfterDamage, Checksum, Clock, Decoded, Deframer,
     Error, ErrorKind, FrameCursor, FrameSpan, Framer, HEADER_FILE_IDENTIFIER, ManualClock,
-    MemoryPolicy, Messages, MonotonicClock, Position, Positioned, RecoverOptions, Recovery, Region,
-    Result, RootType, Salvage, ShrinkAbove, SliceReader, Step, StreamHeader, StreamReader,
-    StreamSerialize, StreamWriter, Tail, TypedMessages, TypedSlice, decode, finished_payload,
-    flatbuffers, recover, recover_file_for_append, recover_file_for_append_with, recover_slice,
-    recover_with, root_type, verifier_options_for, wire,
+    MemoryPolicy, Messages, MonotonicClock, Position, Positioned, ReadBuffer, RecoverOptions,
+    Recovery, Region, Result, RootType, Salvage, ShrinkAbove, SliceReader, Step, StreamHeader,
+    StreamReader, StreamSerialize, StreamWriter, Tail, TypedMessages, TypedSlice, decode,
+    encode_header_checked, finished_payload, flatbuffers, recover, recover_file_for_append,
+    recover_file_for_append_with, recover_slice, recover_with, root_type, verifier_options_for,
+    verify_root, wire,
 };
 #[doc(inline)]
 pub use flatstream_framing::{

@@ -195,14 +195,6 @@ pub(crate) struct Suspended {
     at: Position,
 }
 
-impl Suspended {
-    /// Where the reader was when the scan was suspended: it resumes only
-    /// from there.
-    pub(crate) fn at(&self) -> Position {
-        self.at
-    }
-}
-
 impl<R: Read, D: Deframer> StreamReader<R, D> {
     /// Reads the rest of the stream as [`recover`] does, from the current
     /// position: intact frames are counted (not returned) and the tail
@@ -220,7 +212,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     ///
     /// Only I/O errors of the source.
     pub fn recover(&mut self) -> Result<Recovery> {
-        let limit = self.cursor.max_frame_len();
+        let limit = self.buffer.cursor().max_frame_len();
         self.recover_with(RecoverOptions::default().with_max_frame_len(limit))
     }
 
@@ -233,30 +225,29 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
         let here = self.position();
         let mut scan = match self.recovering.take() {
             Some(mut suspended) if suspended.at == here => {
-                suspended.scan.swap_settings(&mut self.cursor);
+                suspended.scan.swap_settings(self.buffer.cursor_mut());
                 suspended.scan
             }
             _ => {
-                self.keep_from = None;
-                RecoverScan::start(&mut self.cursor, options)
+                self.buffer.keep_from(None);
+                RecoverScan::start(self.buffer.cursor_mut(), options)
             }
         };
         let mut eof = false;
         loop {
-            let (buf, cursor) = self.window();
+            let (buf, cursor) = self.buffer.window();
             match scan.poll(cursor, buf, eof)? {
                 Scan::Done(recovery) => {
-                    self.keep_from = None;
+                    self.buffer.keep_from(None);
                     return Ok(recovery);
                 }
                 Scan::Need(needed) => {
-                    self.keep_from = scan.keep_from();
+                    let keep = scan.keep_from();
+                    self.buffer.keep_from(keep.map(|offset| (offset, None)));
                     match self.fill(needed) {
                         Ok(read) => eof = read == 0,
                         Err(error) => {
-                            // `keep_from` stays: the suspended scan may still
-                            // need those bytes (a new scan resets it).
-                            self.suspend(scan, &error);
+                            self.suspend(scan, keep, &error);
                             return Err(error);
                         }
                     }
@@ -266,14 +257,17 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
     }
 
     /// Keeps a scan that a resumable error cut short, giving the reader its
-    /// own settings back meanwhile; any other error ends the scan.
-    fn suspend(&mut self, mut scan: RecoverScan, error: &Error) {
-        scan.swap_settings(&mut self.cursor);
+    /// own settings back meanwhile, and the bytes it still needs for as
+    /// long as the reader stays where it is (reading a frame in between
+    /// starts a new scan, and frees them); any other error ends the scan.
+    fn suspend(&mut self, mut scan: RecoverScan, keep: Option<u64>, error: &Error) {
+        scan.swap_settings(self.buffer.cursor_mut());
         if error.is_resumable() {
-            self.recovering = Some(Suspended {
-                scan,
-                at: self.position(),
-            });
+            let at = self.position();
+            self.buffer.keep_from(keep.map(|offset| (offset, Some(at))));
+            self.recovering = Some(Suspended { scan, at });
+        } else {
+            self.buffer.keep_from(None);
         }
     }
 }

@@ -7,10 +7,13 @@
 //! frame left in flight by an earlier error, a stopped writer) is out of line.
 
 use alloc::vec::Vec;
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 
 use crate::wire::{DEFAULT_MAX_FRAME_LEN, MAX_HEADER_LEN};
-use crate::{Error, ErrorKind, Framer, Position, Result};
+use crate::{Error, ErrorKind, Framer, Position, Result, encode_header_checked};
+
+/// Payloads from this size on go out with the header in one vectored write.
+const VECTORED_FROM: usize = 16 * 1024;
 
 /// The sink half of a writer, apart from the internal builder so that the
 /// builder can lend its bytes while the sink is borrowed mutably.
@@ -95,27 +98,24 @@ impl<W: Write, F: Framer> FrameSink<W, F> {
     /// Checks `payload` against the limits and fills `header` for it.
     #[inline]
     fn encode(&mut self, payload: &[u8], header: &mut [u8]) -> Result<()> {
-        let limit = self.max_frame_len.min(self.framer.max_frame_len());
-        if payload.len() > limit {
-            return Err(too_large(payload.len(), limit, self.position()));
+        match encode_header_checked(
+            &mut self.framer,
+            payload,
+            self.max_frame_len,
+            self.allow_empty,
+            header,
+        ) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(positioned(e, self.position())),
         }
-        // A FlatBuffer starts with a non-zero root offset, so the whole
-        // payload is scanned only when its first 4 bytes are zero.
-        let zero_head = payload
-            .first_chunk::<4>()
-            .is_none_or(|head| *head == [0; 4]);
-        if zero_head && !self.allow_empty && is_all_zero(payload) {
-            return Err(empty(self.position()));
-        }
-        if let Err(e) = self.framer.encode_header(payload, header) {
-            return Err(positioned(e, self.position()));
-        }
-        Ok(())
     }
 
     /// Writes one frame, with nothing in flight before it.
     #[inline]
     fn send(&mut self, header: &[u8], payload: &[u8]) -> Result<()> {
+        if payload.len() >= VECTORED_FROM {
+            return self.send_vectored(header, payload);
+        }
         match self.inner.write(header) {
             Ok(n) if n == header.len() => {}
             first => return self.send_slow(header, payload, 0, first),
@@ -129,6 +129,27 @@ impl<W: Write, F: Framer> FrameSink<W, F> {
         self.bytes_written += (header.len() + payload.len()) as u64;
         self.frames_written += 1;
         Ok(())
+    }
+
+    /// Writes a large frame with one vectored write (one system call for a
+    /// sink that supports them, such as a file or a socket behind a
+    /// `BufWriter` too small for the frame); a sink that does not takes the
+    /// header alone, and the rest goes as in [`send`](FrameSink::send).
+    #[cold]
+    #[inline(never)]
+    fn send_vectored(&mut self, header: &[u8], payload: &[u8]) -> Result<()> {
+        let frame_len = header.len() + payload.len();
+        match self
+            .inner
+            .write_vectored(&[IoSlice::new(header), IoSlice::new(payload)])
+        {
+            Ok(n) if n == frame_len => {
+                self.bytes_written += frame_len as u64;
+                self.frames_written += 1;
+                Ok(())
+            }
+            first => self.send_slow(header, payload, 0, first),
+        }
     }
 
     /// The rest of [`send`](FrameSink::send) after a write that did not take
@@ -329,35 +350,8 @@ impl<W: Write, F: Framer> FrameSink<W, F> {
     }
 }
 
-/// The error for a payload over the limit; out of line, so the write path
-/// stays small enough to inline.
-#[cold]
-#[inline(never)]
-fn too_large(len: usize, limit: usize, position: Position) -> Error {
-    let kind = ErrorKind::FrameTooLarge {
-        declared: len as u64,
-        limit: limit as u64,
-    };
-    Error::from(kind).at(position)
-}
-
-/// The error for a payload that is empty or all zero bytes, which the writer
-/// refuses unless allowed; out of line like [`too_large`].
-#[cold]
-#[inline(never)]
-fn empty(position: Position) -> Error {
-    Error::from(ErrorKind::EmptyPayload).at(position)
-}
-
-/// Whether every byte of `payload` is zero (true when it is empty). Called
-/// only when its first bytes are zero, which a FlatBuffer's never are.
-#[cold]
-#[inline(never)]
-fn is_all_zero(payload: &[u8]) -> bool {
-    payload.iter().all(|&b| b == 0)
-}
-
-/// `error` at `position`; out of line for the same reason as [`refused`].
+/// `error` at `position`; out of line, so the write path stays small enough
+/// to inline.
 #[cold]
 #[inline(never)]
 fn positioned(error: Error, position: Position) -> Error {

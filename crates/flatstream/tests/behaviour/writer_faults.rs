@@ -3,7 +3,7 @@
 //! A scripted sink fails one write call, at every call position in turn, with
 //! each of `WouldBlock`, `TimedOut`, `Interrupted`, a short write (every
 //! length for small buffers), `Ok(0)` and `BrokenPipe`; directly and behind
-//! small `BufWriter`s. The caller either retries the same payload after a
+//! small `BufWriter`s; large frames go as one vectored write. The caller either retries the same payload after a
 //! resumable error or moves on to the next one. Whatever happens, the bytes
 //! the sink accepted read back as exactly the frames the writer reports: each
 //! once, whole, in order, then a clean end or (after a fatal error in the
@@ -65,6 +65,13 @@ impl Write for ScriptedSink {
         };
         self.written.extend_from_slice(&buf[..n]);
         Ok(n)
+    }
+
+    /// One call for all of `bufs`, as a sink with real vectored writes
+    /// does (the faults apply to the call as to any other).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let gathered: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+        self.write(&gathered)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -134,7 +141,9 @@ struct Run {
 }
 
 fn payloads() -> Vec<Vec<u8>> {
-    [1usize, 7, 100, 1000, 3, 64]
+    // 20,000 bytes: over the size from which the writer sends header and
+    // payload in one vectored write.
+    [1usize, 7, 100, 1000, 20_000, 3, 64]
         .iter()
         .enumerate()
         .map(|(i, &len)| {

@@ -1,0 +1,298 @@
+//! `AsyncStreamWriter`: frames onto any tokio `AsyncWrite`.
+
+use core::future::poll_fn;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use std::io::{self, IoSlice, Write};
+
+use flatstream_core::flatbuffers::{Allocator, FlatBufferBuilder};
+use flatstream_core::{Framer, Result, StreamHeader, StreamSerialize, StreamWriter};
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+
+/// The write buffer of [`AsyncStreamWriter::new`]: frames are gathered up
+/// to this many bytes before they go to the sink (larger ones go straight
+/// through), so small messages cost one system call per buffer, not two per
+/// message.
+pub const DEFAULT_WRITE_BUFFER: usize = 64 * 1024;
+
+/// Writes framed FlatBuffers to an [`AsyncWrite`] sink: the async twin of
+/// [`StreamWriter`], and that writer inside, so every check, error and
+/// fault rule is the blocking writer's.
+///
+/// Frames go through a bounded write buffer ([`DEFAULT_WRITE_BUFFER`], or
+/// the capacity given to [`with_capacity`](Self::with_capacity)): when it is
+/// full, a write waits for the sink, so a slow reader slows the writer and
+/// memory never grows with the backlog. [`flush`](Self::flush) hands
+/// everything to the sink; [`shutdown`](Self::shutdown) flushes and shuts
+/// the sink down.
+///
+/// # Cancellation safety
+///
+/// A write future dropped at an `.await` point leaves no torn frame behind
+/// more frames: either nothing of its frame reached the buffer, or the
+/// writer keeps the rest of that frame (copied once) and completes it first
+/// on the next call, before anything else. Calling again with the same
+/// payload completes it instead of writing it twice. A sink error that is
+/// not resumable stops the writer: every later call fails with
+/// [`ErrorKind::TornWrite`](flatstream_core::ErrorKind::TornWrite), naming
+/// the partial frame. [`bytes_written`](Self::bytes_written) and
+/// [`frames_written`](Self::frames_written) count whole frames only.
+///
+/// # Examples
+///
+/// ```
+/// use flatstream::{ChecksumFramer, Crc32};
+/// use flatstream_tokio::AsyncStreamWriter;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let mut writer = AsyncStreamWriter::new(Vec::new(), ChecksumFramer::new(Crc32::new()));
+/// writer.write_payload(b"telemetry").await?;
+/// writer.flush().await?;
+/// assert_eq!(writer.frames_written(), 1);
+/// assert_eq!(writer.get_ref().len(), 4 + 4 + 9);
+/// # Ok::<(), flatstream::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct AsyncStreamWriter<W, F> {
+    writer: StreamWriter<PollWrite<BufWriter<W>>, F>,
+}
+
+impl<W: AsyncWrite + Unpin, F: Framer> AsyncStreamWriter<W, F> {
+    /// Creates a writer that frames with `framer` onto `inner`, through a
+    /// write buffer of [`DEFAULT_WRITE_BUFFER`] bytes.
+    pub fn new(inner: W, framer: F) -> Self {
+        Self::with_capacity(DEFAULT_WRITE_BUFFER, inner, framer)
+    }
+
+    /// [`new`](Self::new) with a write buffer of `capacity` bytes (0: every
+    /// frame goes straight to the sink, header and payload apart).
+    pub fn with_capacity(capacity: usize, inner: W, framer: F) -> Self {
+        let sink = PollWrite {
+            io: BufWriter::with_capacity(capacity, inner),
+            waker: None,
+            pending: false,
+        };
+        AsyncStreamWriter {
+            writer: StreamWriter::new(sink, framer),
+        }
+    }
+
+    /// Sets the largest payload length this writer accepts; see
+    /// [`StreamWriter::with_max_frame_len`].
+    #[must_use]
+    pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
+        self.writer = self.writer.with_max_frame_len(max_frame_len);
+        self
+    }
+
+    /// Allows empty and all-zero payloads; see
+    /// [`StreamWriter::allow_empty_payloads`].
+    #[must_use]
+    pub fn allow_empty_payloads(mut self, allow: bool) -> Self {
+        self.writer = self.writer.allow_empty_payloads(allow);
+        self
+    }
+
+    /// Writes `payload` as one frame. Cancellation safe (see the type's
+    /// documentation).
+    ///
+    /// # Errors
+    ///
+    /// As [`StreamWriter::write_payload`]: a refused payload (too large,
+    /// empty), or the sink's error, positioned.
+    pub async fn write_payload(&mut self, payload: &[u8]) -> Result<()> {
+        self.write_frame(|writer| writer.write_payload(payload))
+            .await
+    }
+
+    /// Writes a finished builder's bytes as one frame (expert mode); the
+    /// builder is not reset. Cancellation safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`StreamWriter::write_finished`].
+    pub async fn write_finished<A: Allocator>(
+        &mut self,
+        builder: &mut FlatBufferBuilder<'_, A>,
+    ) -> Result<()> {
+        self.write_frame(|writer| writer.write_finished(builder))
+            .await
+    }
+
+    /// Serializes `item` with the writer's internal builder and writes it
+    /// (simple mode). Cancellation safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`StreamWriter::write`].
+    pub async fn write<T: StreamSerialize + ?Sized>(&mut self, item: &T) -> Result<()> {
+        self.write_frame(|writer| writer.write(item)).await
+    }
+
+    /// Writes the stream's self-describing header; only as the first frame.
+    ///
+    /// # Errors
+    ///
+    /// As [`StreamWriter::write_header`].
+    pub async fn write_header(&mut self, header: &StreamHeader) -> Result<()> {
+        self.write_frame(|writer| writer.write_header(header)).await
+    }
+
+    /// Completes a frame in flight and hands every buffered byte to the
+    /// sink, then flushes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`StreamWriter::flush`].
+    pub async fn flush(&mut self) -> Result<()> {
+        poll_fn(|cx| self.poll_with(cx, StreamWriter::flush)).await
+    }
+
+    /// Flushes, then shuts the sink down (for a socket, the write half).
+    ///
+    /// # Errors
+    ///
+    /// As [`flush`](Self::flush), or the sink's shutdown error.
+    pub async fn shutdown(&mut self) -> Result<()> {
+        self.flush().await?;
+        self.writer.get_mut().io.shutdown().await?;
+        Ok(())
+    }
+
+    /// Writes one frame with `op`. A first poll that ends `Pending` with
+    /// part of the frame on the sink leaves the rest in flight in the
+    /// blocking writer; later polls of the same future only complete it
+    /// (no second encoding, checksum or comparison of the payload).
+    async fn write_frame(
+        &mut self,
+        mut op: impl FnMut(&mut StreamWriter<PollWrite<BufWriter<W>>, F>) -> Result<()>,
+    ) -> Result<()> {
+        let mut started = false;
+        poll_fn(|cx| {
+            if started && self.writer.has_frame_in_flight() {
+                return self.poll_with(cx, StreamWriter::complete_frame_in_flight);
+            }
+            started = true;
+            self.poll_with(cx, &mut op)
+        })
+        .await
+    }
+
+    /// Runs `op` on the blocking writer in the task of `cx`; a sink that
+    /// has nothing ready made it stop with the frame's rest kept (the
+    /// writer's `WouldBlock` rule), which is `Pending` here.
+    fn poll_with<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        op: impl FnOnce(&mut StreamWriter<PollWrite<BufWriter<W>>, F>) -> Result<T>,
+    ) -> Poll<Result<T>> {
+        self.writer.get_mut().enter(cx);
+        let result = op(&mut self.writer);
+        let pending = self.writer.get_mut().leave();
+        match result {
+            Err(error) if pending && error.is_resumable() => Poll::Pending,
+            result => Poll::Ready(result),
+        }
+    }
+}
+
+impl<W: AsyncWrite + Unpin, F: Framer> AsyncStreamWriter<W, F> {
+    /// Bytes of whole frames written (to the buffer or the sink).
+    #[must_use]
+    pub fn bytes_written(&self) -> u64 {
+        self.writer.bytes_written()
+    }
+
+    /// Whole frames written (to the buffer or the sink).
+    #[must_use]
+    pub fn frames_written(&self) -> u64 {
+        self.writer.frames_written()
+    }
+
+    /// The framer.
+    pub fn framer(&self) -> &F {
+        self.writer.framer()
+    }
+
+    /// A shared reference to the sink.
+    pub fn get_ref(&self) -> &W {
+        self.writer.get_ref().io.get_ref()
+    }
+
+    /// A mutable reference to the sink. Writing to it directly puts bytes
+    /// between frames.
+    pub fn get_mut(&mut self) -> &mut W {
+        self.writer.get_mut().io.get_mut()
+    }
+
+    /// Returns the sink. Call [`flush`](Self::flush) first: buffered bytes
+    /// are dropped.
+    pub fn into_inner(self) -> W {
+        self.writer.into_inner().io.into_inner()
+    }
+}
+
+/// The blocking writer's sink over an async one: each call polls the sink
+/// in the task that [`enter`](PollWrite::enter) named, and `Pending` is
+/// `WouldBlock`, a resumable error on which the writer keeps the rest of
+/// its frame.
+#[derive(Debug)]
+struct PollWrite<W> {
+    io: W,
+    /// The waker of the task polling the writer now.
+    waker: Option<Waker>,
+    /// Whether a poll of `io` answered `Pending` since `enter`.
+    pending: bool,
+}
+
+impl<W> PollWrite<W> {
+    /// Starts a poll of the writer in the task of `cx`.
+    fn enter(&mut self, cx: &Context<'_>) {
+        match &mut self.waker {
+            Some(waker) => waker.clone_from(cx.waker()),
+            None => self.waker = Some(cx.waker().clone()),
+        }
+        self.pending = false;
+    }
+
+    /// Ends the poll: whether the sink answered `Pending`.
+    fn leave(&mut self) -> bool {
+        core::mem::take(&mut self.pending)
+    }
+}
+
+impl<W: AsyncWrite + Unpin> PollWrite<W> {
+    /// Polls the sink with `op` in the current task.
+    fn poll<T>(
+        &mut self,
+        op: impl FnOnce(Pin<&mut W>, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> io::Result<T> {
+        let Some(waker) = self.waker.as_ref() else {
+            // Only `AsyncStreamWriter` drives this, always inside a poll.
+            return Err(io::Error::other("polled outside of a task"));
+        };
+        let mut cx = Context::from_waker(waker);
+        match op(Pin::new(&mut self.io), &mut cx) {
+            Poll::Ready(result) => result,
+            Poll::Pending => {
+                self.pending = true;
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+        }
+    }
+}
+
+impl<W: AsyncWrite + Unpin> Write for PollWrite<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.poll(|io, cx| io.poll_write(cx, buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.poll(|io, cx| io.poll_write_vectored(cx, bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.poll(|io, cx| io.poll_flush(cx))
+    }
+}

@@ -1,0 +1,288 @@
+//! `AsyncStreamWriter`: cancellation, sink faults and backpressure.
+//!
+//! - A write future dropped at every point where the sink answers `Pending`
+//!   (bare sink and behind the write buffer, for every framer): calling
+//!   again with the same payload writes it once; going on with the next
+//!   payload completes the dropped frame first if any of it reached the
+//!   sink. The stream always reads back whole, with no frame torn,
+//!   duplicated or invented.
+//! - A sink error in the middle of a frame stops the writer: every later
+//!   write is `TornWrite`, and what reached the sink is the frames before.
+//! - Backpressure: a writer into a pipe that nobody reads waits once the
+//!   pipe and its write buffer are full, and goes on when the reader reads.
+
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use core::time::Duration;
+use std::io;
+
+use flatstream::{
+    ChecksumDeframer, ChecksumFramer, Crc16, Crc32, DefaultDeframer, DefaultFramer, Deframer,
+    ErrorKind, Framer, SliceReader, XxHash64,
+};
+use flatstream_tokio::{AsyncStreamReader, AsyncStreamWriter};
+use tokio::io::AsyncWrite;
+
+/// A sink that takes at most `max_per_call` bytes per call, answers
+/// `Pending` on the call with index `pending_at`, and fails every call from
+/// `fail_from` on.
+#[derive(Debug, Default)]
+struct Sink {
+    out: Vec<u8>,
+    max_per_call: usize,
+    calls: usize,
+    pending_at: Option<usize>,
+    fail_from: Option<usize>,
+}
+
+impl AsyncWrite for Sink {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let call = self.calls;
+        self.calls += 1;
+        if self.fail_from.is_some_and(|from| call >= from) {
+            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        if self.pending_at == Some(call) {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let n = buf.len().min(self.max_per_call);
+        self.out.extend_from_slice(&buf[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn block_on<T>(future: impl Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
+
+fn payloads() -> Vec<Vec<u8>> {
+    (0..8u8)
+        .map(|i| vec![i + 1; 1 + usize::from(i) * 5])
+        .collect()
+}
+
+fn read_back<D: Deframer + Default>(bytes: &[u8]) -> Vec<Vec<u8>> {
+    SliceReader::new(bytes, D::default())
+        .map(|payload| payload.expect("the stream reads back whole").to_vec())
+        .collect()
+}
+
+/// What a test does after a write future was dropped at `Pending`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum After {
+    /// Calls `write_payload` again with the same payload.
+    Retry,
+    /// Goes on with the next payload.
+    Next,
+}
+
+/// Writes `payloads` with a `Pending` at sink call `pending_at`, dropping
+/// the future there and going on as `after` says. Returns the sink's bytes,
+/// and the index of the dropped payload with whether any of its frame had
+/// reached the sink then (`None`: no call of the run was `Pending`).
+fn write_with_drop<F: Framer + Default>(
+    capacity: usize,
+    max_per_call: usize,
+    pending_at: usize,
+    after: After,
+) -> (Vec<u8>, Option<(usize, bool)>) {
+    let sink = Sink {
+        max_per_call,
+        pending_at: Some(pending_at),
+        ..Sink::default()
+    };
+    let mut writer = AsyncStreamWriter::with_capacity(capacity, sink, F::default());
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut dropped = None;
+    for (i, payload) in payloads().iter().enumerate() {
+        let before = (writer.bytes_written(), writer.get_ref().out.len());
+        let mut future = Box::pin(writer.write_payload(payload));
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(result) => result.expect("the sink takes everything"),
+            Poll::Pending => {
+                drop(future);
+                assert_eq!(writer.bytes_written(), before.0, "no whole frame counted");
+                // With no write buffer, bytes of the frame on the sink mean
+                // it is in flight.
+                let started = writer.get_ref().out.len() > before.1;
+                dropped = Some((i, started));
+                if after == After::Retry {
+                    block_on(writer.write_payload(payload)).expect("the retry completes");
+                }
+            }
+        }
+    }
+    block_on(writer.flush()).expect("flush");
+    assert_eq!(
+        usize::try_from(writer.bytes_written()).expect("fits"),
+        writer.get_ref().out.len(),
+        "every byte on the sink belongs to a counted frame"
+    );
+    (writer.into_inner().out, dropped)
+}
+
+fn dropped_write_futures<F: Framer + Default, D: Deframer + Default>() {
+    let payloads = payloads();
+    for (capacity, max_per_call) in [(0, usize::MAX), (0, 3), (16, 5), (64 * 1024, usize::MAX)] {
+        // The calls of an uninterrupted run bound the sweep.
+        let calls = {
+            let sink = Sink {
+                max_per_call,
+                ..Sink::default()
+            };
+            let mut writer = AsyncStreamWriter::with_capacity(capacity, sink, F::default());
+            for payload in &payloads {
+                block_on(writer.write_payload(payload)).expect("write");
+            }
+            block_on(writer.flush()).expect("flush");
+            writer.get_ref().calls
+        };
+        for pending_at in 0..calls {
+            let context = format!(
+                "capacity {capacity}, {max_per_call} per call, Pending at call {pending_at}"
+            );
+            let (bytes, _) = write_with_drop::<F>(capacity, max_per_call, pending_at, After::Retry);
+            assert_eq!(
+                read_back::<D>(&bytes),
+                payloads,
+                "{context}, retried: each once"
+            );
+
+            let (bytes, dropped_next) =
+                write_with_drop::<F>(capacity, max_per_call, pending_at, After::Next);
+            let read = read_back::<D>(&bytes);
+            match dropped_next {
+                // The Pending came from the final flush: nothing dropped.
+                None => assert_eq!(read, payloads, "{context}"),
+                Some((i, started)) => {
+                    let mut without = payloads.clone();
+                    without.remove(i);
+                    if capacity == 0 && started {
+                        assert_eq!(read, payloads, "{context}: a started frame is completed");
+                    } else {
+                        assert!(
+                            read == payloads || read == without,
+                            "{context}: the dropped payload {i} whole or absent: {read:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn a_sink_error_mid_frame_stops_the_writer<F: Framer + Default, D: Deframer + Default>() {
+    let payloads = payloads();
+    // No write buffer, 3 bytes per call: the sink fails from the second
+    // call of frame 2 on, inside that frame.
+    let header_len = F::default().header_len();
+    let calls = |len: usize| header_len.div_ceil(3) + len.div_ceil(3);
+    let sink = Sink {
+        max_per_call: 3,
+        fail_from: Some(calls(payloads[0].len()) + calls(payloads[1].len()) + 1),
+        ..Sink::default()
+    };
+    let mut writer = AsyncStreamWriter::with_capacity(0, sink, F::default());
+    let mut results = Vec::new();
+    for payload in &payloads {
+        results.push(block_on(writer.write_payload(payload)));
+    }
+    let ok = results.iter().take_while(|r| r.is_ok()).count();
+    assert_eq!(ok, 2, "frames 0 and 1 are written");
+    let failed = results[ok].as_ref().expect_err("the failing write");
+    assert!(matches!(failed.kind(), ErrorKind::Io(e) if e.kind() == io::ErrorKind::BrokenPipe));
+    for later in &results[ok + 1..] {
+        let err = later.as_ref().expect_err("refused after the stop");
+        assert!(matches!(err.kind(), ErrorKind::TornWrite { .. }), "{err}");
+        assert_eq!(err.position().map(|p| p.frame), Some(ok as u64));
+    }
+    let out = writer.into_inner().out;
+    let frames: Vec<Vec<u8>> = SliceReader::new(&out, D::default())
+        .map_while(Result::ok)
+        .map(|p| p.to_vec())
+        .collect();
+    assert_eq!(frames, payloads[..ok], "the frames before the error, whole");
+}
+
+macro_rules! writer_tests {
+    ($name:ident, $framer:ty, $deframer:ty) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn a_write_future_dropped_at_every_pending_leaves_no_torn_frame() {
+                dropped_write_futures::<$framer, $deframer>();
+            }
+
+            #[test]
+            fn a_sink_error_mid_frame_stops_the_writer() {
+                super::a_sink_error_mid_frame_stops_the_writer::<$framer, $deframer>();
+            }
+        }
+    };
+}
+
+writer_tests!(plain, DefaultFramer, DefaultDeframer);
+writer_tests!(crc32, ChecksumFramer<Crc32>, ChecksumDeframer<Crc32>);
+writer_tests!(xxh3, ChecksumFramer<XxHash64>, ChecksumDeframer<XxHash64>);
+writer_tests!(crc16, ChecksumFramer<Crc16>, ChecksumDeframer<Crc16>);
+
+#[test]
+fn a_slow_reader_slows_the_writer() {
+    block_on(async {
+        let (client, server) = tokio::io::duplex(4 * 1024);
+        let mut writer = AsyncStreamWriter::with_capacity(16 * 1024, client, DefaultFramer);
+        let payload = vec![7u8; 1000];
+        // 100 KB into 4 KiB of pipe and 16 KiB of write buffer, nobody reading.
+        let stalled = tokio::time::timeout(Duration::from_millis(200), async {
+            for _ in 0..100 {
+                writer.write_payload(&payload).await?;
+            }
+            writer.flush().await
+        })
+        .await;
+        assert!(stalled.is_err(), "the writer waits for the reader");
+        let written = writer.bytes_written();
+        assert!(
+            written <= (4 + 16 + 2) * 1024,
+            "no more than the pipe and the buffer hold: {written}"
+        );
+
+        // The reader drains; the writer goes on, nothing lost or torn. The
+        // timed-out write was dropped mid-frame: the next call completes it.
+        let reader = tokio::spawn(async move {
+            let mut reader = AsyncStreamReader::new(server, DefaultDeframer);
+            let mut frames = 0u64;
+            while let Some(p) = reader.read_message().await.expect("a whole stream") {
+                assert_eq!(p, [7u8; 1000]);
+                frames += 1;
+            }
+            frames
+        });
+        let before = writer.frames_written();
+        for _ in before..100 {
+            writer.write_payload(&payload).await.expect("write");
+        }
+        writer.shutdown().await.expect("shutdown");
+        let frames = reader.await.expect("the reader ran");
+        assert_eq!(frames, writer.frames_written());
+        assert!(frames >= 100, "every frame arrived: {frames}");
+    });
+}
