@@ -18,19 +18,13 @@ use core::task::{Context, Poll, Waker};
 use std::io::{self, Read};
 
 use bytes::BytesMut;
-use flatstream::{
-    AfterDamage, ChecksumDeframer, Crc16, Crc32, DefaultDeframer, DefaultFramer, Deframer,
-    DeframerExt, Position, XxHash64, wire,
-};
+use flatstream::{AfterDamage, DefaultFramer, Deframer, Position};
 use flatstream_tokio::{AsyncStreamReader, FlatStreamCodec};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::codec::Decoder;
 
 use crate::ChunkedSource;
-use crate::cursor::{CursorInput, Kind, Outcome, Outcomes, Setup, read_slice};
-
-/// The small frame limit of the `cursor` target.
-const SMALL_LIMIT: usize = 64;
+use crate::cursor::{ByMode, CursorInput, Kind, Outcome, Outcomes, Setup, by_mode, read_slice};
 
 /// Reads the input's bytes through the codec and the async reader.
 ///
@@ -38,31 +32,22 @@ const SMALL_LIMIT: usize = 64;
 ///
 /// When an invariant fails (see the module documentation).
 pub fn fuzz_codec(input: &CursorInput) {
-    let after = match (input.mode >> 2) % 4 {
-        0 => AfterDamage::Skip,
-        2 => AfterDamage::Stop,
-        _ => AfterDamage::Resync,
-    };
-    match input.mode % 4 {
-        0 => codec_with(input, after, DefaultDeframer),
-        1 => codec_with(input, after, ChecksumDeframer::new(XxHash64::new())),
-        2 => codec_with(input, after, ChecksumDeframer::new(Crc32::new())),
-        _ => codec_with(input, after, ChecksumDeframer::new(Crc16::new())),
-    }
+    by_mode(input, &Async);
 }
 
-fn codec_with<D: Deframer + Clone>(input: &CursorInput, after: AfterDamage, deframer: D) {
-    let small = input.mode & 0x10 != 0;
-    let on_deframer = input.mode & 0x20 != 0;
-    match (small, on_deframer) {
-        (true, true) => compare(
-            input,
-            after,
-            wire::DEFAULT_MAX_FRAME_LEN,
-            deframer.with_max_frame_len(SMALL_LIMIT),
-        ),
-        (true, false) => compare(input, after, SMALL_LIMIT, deframer),
-        (false, _) => compare(input, after, wire::DEFAULT_MAX_FRAME_LEN, deframer),
+/// The `codec` target's comparison: the slice reader, the codec and the
+/// async reader.
+struct Async;
+
+impl ByMode for Async {
+    fn compare<D: Deframer + Clone>(
+        &self,
+        input: &CursorInput,
+        after: AfterDamage,
+        limit: usize,
+        deframer: D,
+    ) {
+        compare(input, after, limit, deframer);
     }
 }
 

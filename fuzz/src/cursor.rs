@@ -112,31 +112,71 @@ impl<'a> Arbitrary<'a> for CursorInput {
 ///
 /// When an invariant fails (see the module documentation).
 pub fn fuzz_cursor(input: &CursorInput) {
+    by_mode(input, &Readers);
+}
+
+/// A target that compares readers on the reading an input's `mode` sets up
+/// (see [`by_mode`]).
+pub(crate) trait ByMode {
+    /// Compares the readers on `input.data` with these settings.
+    fn compare<D: Deframer + Clone>(
+        &self,
+        input: &CursorInput,
+        after: AfterDamage,
+        limit: usize,
+        deframer: D,
+    );
+}
+
+/// Calls `target` with the deframer, damage policy and frame limit (on the
+/// reader, or on the deframer as a `Bounded`) that `input.mode` picks: the
+/// one decoding of a mode, for every target that takes a [`CursorInput`].
+pub(crate) fn by_mode(input: &CursorInput, target: &impl ByMode) {
     let after = match (input.mode >> 2) % 4 {
         0 => AfterDamage::Skip,
         2 => AfterDamage::Stop,
         _ => AfterDamage::Resync,
     };
     match input.mode % 4 {
-        0 => cursor_with(input, after, DefaultDeframer),
-        1 => cursor_with(input, after, ChecksumDeframer::new(XxHash64::new())),
-        2 => cursor_with(input, after, ChecksumDeframer::new(Crc32::new())),
-        _ => cursor_with(input, after, ChecksumDeframer::new(Crc16::new())),
+        0 => with_limit(input, after, DefaultDeframer, target),
+        1 => with_limit(input, after, ChecksumDeframer::new(XxHash64::new()), target),
+        2 => with_limit(input, after, ChecksumDeframer::new(Crc32::new()), target),
+        _ => with_limit(input, after, ChecksumDeframer::new(Crc16::new()), target),
     }
 }
 
-fn cursor_with<D: Deframer + Clone>(input: &CursorInput, after: AfterDamage, deframer: D) {
+fn with_limit<D: Deframer + Clone>(
+    input: &CursorInput,
+    after: AfterDamage,
+    deframer: D,
+    target: &impl ByMode,
+) {
     let small = input.mode & 0x10 != 0;
     let on_deframer = input.mode & 0x20 != 0;
     match (small, on_deframer) {
-        (true, true) => compare(
+        (true, true) => target.compare(
             input,
             after,
             wire::DEFAULT_MAX_FRAME_LEN,
             deframer.with_max_frame_len(SMALL_LIMIT),
         ),
-        (true, false) => compare(input, after, SMALL_LIMIT, deframer),
-        (false, _) => compare(input, after, wire::DEFAULT_MAX_FRAME_LEN, deframer),
+        (true, false) => target.compare(input, after, SMALL_LIMIT, deframer),
+        (false, _) => target.compare(input, after, wire::DEFAULT_MAX_FRAME_LEN, deframer),
+    }
+}
+
+/// The `cursor` target's comparison: slice, stream and cursor driver.
+struct Readers;
+
+impl ByMode for Readers {
+    fn compare<D: Deframer + Clone>(
+        &self,
+        input: &CursorInput,
+        after: AfterDamage,
+        limit: usize,
+        deframer: D,
+    ) {
+        compare(input, after, limit, deframer);
     }
 }
 
