@@ -21,6 +21,13 @@
 //! `simple` and `simple-null` (simple mode into a `Vec`, and into
 //! `io::sink()`) cost at most 1.1x the bare build of the same table.
 //!
+//! The async rows (`benches/benches/async_io.rs`, ids
+//! `<async_read|async_write>/<framer>/<size>/<duplex|tcp>/<implementation>`)
+//! compare `flatstream-tokio`'s codec and its reader or writer with
+//! tokio-util's `LengthDelimitedCodec` in the same group: at least 1.0x on
+//! every plain row and 1.3x at 64 B. Their `crc32` rows are shown without
+//! targets (tokio checksums nothing).
+//!
 //! Each time is the fastest of criterion's samples (see [`parse_result`]);
 //! a row where criterion's median of a compared benchmark is more than 10%
 //! slower than that is marked `~noisy`.
@@ -42,6 +49,20 @@ const FRAMERS: [&str; 4] = ["none", "xxh3", "crc32", "crc16"];
 
 /// The sizes, in table order.
 const SIZES: [&str; 5] = ["64B", "1KiB", "64KiB", "1MiB", "telemetry"];
+
+/// The async rows, in table order: the workload with its transport (the
+/// key's first part), our implementation compared with tokio's in it, and
+/// the row's label.
+const ASYNC_ROWS: [(&str, &str, &str); 8] = [
+    ("async_read/duplex", "codec", "async_read duplex codec"),
+    ("async_read/duplex", "reader", "async_read duplex reader"),
+    ("async_read/tcp", "codec", "async_read tcp codec"),
+    ("async_read/tcp", "reader", "async_read tcp reader"),
+    ("async_write/duplex", "codec", "async_write duplex codec"),
+    ("async_write/duplex", "writer", "async_write duplex writer"),
+    ("async_write/tcp", "codec", "async_write tcp codec"),
+    ("async_write/tcp", "writer", "async_write tcp writer"),
+];
 
 /// `cargo xtask bench [--report-only] [ARGS...]`: runs
 /// `cargo bench -p flatstream-benches --all-features -- ARGS...` (the
@@ -97,7 +118,7 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
 fn noisy_groups(results: &BTreeMap<Key, Measured>) -> Vec<String> {
     let mut groups: Vec<String> = results
         .iter()
-        .filter(|(_, measured)| measured.noisy())
+        .filter(|((workload, ..), measured)| !workload.starts_with("async_") && measured.noisy())
         .map(|((workload, framer, size, _), _)| format!("{workload}/{framer}/{size}"))
         .collect();
     groups.dedup();
@@ -240,10 +261,26 @@ fn parse_result(
         .as_str()
         .context("benchmark.json has no full_id")?;
     let parts: Vec<&str> = id.split('/').collect();
-    let [workload, framer, size, implementation] = parts[..] else {
-        return Ok(None);
+    let (workload, framer, size, implementation) = match parts[..] {
+        [workload, framer, size, implementation] if WORKLOADS.contains(&workload) => {
+            (workload.to_owned(), framer, size, implementation)
+        }
+        // An async row: the transport joins the workload.
+        [workload, framer, size, transport, implementation]
+            if ASYNC_ROWS
+                .iter()
+                .any(|(w, _, _)| *w == format!("{workload}/{transport}")) =>
+        {
+            (
+                format!("{workload}/{transport}"),
+                framer,
+                size,
+                implementation,
+            )
+        }
+        _ => return Ok(None),
     };
-    if !WORKLOADS.contains(&workload) || !FRAMERS.contains(&framer) || !SIZES.contains(&size) {
+    if !FRAMERS.contains(&framer) || !SIZES.contains(&size) {
         return Ok(None);
     }
     let throughput = &benchmark["throughput"]["ElementsAndBytes"];
@@ -262,7 +299,7 @@ fn parse_result(
         bail!("`{id}` has a time of {ns} ns (median {median_ns} ns)");
     }
     let key = (
-        workload.to_owned(),
+        workload,
         framer.to_owned(),
         size.to_owned(),
         implementation.to_owned(),
@@ -402,6 +439,28 @@ fn rows(results: &BTreeMap<Key, Measured>) -> Vec<Row<'static>> {
             }
         }
     }
+    for (workload, ours_name, label) in ASYNC_ROWS {
+        for framer in FRAMERS {
+            for size in SIZES {
+                let Some(ours) = get(workload, framer, size, ours_name) else {
+                    continue;
+                };
+                let mut row = Row {
+                    workload: label,
+                    framer,
+                    size,
+                    ours,
+                    floor: None,
+                    tokio: get(workload, framer, size, "tokio"),
+                    varint: None,
+                    reference: None,
+                    checks: Vec::new(),
+                };
+                row.checks = checks(&row);
+                rows.push(row);
+            }
+        }
+    }
     rows
 }
 
@@ -429,6 +488,11 @@ fn checks(row: &Row<'_>) -> Vec<Check> {
     if matches!(row.workload, "write" | "read") && row.framer == "none" && row.size == "64B" {
         let tokio = ratio(row.ours, row.tokio);
         checks.push(Check::at_least("≥2x tokio".to_owned(), tokio, 2.0));
+    }
+    if row.workload.starts_with("async_") && row.framer == "none" {
+        let tokio = ratio(row.ours, row.tokio);
+        let min = if row.size == "64B" { 1.3 } else { 1.0 };
+        checks.push(Check::at_least(format!("≥{min:.1}x tokio"), tokio, min));
     }
     if row.framer == "crc16" && row.size == "1MiB" {
         let gbps = Some(row.ours.gb_per_sec());
@@ -601,6 +665,52 @@ mod tests {
         }
         let no_throughput = serde_json::json!({"full_id": "read/none/64B/tokio"});
         assert!(parse_result(&no_throughput, &e, None).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn judges_the_async_rows() -> Result<()> {
+        let mut results = BTreeMap::new();
+        for (id, ns) in [
+            ("async_read/none/64B/duplex/codec", 100.0),
+            ("async_read/none/64B/duplex/reader", 50.0),
+            ("async_read/none/64B/duplex/tokio", 120.0),
+            ("async_write/none/1KiB/tcp/writer", 100.0),
+            ("async_write/none/1KiB/tcp/tokio", 100.0),
+            ("async_read/crc32/64B/duplex/codec", 100.0),
+            ("async_read/crc32/64B/duplex/tokio", 50.0),
+        ] {
+            let (b, e) = files(id, 4, 256, ns / 1.01);
+            let (k, m) = parse_result(&b, &e, None)?.context("an async id")?;
+            results.insert(k, m);
+        }
+        let (b, e) = files("async_read/none/64B/pipe/codec", 1, 1, 1.0);
+        assert!(
+            parse_result(&b, &e, None)?.is_none(),
+            "an unknown transport"
+        );
+        let summary: Vec<(&str, &str, Vec<Option<bool>>)> = rows(&results)
+            .iter()
+            .map(|r| {
+                (
+                    r.workload,
+                    r.framer,
+                    r.checks.iter().map(|c| c.pass).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                // 1.2x tokio at 64 B: under 1.3x.
+                ("async_read duplex codec", "none", vec![Some(false)]),
+                ("async_read duplex codec", "crc32", vec![]),
+                ("async_read duplex reader", "none", vec![Some(true)]),
+                ("async_write tcp writer", "none", vec![Some(true)]),
+            ]
+        );
+        assert!(noisy_groups(&results).is_empty());
+        assert!(render(&results).contains("MISS (≥1.3x tokio)"));
         Ok(())
     }
 
