@@ -223,18 +223,43 @@ impl<D: Deframer> ReadBuffer<D> {
     where
         F: FnMut(&mut [u8]) -> Poll<io::Result<usize>>,
     {
+        let mut eof = false;
         loop {
             match self.cursor.peek_header(&self.buf[..self.filled]) {
                 Some(false) => break,
                 Some(true) => {
-                    match self.cursor.poll(&self.buf[..self.filled], false)? {
+                    // A damaged header under `AfterDamage::Resync` asks for
+                    // more bytes to find where good frames go on: read them
+                    // until the cursor says what the frame was.
+                    match self.cursor.poll(&self.buf[..self.filled], eof)? {
                         Step::Header(frame) => self.keep_header(frame),
-                        step => debug_assert!(false, "a header frame polled as {step:?}"),
+                        Step::Need { needed, .. } => {
+                            match self.poll_fill(needed, &mut read) {
+                                Poll::Ready(Ok(n)) => eof = n == 0,
+                                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                                Poll::Pending => return Poll::Pending,
+                            }
+                            continue;
+                        }
+                        // A header frame is only ever one of the above, or
+                        // an error; nothing is consumed here otherwise.
+                        Step::Frame(_) | Step::End => {}
                     }
                     break;
                 }
                 None => {
-                    let needed = self.cursor.deframer().header_len();
+                    // The whole first frame, once its length is known: not
+                    // one header's worth of bytes per read.
+                    let header_len = self.cursor.deframer().header_len();
+                    let unread = self.cursor.unread(&self.buf[..self.filled]);
+                    let needed = match unread.first_chunk::<{ crate::wire::LENGTH_PREFIX_LEN }>() {
+                        Some(prefix) => usize::try_from(u32::from_le_bytes(*prefix))
+                            .unwrap_or(usize::MAX)
+                            .saturating_add(header_len)
+                            .saturating_sub(unread.len())
+                            .max(1),
+                        None => header_len - unread.len().min(header_len),
+                    };
                     match self.poll_fill(needed, &mut read) {
                         Poll::Ready(Ok(0)) => break,
                         Poll::Ready(Ok(_)) => {}

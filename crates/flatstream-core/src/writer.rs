@@ -422,7 +422,9 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     /// [`ErrorKind::HeaderNotFirst`]: crate::ErrorKind::HeaderNotFirst
     pub fn write_header(&mut self, header: &StreamHeader) -> Result<()> {
         let at = self.sink.position();
-        if at.offset != 0 || at.frame != 0 {
+        // A first frame cut by an error is still the first frame.
+        let clean = matches!(self.sink.state(), State::Clean);
+        if at.offset != 0 || at.frame != 0 || !clean {
             let refused = ErrorKind::HeaderNotFirst {
                 frames_written: at.frame,
             };

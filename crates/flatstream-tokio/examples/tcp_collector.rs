@@ -10,8 +10,12 @@
 //! the error and its byte offset and frame; the frames it sent before stay
 //! in its file, and no other connection notices. Files are written through
 //! an `AsyncStreamWriter` (CRC-32 again) and synced when their connection
-//! ends. Ctrl-C stops accepting, lets every connection finish the frame it
-//! is in, flushes and syncs every file, and prints a summary.
+//! ends. At most `max_open` connections are served at once (a further peer
+//! waits in the listen queue), and a failing `accept` (out of descriptors)
+//! is retried after a pause, not in a busy loop. Ctrl-C stops accepting,
+//! stops every connection at its next frame boundary (a frame still
+//! arriving is dropped: files hold whole frames only), flushes and syncs
+//! every file, and prints a summary.
 //!
 //! ```sh
 //! # A collector on 127.0.0.1:7070, writing to ./capture, until Ctrl-C:
@@ -20,6 +24,8 @@
 //! # process, then every file read back and every field checked:
 //! cargo run --release -p flatstream-tokio --example tcp_collector -- demo 8 10000
 //! ```
+
+extern crate alloc;
 
 #[path = "../../flatstream/schema/telemetry.rs"]
 pub(crate) mod telemetry;
@@ -52,6 +58,8 @@ pub(crate) struct Config {
     /// Stop accepting after this many connections, and return once they
     /// have all ended (`None`: until shutdown).
     pub(crate) max_connections: Option<u64>,
+    /// Connections served at once; a further peer waits to be accepted.
+    pub(crate) max_open: usize,
 }
 
 impl Default for Config {
@@ -61,6 +69,7 @@ impl Default for Config {
             max_frame_len: 1 << 20,
             frame_timeout: Duration::from_secs(30),
             max_connections: None,
+            max_open: 1024,
         }
     }
 }
@@ -132,25 +141,40 @@ pub(crate) async fn serve(
     let mut next_id = 0u64;
     tokio::pin!(shutdown);
     let mut shut_down = false;
+    let open = alloc::sync::Arc::new(tokio::sync::Semaphore::new(config.max_open));
     while config.max_connections.is_none_or(|max| next_id < max) {
         tokio::select! {
             () = &mut shutdown => {
                 shut_down = true;
                 break;
             }
-            accepted = listener.accept() => {
-                let (socket, peer) = match accepted {
-                    Ok(accepted) => accepted,
+            accepted = async {
+                let permit = open.clone().acquire_owned().await;
+                (listener.accept().await, permit)
+            } => {
+                let ((socket, peer), permit) = match accepted {
+                    (Ok(accepted), Ok(permit)) => (accepted, permit),
                     // A connection that failed before it was accepted
-                    // (reset, out of descriptors): log it and go on.
-                    Err(error) => {
+                    // (reset, out of descriptors): log it, pause so that a
+                    // lasting failure is not a busy loop, and go on.
+                    (Err(error), _) => {
                         eprintln!("accept failed: {error}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
+                    }
+                    (Ok(_), Err(closed)) => {
+                        eprintln!("no more connections: {closed}");
+                        break;
                     }
                 };
                 let id = next_id;
                 next_id += 1;
-                tasks.spawn(collect(id, socket, peer, config.clone(), stopped.clone()));
+                let (config, stopped) = (config.clone(), stopped.clone());
+                tasks.spawn(async move {
+                    let connection = collect(id, socket, peer, config, stopped).await;
+                    drop(permit);
+                    connection
+                });
             }
         }
     }

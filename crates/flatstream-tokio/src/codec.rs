@@ -16,11 +16,11 @@ use tokio_util::codec::{Decoder, Encoder};
 /// [`FlatStreamCodec::with_max_frame_len`] to read those.
 pub const DEFAULT_CODEC_MAX_FRAME_LEN: usize = 8 * 1024 * 1024;
 
-/// How far ahead of the bytes that arrived the buffer is reserved for an
-/// incomplete frame: a frame up to this size is read into one allocation,
-/// and a larger one grows by at most doubling as its bytes arrive, so a
-/// length prefix alone never reserves more than this (nor more than the
-/// frame limit, which it is checked against first).
+/// How far ahead of the bytes that arrived room is asked for an incomplete
+/// frame: a frame up to this size is read into one allocation, and a larger
+/// one grows with its bytes, so a length prefix alone never asks for more
+/// than this (nor more than the frame limit, which it is checked against
+/// first).
 const RESERVE_AHEAD: usize = 1024 * 1024;
 
 /// FlatStream framing for tokio-util's [`FramedRead`], [`FramedWrite`] and
@@ -37,9 +37,14 @@ const RESERVE_AHEAD: usize = 1024 * 1024;
 /// stream's [header](StreamHeader) is kept apart ([`header`](Self::header)),
 /// never handed out as an item. `FramedRead` ends after its first error;
 /// drive [`Decoder::decode`] yourself to go on after a skipped frame
-/// ([`AfterDamage`]). While a frame is incomplete, the buffer is reserved
-/// for it at most 1 MiB ahead of the bytes that arrived (and never past the
-/// frame limit, which a length is checked against first).
+/// ([`AfterDamage`]). While a frame is incomplete, room for it is asked at
+/// most 1 MiB ahead of the bytes that arrived, and never past the frame
+/// limit, which a length is checked against first; `BytesMut` may round an
+/// allocation up to twice its size, so the buffer holds at most about four
+/// times the bytes received (or a few MiB), whatever a length prefix
+/// declares. With [`AfterDamage::Resync`] the bytes searched for a resumption
+/// point stay buffered until one is found: salvage is for trusted captures,
+/// not for untrusted peers.
 ///
 /// Encoding takes `&[u8]`, [`Bytes`], [`BytesMut`] or a finished
 /// [`FlatBufferBuilder`] and makes the checks of the blocking writer first

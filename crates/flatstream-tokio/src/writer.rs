@@ -32,7 +32,9 @@ pub const DEFAULT_WRITE_BUFFER: usize = 64 * 1024;
 /// more frames: either nothing of its frame reached the buffer, or the
 /// writer keeps the rest of that frame (copied once) and completes it first
 /// on the next call, before anything else. Calling again with the same
-/// payload completes it instead of writing it twice. A sink error that is
+/// payload, as the very next call, completes it instead of writing it twice
+/// (any other call in between completes it first, and the same payload is
+/// then a new frame). A sink error that is
 /// not resumable stops the writer: every later call fails with
 /// [`ErrorKind::TornWrite`](flatstream_core::ErrorKind::TornWrite), naming
 /// the partial frame. [`bytes_written`](Self::bytes_written) and
@@ -153,7 +155,9 @@ impl<W: AsyncWrite + Unpin, F: Framer> AsyncStreamWriter<W, F> {
     ///
     /// # Errors
     ///
-    /// As [`flush`](Self::flush), or the sink's shutdown error.
+    /// As [`flush`](Self::flush), or the sink's shutdown error. A writer that
+    /// an error stopped returns `TornWrite` from the flush and does not shut
+    /// the sink down: `get_mut().shutdown()` still can.
     pub async fn shutdown(&mut self) -> Result<()> {
         self.flush().await?;
         self.writer.get_mut().io.shutdown().await?;
@@ -168,13 +172,22 @@ impl<W: AsyncWrite + Unpin, F: Framer> AsyncStreamWriter<W, F> {
         &mut self,
         mut op: impl FnMut(&mut StreamWriter<PollWrite<BufWriter<W>>, F>) -> Result<()>,
     ) -> Result<()> {
-        let mut started = false;
+        // Whether the frame in flight is this call's own (not one that an
+        // earlier, dropped call left, which `op` completes first).
+        let mut ours_in_flight = false;
         poll_fn(|cx| {
-            if started && self.writer.has_frame_in_flight() {
+            if ours_in_flight && self.writer.has_frame_in_flight() {
                 return self.poll_with(cx, StreamWriter::complete_frame_in_flight);
             }
-            started = true;
-            self.poll_with(cx, &mut op)
+            let frames = self.writer.frames_written();
+            let earlier = u64::from(self.writer.has_frame_in_flight());
+            let polled = self.poll_with(cx, &mut op);
+            // Ours is in flight when the earlier frame, if any, was
+            // completed before it and it is now the one cut.
+            ours_in_flight = polled.is_pending()
+                && self.writer.has_frame_in_flight()
+                && self.writer.frames_written() == frames + earlier;
+            polled
         })
         .await
     }

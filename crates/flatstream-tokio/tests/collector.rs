@@ -69,6 +69,7 @@ async fn misbehaving_peers_cost_only_their_own_connection() {
         max_frame_len: LIMIT,
         frame_timeout: Duration::from_secs(20),
         max_connections: Some(AGENTS + 3),
+        max_open: 64,
     };
     let server = tokio::spawn(serve(listener, config, core::future::pending()));
 
@@ -168,6 +169,7 @@ async fn shutdown_keeps_whole_frames_and_syncs() {
         max_frame_len: LIMIT,
         frame_timeout: Duration::from_secs(20),
         max_connections: None,
+        max_open: 64,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, config, async {

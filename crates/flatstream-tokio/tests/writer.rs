@@ -6,6 +6,9 @@
 //!   payload completes the dropped frame first if any of it reached the
 //!   sink. The stream always reads back whole, with no frame torn,
 //!   duplicated or invented.
+//! - A write that returned `Ok` is always on the wire: `Pending` at every
+//!   pair of consecutive sink calls, the first dropping a write mid-frame,
+//!   the second met by the next write while it completes the dropped frame.
 //! - A sink error in the middle of a frame stops the writer: every later
 //!   write is `TornWrite`, and what reached the sink is the frames before.
 //! - Backpressure: a writer into a pipe that nobody reads waits once the
@@ -221,6 +224,101 @@ fn a_sink_error_mid_frame_stops_the_writer<F: Framer + Default, D: Deframer + De
     assert_eq!(frames, payloads[..ok], "the frames before the error, whole");
 }
 
+/// A sink that answers `Pending` on every call whose index is in `pending`
+/// and takes at most `max_per_call` bytes otherwise.
+#[derive(Debug, Default)]
+struct Stutter {
+    out: Vec<u8>,
+    max_per_call: usize,
+    calls: usize,
+    pending: Vec<usize>,
+}
+
+impl AsyncWrite for Stutter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let call = self.calls;
+        self.calls += 1;
+        if self.pending.contains(&call) {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let n = buf.len().min(self.max_per_call);
+        self.out.extend_from_slice(&buf[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A write dropped at `Pending` mid-frame, then the next payload's write
+/// meeting `Pending` while it completes the dropped frame and polled on:
+/// for `Pending` at every pair of consecutive sink calls, every payload
+/// whose write returned `Ok` reads back, once, in order (the dropped one at
+/// most once, in its place), and nothing is torn.
+fn ok_writes_always_arrive<F: Framer + Default, D: Deframer + Default>() {
+    let payloads = payloads();
+    for max_per_call in [3, 7] {
+        for first in 0..60 {
+            let sink = Stutter {
+                max_per_call,
+                pending: vec![first, first + 1],
+                ..Stutter::default()
+            };
+            let mut writer = AsyncStreamWriter::with_capacity(0, sink, F::default());
+            let mut cx = Context::from_waker(Waker::noop());
+            let mut dropped = false;
+            let mut returned_ok = Vec::new();
+            for (i, payload) in payloads.iter().enumerate() {
+                let mut future = Box::pin(writer.write_payload(payload));
+                loop {
+                    match future.as_mut().poll(&mut cx) {
+                        Poll::Ready(result) => {
+                            result.expect("the sink takes everything");
+                            returned_ok.push(i);
+                            break;
+                        }
+                        // The first `Pending` of the run: drop the write.
+                        Poll::Pending if !dropped => {
+                            dropped = true;
+                            break;
+                        }
+                        Poll::Pending => {}
+                    }
+                }
+            }
+            block_on(writer.flush()).expect("flush");
+            let read = read_back::<D>(&writer.into_inner().out);
+            let context = format!(
+                "{max_per_call} per call, Pending at calls {first} and {}",
+                first + 1
+            );
+            let mut at = 0;
+            for i in returned_ok.iter().copied() {
+                let found = read[at..].iter().position(|p| *p == payloads[i]);
+                let Some(found) = found else {
+                    panic!("{context}: payload {i} returned Ok but is not on the wire: {read:?}");
+                };
+                at += found + 1;
+            }
+            assert!(
+                read.len() <= returned_ok.len() + 1,
+                "{context}: more frames than writes: {}",
+                read.len()
+            );
+        }
+    }
+}
+
 macro_rules! writer_tests {
     ($name:ident, $framer:ty, $deframer:ty) => {
         mod $name {
@@ -229,6 +327,11 @@ macro_rules! writer_tests {
             #[test]
             fn a_write_future_dropped_at_every_pending_leaves_no_torn_frame() {
                 dropped_write_futures::<$framer, $deframer>();
+            }
+
+            #[test]
+            fn a_write_that_returns_ok_always_arrives() {
+                ok_writes_always_arrive::<$framer, $deframer>();
             }
 
             #[test]

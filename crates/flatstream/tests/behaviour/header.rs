@@ -290,3 +290,112 @@ fn a_header_over_the_reader_limit_is_not_read_into_memory() {
         ErrorKind::FrameTooLarge { .. }
     ));
 }
+
+/// The same damaged header under salvage (`AfterDamage::Resync`), read one
+/// byte at a time: `header()` reports the damage (it used to trip an
+/// internal assertion when salvage asked for more bytes) and every payload
+/// after it is read.
+#[cfg(feature = "crc32")]
+#[test]
+fn a_damaged_header_under_salvage_is_reported_and_reading_goes_on() {
+    use flatstream::{AfterDamage, ChecksumDeframer, ChecksumFramer, Crc32};
+    let (bytes, header_frame) = stream::<ChecksumFramer<Crc32>>(true);
+    let mut bytes = bytes.clone();
+    bytes[usize::try_from(header_frame).unwrap() - 1] ^= 0x40;
+    for whole in [true, false] {
+        let source: Box<dyn std::io::Read> = if whole {
+            Box::new(bytes.as_slice())
+        } else {
+            Box::new(OneByteAtATime { data: &bytes })
+        };
+        let mut reader = StreamReader::new(source, ChecksumDeframer::new(Crc32::new()))
+            .with_after_damage(AfterDamage::Resync);
+        let mut read = Vec::new();
+        match reader.header() {
+            Ok(None) => {}
+            Err(error) => assert!(error.is_corruption(), "{error}"),
+            Ok(Some(header)) => panic!("a damaged header read as {header:?}"),
+        }
+        loop {
+            match reader.read_message() {
+                Ok(Some(payload)) => read.push(payload.to_vec()),
+                Ok(None) => break,
+                Err(error) => assert!(error.is_corruption(), "{error}"),
+            }
+        }
+        assert_eq!(read, payloads(), "whole reads: {whole}");
+    }
+}
+
+/// A header written after a first frame that an error cut is refused: that
+/// frame is still the first, and a header after it would be read as a
+/// payload.
+#[test]
+fn write_header_is_refused_while_the_first_frame_is_in_flight() {
+    use std::io::{self, Write};
+
+    /// Takes 3 bytes, then says `WouldBlock` once, then takes everything.
+    struct Slow(Vec<u8>, bool);
+    impl Write for Slow {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.0.len() >= 3 && !self.1 {
+                self.1 = true;
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = if self.1 {
+                buf.len()
+            } else {
+                buf.len().min(3 - self.0.len())
+            };
+            self.0.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let mut writer = StreamWriter::new(Slow(Vec::new(), false), flatstream::DefaultFramer);
+    let cut = writer.write_payload(b"first").unwrap_err();
+    assert!(cut.is_resumable(), "{cut}");
+    assert!(writer.has_frame_in_flight());
+    let refused = writer.write_header(&header()).unwrap_err();
+    assert!(
+        matches!(refused.kind(), ErrorKind::HeaderNotFirst { .. }),
+        "{refused}"
+    );
+    writer.flush().unwrap();
+    let bytes = writer.into_inner().0;
+    let mut reader = StreamReader::new(bytes.as_slice(), flatstream::DefaultDeframer);
+    assert_eq!(reader.header().unwrap(), None);
+    assert_eq!(reader.read_message().unwrap(), Some(&b"first"[..]));
+    assert_eq!(reader.read_message().unwrap(), None);
+}
+
+/// `header()` on a first frame of 1 MiB that is not a header reads it in a
+/// few large reads, not a header's worth of bytes per read.
+#[test]
+fn header_reads_a_large_first_frame_in_large_reads() {
+    use std::io::{self, Read};
+
+    /// Counts its read calls.
+    struct Counting<'a>(&'a [u8], usize);
+    impl Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.1 += 1;
+            self.0.read(buf)
+        }
+    }
+
+    let mut writer = StreamWriter::new(Vec::new(), flatstream::DefaultFramer);
+    writer.write_payload(&vec![5u8; 1 << 20]).unwrap();
+    let bytes = writer.into_inner();
+    let mut reader = StreamReader::new(Counting(&bytes, 0), flatstream::DefaultDeframer);
+    assert_eq!(reader.header().unwrap(), None);
+    let reads = reader.get_ref().1;
+    assert!(reads <= 40, "{reads} reads for one 1 MiB frame");
+    assert_eq!(
+        reader.read_message().unwrap().map(<[u8]>::len),
+        Some(1 << 20)
+    );
+}
