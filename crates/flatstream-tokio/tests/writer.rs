@@ -27,14 +27,14 @@ use flatstream_tokio::{AsyncStreamReader, AsyncStreamWriter};
 use tokio::io::AsyncWrite;
 
 /// A sink that takes at most `max_per_call` bytes per call, answers
-/// `Pending` on the call with index `pending_at`, and fails every call from
-/// `fail_from` on.
+/// `Pending` on the calls whose index is in `pending_at`, and fails every
+/// call from `fail_from` on.
 #[derive(Debug, Default)]
 struct Sink {
     out: Vec<u8>,
     max_per_call: usize,
     calls: usize,
-    pending_at: Option<usize>,
+    pending_at: Vec<usize>,
     fail_from: Option<usize>,
 }
 
@@ -49,7 +49,7 @@ impl AsyncWrite for Sink {
         if self.fail_from.is_some_and(|from| call >= from) {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
-        if self.pending_at == Some(call) {
+        if self.pending_at.contains(&call) {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
@@ -108,7 +108,7 @@ fn write_with_drop<F: Framer + Default>(
 ) -> (Vec<u8>, Option<(usize, bool)>) {
     let sink = Sink {
         max_per_call,
-        pending_at: Some(pending_at),
+        pending_at: vec![pending_at],
         ..Sink::default()
     };
     let mut writer = AsyncStreamWriter::with_capacity(capacity, sink, F::default());
@@ -224,42 +224,6 @@ fn a_sink_error_mid_frame_stops_the_writer<F: Framer + Default, D: Deframer + De
     assert_eq!(frames, payloads[..ok], "the frames before the error, whole");
 }
 
-/// A sink that answers `Pending` on every call whose index is in `pending`
-/// and takes at most `max_per_call` bytes otherwise.
-#[derive(Debug, Default)]
-struct Stutter {
-    out: Vec<u8>,
-    max_per_call: usize,
-    calls: usize,
-    pending: Vec<usize>,
-}
-
-impl AsyncWrite for Stutter {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let call = self.calls;
-        self.calls += 1;
-        if self.pending.contains(&call) {
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        let n = buf.len().min(self.max_per_call);
-        self.out.extend_from_slice(&buf[..n]);
-        Poll::Ready(Ok(n))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
 /// A write dropped at `Pending` mid-frame, then the next payload's write
 /// meeting `Pending` while it completes the dropped frame and polled on:
 /// for `Pending` at every pair of consecutive sink calls, every payload
@@ -269,10 +233,10 @@ fn ok_writes_always_arrive<F: Framer + Default, D: Deframer + Default>() {
     let payloads = payloads();
     for max_per_call in [3, 7] {
         for first in 0..60 {
-            let sink = Stutter {
+            let sink = Sink {
                 max_per_call,
-                pending: vec![first, first + 1],
-                ..Stutter::default()
+                pending_at: vec![first, first + 1],
+                ..Sink::default()
             };
             let mut writer = AsyncStreamWriter::with_capacity(0, sink, F::default());
             let mut cx = Context::from_waker(Waker::noop());
