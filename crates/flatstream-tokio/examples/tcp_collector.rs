@@ -384,14 +384,36 @@ pub(crate) fn verify(path: &Path) -> Result<(u64, u64), String> {
     Ok((agent, count))
 }
 
+/// Prints a line on stdout; a reader that went away (`| head`) is not an
+/// error of the collector's.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn core::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tcp_collector: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The command line: `serve [ADDR] [DIR]` or `demo [AGENTS] [MESSAGES]`.
+async fn run() -> Result<(), Box<dyn core::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("serve") => {
             let address = args.get(1).map_or("127.0.0.1:7070", String::as_str);
             let out_dir = PathBuf::from(args.get(2).map_or("capture", String::as_str));
-            let listener = TcpListener::bind(address).await?;
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|e| format!("cannot listen on {address}: {e}"))?;
             eprintln!(
                 "collecting on {} into {} (Ctrl-C stops)",
                 listener.local_addr()?,
@@ -406,15 +428,21 @@ async fn main() -> Result<(), Box<dyn core::error::Error>> {
             };
             let connections = serve(listener, config, ctrl_c).await?;
             let messages: u64 = connections.iter().map(|c| c.messages).sum();
-            println!(
+            say!(
                 "{} connections, {messages} messages, every file synced",
                 connections.len()
             );
             Ok(())
         }
         Some("demo") | None => {
-            let agents: u64 = args.get(1).map_or(Ok(8), |a| a.parse())?;
-            let messages: u64 = args.get(2).map_or(Ok(10_000), |a| a.parse())?;
+            let number = |at: usize, default: u64, what: &str| {
+                args.get(at).map_or(Ok(default), |a| {
+                    a.parse()
+                        .map_err(|e| format!("{what} must be a whole number, not {a:?}: {e}"))
+                })
+            };
+            let agents = number(1, 8, "AGENTS")?;
+            let messages = number(2, 10_000, "MESSAGES")?;
             demo(agents, messages).await
         }
         Some(other) => Err(format!(
@@ -429,7 +457,7 @@ async fn demo(agents: u64, messages: u64) -> Result<(), Box<dyn core::error::Err
     let out_dir = std::env::temp_dir().join(format!("flatstream-collector-{}", std::process::id()));
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    println!("collector on {address}, {agents} agents x {messages} CRC-32 telemetry messages");
+    say!("collector on {address}, {agents} agents x {messages} CRC-32 telemetry messages");
     let config = Config {
         out_dir: out_dir.clone(),
         max_connections: Some(agents),
@@ -448,7 +476,7 @@ async fn demo(agents: u64, messages: u64) -> Result<(), Box<dyn core::error::Err
     let elapsed = start.elapsed();
     let total: u64 = connections.iter().map(|c| c.messages).sum();
     let bytes: u64 = connections.iter().map(|c| c.bytes).sum();
-    println!(
+    say!(
         "collected {total} messages ({bytes} bytes) in {:.2} s: {:.0} messages/s",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64()
@@ -465,7 +493,7 @@ async fn demo(agents: u64, messages: u64) -> Result<(), Box<dyn core::error::Err
     if seen != (0..agents).collect::<Vec<_>>() {
         return Err(format!("agents collected: {seen:?}").into());
     }
-    println!("every file verified: {agents} agents, {messages} messages each, every field checked");
+    say!("every file verified: {agents} agents, {messages} messages each, every field checked");
     std::fs::remove_dir_all(&out_dir)?;
     Ok(())
 }
