@@ -46,6 +46,11 @@ const REFLECT_OUTPUTS: &[(&[&str], &str, &str)] = &[
     ),
     (
         &["--rust"],
+        "crates/flatstream-capture/schema/gap_marker.fbs",
+        "crates/flatstream-capture/schema/gap_marker_generated.rs",
+    ),
+    (
+        &["--rust"],
         "crates/flatstream-reflect/schema/reflection.fbs",
         "crates/flatstream-reflect/src/reflection_generated.rs",
     ),

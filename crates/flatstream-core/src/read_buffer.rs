@@ -110,6 +110,18 @@ impl<D: Deframer> ReadBuffer<D> {
         }
     }
 
+    /// Starts counting at `position`: the stream offset of the first byte
+    /// the read function delivers and the index of the next frame, for a
+    /// reader that resumes in the middle of a stream (its source already
+    /// positioned there). Call it before the first read. Unless `position`
+    /// is the start, the first frame read is never taken for the stream's
+    /// header.
+    #[must_use]
+    pub fn starting_at(mut self, position: Position) -> Self {
+        self.cursor = self.cursor.starting_at(position);
+        self
+    }
+
     /// Sets when to give buffer memory back; see [`MemoryPolicy`].
     pub fn set_memory_policy(&mut self, policy: Box<dyn MemoryPolicy + Send>) {
         self.memory = Some(policy);

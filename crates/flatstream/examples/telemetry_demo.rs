@@ -43,7 +43,8 @@ use flatstream::{
 mod telemetry;
 
 use telemetry::{
-    Reading, check, finish_telemetry_buffer, root_as_telemetry, telemetry_buffer_has_identifier,
+    check_ref, finish_telemetry_buffer, root_as_telemetry, sample_ref,
+    telemetry_buffer_has_identifier,
 };
 
 const DEFAULT_COUNT: u64 = 1_000_000;
@@ -141,8 +142,9 @@ fn write_stream(count: u64, path: &Path) -> Result<Pass, Box<dyn Error>> {
     // One builder for the whole run: after the first few messages it has
     // grown to the largest reading and never allocates again.
     let mut builder = FlatBufferBuilder::with_capacity(1024);
+    let mut scratch = [0.0; telemetry::MAX_SAMPLES];
     for i in 0..count {
-        let reading = Reading::sample(i);
+        let reading = telemetry::sample_ref(i, &mut scratch);
         builder.reset();
         let root = reading.build(&mut builder);
         finish_telemetry_buffer(&mut builder, root);
@@ -190,6 +192,7 @@ fn read_stream(count: u64, path: &Path) -> Result<Pass, Box<dyn Error>> {
         return Err(format!("{}: no Telemetry stream header", path.display()).into());
     }
     let mut next = 0u64;
+    let mut scratch = [0.0; telemetry::MAX_SAMPLES];
     reader
         .process_all(|payload| {
             let i = next;
@@ -203,7 +206,7 @@ fn read_stream(count: u64, path: &Path) -> Result<Pass, Box<dyn Error>> {
                 return Err(bad(&"missing the TLM1 file identifier"));
             }
             let table = root_as_telemetry(payload).map_err(|e| bad(&e))?;
-            check(&Reading::sample(i), table).map_err(|e| bad(&e))?;
+            check_ref(&sample_ref(i, &mut scratch), table).map_err(|e| bad(&e))?;
             next += 1;
             Ok(())
         })

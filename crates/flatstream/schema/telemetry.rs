@@ -9,7 +9,9 @@
 //!   (`StreamWriter::write_with`);
 //! - [`Reading::sample`], a deterministic generator, so that writers and
 //!   readers agree on message `i` without sharing state;
-//! - [`check`], a field-by-field comparison of a reading with a table.
+//! - [`check`], a field-by-field comparison of a reading with a table;
+//! - [`sample_ref`] and [`check_ref`], the same without heap allocation, for
+//!   hot loops that should measure FlatStream rather than the generator.
 //!
 //! Include it from an example or a test with
 //! `#[path = "../schema/telemetry.rs"] mod telemetry;`.
@@ -59,12 +61,34 @@ use flatbuffers::{Allocator, FlatBufferBuilder, WIPOffset};
 /// `0..SAMPLES_SPREAD`, i.e. 8 to 64.
 const MIN_SAMPLES: usize = 8;
 const SAMPLES_SPREAD: u64 = 57;
+/// The most samples [`Reading::sample`] gives a reading.
+pub(crate) const MAX_SAMPLES: usize = MIN_SAMPLES + SAMPLES_SPREAD as usize - 1;
 
 /// 2026-01-01T00:00:00Z, in nanoseconds since the Unix epoch.
 const EPOCH_NS: u64 = 1_767_225_600_000_000_000;
 
 /// Sensors that [`Reading::sample`] cycles through.
 const SENSORS: u64 = 16;
+
+/// Each sensor's label: `line-{sensor / 4}/sensor-{sensor:02}`.
+const LABELS: [&str; SENSORS as usize] = [
+    "line-0/sensor-00",
+    "line-0/sensor-01",
+    "line-0/sensor-02",
+    "line-0/sensor-03",
+    "line-1/sensor-04",
+    "line-1/sensor-05",
+    "line-1/sensor-06",
+    "line-1/sensor-07",
+    "line-2/sensor-08",
+    "line-2/sensor-09",
+    "line-2/sensor-10",
+    "line-2/sensor-11",
+    "line-3/sensor-12",
+    "line-3/sensor-13",
+    "line-3/sensor-14",
+    "line-3/sensor-15",
+];
 
 /// One sensor reading, owned: the Rust side of a `Telemetry` table.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +105,67 @@ pub(crate) struct Reading {
     pub(crate) samples: Vec<f32>,
 }
 
+/// A reading whose label and samples are borrowed: what [`Reading::sample`]
+/// gives, without a heap allocation ([`sample_ref`]), for hot loops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ReadingRef<'a> {
+    pub(crate) timestamp_ns: u64,
+    pub(crate) sensor_id: u32,
+    pub(crate) sequence: u64,
+    pub(crate) temperature_c: f32,
+    pub(crate) pressure_kpa: f64,
+    pub(crate) humidity_pct: f32,
+    pub(crate) battery_v: f32,
+    pub(crate) status: Status,
+    pub(crate) label: &'a str,
+    pub(crate) samples: &'a [f32],
+}
+
+/// Reading number `i`, as [`Reading::sample`] gives it, with its samples in
+/// `scratch`: no heap allocation.
+pub(crate) fn sample_ref(i: u64, scratch: &mut [f32; MAX_SAMPLES]) -> ReadingRef<'_> {
+    let n = sample_len(i);
+    sample_ref_with_len(i, &mut scratch[..n])
+}
+
+/// How many samples reading `i` has.
+fn sample_len(i: u64) -> usize {
+    MIN_SAMPLES + usize::from(low_u16(mix(!i) % SAMPLES_SPREAD))
+}
+
+/// Reading `i` with `samples.len()` samples, written into `samples`.
+fn sample_ref_with_len(i: u64, samples: &mut [f32]) -> ReadingRef<'_> {
+    let h = mix(i);
+    let sensor_id = u32::from(low_u16(i % SENSORS));
+    let status = match h % 100 {
+        0 => Status::Fault,
+        1..=4 => Status::Degraded,
+        _ => Status::Ok,
+    };
+    let mut state = h;
+    for sample in samples.iter_mut() {
+        state = mix(state);
+        // -1.0 ..= 1.0 in steps of 1/32768.
+        *sample = f32::from(i16::from_le_bytes(low_u16(state).to_le_bytes())) / 32768.0;
+    }
+    ReadingRef {
+        timestamp_ns: EPOCH_NS + i * 10_000_000,
+        sensor_id,
+        sequence: i / SENSORS,
+        // 15.00 ..= 34.99 °C
+        temperature_c: 15.0 + f32::from(low_u16(h % 2000)) / 100.0,
+        // 95.000 ..= 104.999 kPa
+        pressure_kpa: 95.0 + f64::from(low_u16((h >> 16) % 10_000)) / 1000.0,
+        // 20.0 ..= 79.9 %
+        humidity_pct: 20.0 + f32::from(low_u16((h >> 32) % 600)) / 10.0,
+        // 3.000 ..= 3.599 V
+        battery_v: 3.0 + f32::from(low_u16((h >> 48) % 600)) / 1000.0,
+        status,
+        label: LABELS[sensor_id as usize],
+        samples,
+    }
+}
+
 impl Reading {
     /// Reading number `i` of a deterministic capture: 16 sensors sampled in
     /// turn, one reading every 10 ms, each with 8 to 64 raw samples.
@@ -88,42 +173,41 @@ impl Reading {
     /// Every value comes from integer arithmetic and correctly rounded
     /// float operations, so it is bit-identical on every platform.
     pub(crate) fn sample(i: u64) -> Self {
-        let n = MIN_SAMPLES + usize::from(low_u16(mix(!i) % SAMPLES_SPREAD));
-        Self::sample_with_len(i, n)
+        Self::sample_with_len(i, sample_len(i))
     }
 
     /// Reading number `i`, as [`Reading::sample`], with exactly `n_samples`
     /// raw samples.
     pub(crate) fn sample_with_len(i: u64, n_samples: usize) -> Self {
-        let h = mix(i);
-        let sensor_id = u32::from(low_u16(i % SENSORS));
-        let status = match h % 100 {
-            0 => Status::Fault,
-            1..=4 => Status::Degraded,
-            _ => Status::Ok,
-        };
-        let mut samples = Vec::with_capacity(n_samples);
-        let mut state = h;
-        for _ in 0..n_samples {
-            state = mix(state);
-            // -1.0 ..= 1.0 in steps of 1/32768.
-            samples.push(f32::from(i16::from_le_bytes(low_u16(state).to_le_bytes())) / 32768.0);
-        }
+        let mut samples = vec![0.0; n_samples];
+        let r = sample_ref_with_len(i, &mut samples);
         Reading {
-            timestamp_ns: EPOCH_NS + i * 10_000_000,
-            sensor_id,
-            sequence: i / SENSORS,
-            // 15.00 ..= 34.99 °C
-            temperature_c: 15.0 + f32::from(low_u16(h % 2000)) / 100.0,
-            // 95.000 ..= 104.999 kPa
-            pressure_kpa: 95.0 + f64::from(low_u16((h >> 16) % 10_000)) / 1000.0,
-            // 20.0 ..= 79.9 %
-            humidity_pct: 20.0 + f32::from(low_u16((h >> 32) % 600)) / 10.0,
-            // 3.000 ..= 3.599 V
-            battery_v: 3.0 + f32::from(low_u16((h >> 48) % 600)) / 1000.0,
-            status,
-            label: format!("line-{}/sensor-{sensor_id:02}", sensor_id / 4),
+            timestamp_ns: r.timestamp_ns,
+            sensor_id: r.sensor_id,
+            sequence: r.sequence,
+            temperature_c: r.temperature_c,
+            pressure_kpa: r.pressure_kpa,
+            humidity_pct: r.humidity_pct,
+            battery_v: r.battery_v,
+            status: r.status,
+            label: r.label.to_owned(),
             samples,
+        }
+    }
+
+    /// This reading, borrowed.
+    pub(crate) fn as_ref(&self) -> ReadingRef<'_> {
+        ReadingRef {
+            timestamp_ns: self.timestamp_ns,
+            sensor_id: self.sensor_id,
+            sequence: self.sequence,
+            temperature_c: self.temperature_c,
+            pressure_kpa: self.pressure_kpa,
+            humidity_pct: self.humidity_pct,
+            battery_v: self.battery_v,
+            status: self.status,
+            label: &self.label,
+            samples: &self.samples,
         }
     }
 
@@ -136,8 +220,18 @@ impl Reading {
         &self,
         builder: &mut FlatBufferBuilder<'a, A>,
     ) -> WIPOffset<Telemetry<'a>> {
-        let label = builder.create_string(&self.label);
-        let samples = builder.create_vector(&self.samples);
+        self.as_ref().build(builder)
+    }
+}
+
+impl ReadingRef<'_> {
+    /// As [`Reading::build`].
+    pub(crate) fn build<'a, A: Allocator + 'a>(
+        &self,
+        builder: &mut FlatBufferBuilder<'a, A>,
+    ) -> WIPOffset<Telemetry<'a>> {
+        let label = builder.create_string(self.label);
+        let samples = builder.create_vector(self.samples);
         Telemetry::create(
             builder,
             &TelemetryArgs {
@@ -173,6 +267,12 @@ pub(crate) fn write_reading<W: std::io::Write, F: flatstream::Framer>(
 ///
 /// Returns a description of the first difference.
 pub(crate) fn check(expected: &Reading, table: Telemetry<'_>) -> Result<(), String> {
+    check_ref(&expected.as_ref(), table)
+}
+
+/// As [`check`], for a borrowed reading; allocates only to describe a
+/// difference.
+pub(crate) fn check_ref(expected: &ReadingRef<'_>, table: Telemetry<'_>) -> Result<(), String> {
     fn same<T: PartialEq + core::fmt::Debug>(
         field: &str,
         expected: T,
@@ -208,7 +308,7 @@ pub(crate) fn check(expected: &Reading, table: Telemetry<'_>) -> Result<(), Stri
         table.battery_v().to_bits(),
     )?;
     same("status", expected.status, table.status())?;
-    same("label", Some(expected.label.as_str()), table.label())?;
+    same("label", Some(expected.label), table.label())?;
     let samples = table.samples().ok_or("samples: missing")?;
     same("samples.len()", expected.samples.len(), samples.len())?;
     for (k, (want, got)) in expected.samples.iter().zip(samples.iter()).enumerate() {

@@ -22,7 +22,9 @@ use std::path::PathBuf;
 use flatstream::flatbuffers::FlatBufferBuilder;
 use flatstream::{DefaultDeframer, DefaultFramer, Deframer, Framer, StreamReader, StreamWriter};
 
-use crate::telemetry::{Reading, check, finish_telemetry_buffer, root_as_telemetry, write_reading};
+use crate::telemetry::{
+    self, Reading, check, finish_telemetry_buffer, root_as_telemetry, write_reading,
+};
 
 /// Set to `1` to rewrite the golden files from the current code.
 const BLESS_VAR: &str = "FLATSTREAM_BLESS";
@@ -276,6 +278,38 @@ fn simple_and_expert_mode_write_the_same_bytes() {
         assert_eq!(Reading::sample(i), reading, "deterministic");
     }
     assert_eq!(expert.into_inner(), simple.into_inner());
+}
+
+#[test]
+fn the_allocation_free_generator_gives_the_same_readings() {
+    let mut scratch = [0.0; telemetry::MAX_SAMPLES];
+    let (mut owned, mut borrowed) = (FlatBufferBuilder::new(), FlatBufferBuilder::new());
+    for i in 0..10_000 {
+        let reading = Reading::sample(i);
+        let by_ref = telemetry::sample_ref(i, &mut scratch);
+        assert_eq!(reading.as_ref(), by_ref, "reading {i}");
+        owned.reset();
+        let root = reading.build(&mut owned);
+        finish_telemetry_buffer(&mut owned, root);
+        borrowed.reset();
+        let root = by_ref.build(&mut borrowed);
+        finish_telemetry_buffer(&mut borrowed, root);
+        assert_eq!(
+            owned.finished_data(),
+            borrowed.finished_data(),
+            "reading {i}"
+        );
+        let table = root_as_telemetry(borrowed.finished_data()).unwrap();
+        telemetry::check_ref(&by_ref, table).unwrap();
+        if i > 0 {
+            let other = telemetry::sample_ref(i - 1, &mut scratch);
+            assert!(
+                telemetry::check_ref(&other, table).is_err(),
+                "reading {i} is not {}",
+                i - 1
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,0 +1,863 @@
+//! Following a capture as it grows, like `tail -f`: one stream file, or a
+//! capture directory whose segments rotate while they are read.
+//!
+//! The follower reads with core's [`ReadBuffer`] over a [`File`], through a
+//! read function that answers [`Poll::Pending`] at the end of the file: a
+//! frame the writer has not finished yet (a torn tail) is simply not
+//! complete yet, nothing is consumed, and the follower looks again after
+//! its poll interval. It polls (no file system notifications), so the delay
+//! from a flush to the message is at most about one poll interval.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+use core::task::Poll;
+use core::time::Duration;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Instant;
+
+use flatstream_core::{Deframer, FrameSpan, Position, ReadBuffer, StreamHeader};
+
+use crate::error::{Error, IoContext, Result};
+use crate::segment::{META_FIRST_MESSAGE, Segment};
+use crate::sink::CapturePosition;
+
+/// How long a [`Follower`] waits, at the end of what was written, before it
+/// looks for more: 2 ms.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(2);
+
+/// Polls at the end of an open segment between two listings of the
+/// directory for a later segment (an open segment that a crashed writer
+/// left behind is never renamed; a later segment says it is finished).
+const LIST_EVERY: u32 = 64;
+
+/// Times a segment that a listing named may vanish before it is opened (it
+/// was renamed in between) before the follower gives up on it.
+const OPEN_ATTEMPTS: u32 = 3;
+
+/// Reads a stream file, or every segment of a capture directory in
+/// sequence order, frame by frame while a writer appends to it: `tail -f`
+/// for FlatStream captures.
+///
+/// [`next`](Follower::next) blocks until the next message is complete,
+/// polling every [`DEFAULT_POLL_INTERVAL`] (see
+/// [`with_poll_interval`](Follower::with_poll_interval)); a frame the writer
+/// is still writing is waited for, never reported as torn. Damage is
+/// reported, not waited on: a checksum mismatch or a length over the limit
+/// is an error naming the file and the frame's position, and so is a torn
+/// tail in a segment that was closed (or in anything, when not following).
+///
+/// In a capture directory (see [`segment`](crate::segment)), each segment's
+/// header frame is kept apart ([`header`](Follower::header)) and gives the
+/// capture-wide number of its first message
+/// ([`next_message`](Follower::next_message)). When the open segment is
+/// renamed after rotation, the follower reads it to its final end (bytes
+/// may have landed after its last read), then goes on with the next
+/// segment. Segments deleted before the follower reached them are reported
+/// once, as [`Error::SegmentsGone`].
+///
+/// Once warm, reading a message allocates nothing: one buffer per segment
+/// (or file) is reused.
+///
+/// # Examples
+///
+/// ```
+/// use flatstream::{ChecksumDeframer, ChecksumFramer, Crc32, StreamWriter};
+/// use flatstream_capture::Follower;
+///
+/// let path = std::env::temp_dir().join(format!("follower-doc-{}.fstream", std::process::id()));
+/// let mut writer = StreamWriter::new(std::fs::File::create(&path)?, ChecksumFramer::new(Crc32));
+/// writer.write_payload(b"first")?;
+///
+/// let mut follower = Follower::open(&path, ChecksumDeframer::new(Crc32))?;
+/// assert_eq!(follower.next()?, Some(&b"first"[..]));
+///
+/// // Nothing more yet: waiting gives up after the timeout.
+/// assert_eq!(follower.next_timeout(core::time::Duration::from_millis(5))?, None);
+///
+/// // The writer goes on; the follower sees the new frame.
+/// writer.write_payload(b"second")?;
+/// writer.flush()?;
+/// assert_eq!(follower.next()?, Some(&b"second"[..]));
+/// assert_eq!(follower.next_message(), 2);
+/// # drop(follower);
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Follower<D> {
+    /// The stream file, or the capture directory.
+    path: PathBuf,
+    /// Whether `path` is a capture directory.
+    is_dir: bool,
+    /// A copy for each segment's buffer.
+    deframer: D,
+    /// How long to wait at the end before looking again.
+    poll_interval: Duration,
+    /// Whether to wait at the end (`tail -f`) or stop there (`cat`).
+    follow: bool,
+    /// The frame limit set on every buffer, if any.
+    max_frame_len: Option<usize>,
+    /// The file or segment being read; `None` between segments.
+    current: Option<Current<D>>,
+    /// Between segments: the sequence number to read next (`None`: the
+    /// first one the directory holds).
+    want: Option<u64>,
+    /// Where to start in segment `want`, when resuming.
+    resume: Option<CapturePosition>,
+    /// The position to report while no segment is being read.
+    between: CapturePosition,
+    /// The number of the next message while no segment is being read (and
+    /// for a segment whose header does not say).
+    carried: u64,
+    /// An error met while entering a segment (its damaged header), which
+    /// the next call returns.
+    pending: Option<Error>,
+    /// Polls at the end of an open segment since the directory was last
+    /// listed.
+    idle_polls: u32,
+    /// Ends waiting, from any thread.
+    stop: StopHandle,
+}
+
+/// The file or segment a follower reads.
+#[derive(Debug)]
+struct Current<D> {
+    /// Its sequence number (0 for a plain file).
+    sequence: u64,
+    /// Its path, for errors: the closed name once it was renamed.
+    path: PathBuf,
+    /// While it is an open segment: its description, to notice the rename.
+    open: Option<Segment>,
+    /// The file, read from where the buffer's position says.
+    file: File,
+    /// The buffer and frame cursor over the file.
+    buffer: ReadBuffer<D>,
+    /// No byte will be added to it: its end is final.
+    closed: bool,
+    /// Read to its end (or given up after damage): go on with the next
+    /// segment.
+    done: bool,
+    /// The number of its first message, when its header does not say.
+    first_message: u64,
+    /// Its header, when reading resumed after it (the buffer then never
+    /// reads frame 0).
+    resumed_header: Option<StreamHeader>,
+    /// Whether frame 0 is a message: in a plain file, unless it is a
+    /// header; in a segment, whose frame 0 is its header by convention,
+    /// only if it was read as a payload (a damaged header is no message).
+    zero_is_message: bool,
+}
+
+impl<D> Current<D> {
+    fn header(&self) -> Option<&StreamHeader> {
+        self.resumed_header
+            .as_ref()
+            .or_else(|| self.buffer.header())
+    }
+
+    fn position(&self) -> CapturePosition {
+        let Position { offset, frame } = self.buffer.position();
+        CapturePosition {
+            segment: self.sequence,
+            frame,
+            offset,
+        }
+    }
+
+    fn next_message(&self) -> u64 {
+        let header = self.header();
+        let first = header
+            .and_then(|h| h.metadata(META_FIRST_MESSAGE))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(self.first_message);
+        let frame = self.buffer.position().frame;
+        let not_messages = u64::from(header.is_some() || !self.zero_is_message);
+        first.saturating_add(frame.saturating_sub(not_messages))
+    }
+}
+
+impl<D: Deframer + Clone> Follower<D> {
+    /// Follows the stream file or capture directory at `path` from its
+    /// start (a directory's first segment still there: segments deleted
+    /// before the follower was opened are not reported).
+    ///
+    /// The follower waits at the end of what was written (see
+    /// [`with_follow`](Follower::with_follow)), polling every
+    /// [`DEFAULT_POLL_INTERVAL`]. A directory with no segment yet is waited
+    /// on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when `path` does not exist or cannot be opened or
+    /// listed; [`Error::Invalid`] when the first segment's file vanishes
+    /// repeatedly between listing and opening.
+    pub fn open(path: impl AsRef<Path>, deframer: D) -> Result<Self> {
+        Self::start(path.as_ref(), deframer, None)
+    }
+
+    /// Follows the stream file or capture directory at `path` from `at`: a
+    /// position that [`position`](Follower::position) returned (or a seek
+    /// found), naming the segment by sequence number (0 for a plain file),
+    /// the index of the next frame in it and that frame's byte offset.
+    /// Reading goes on with exactly the messages after it.
+    ///
+    /// In a directory the segment is found by its sequence number, open or
+    /// closed. If it was deleted since, the first [`next`](Follower::next)
+    /// returns [`Error::SegmentsGone`] and reading goes on with the next
+    /// segment still there; if it does not exist yet, it is waited on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use flatstream::{ChecksumDeframer, ChecksumFramer, Crc32, StreamWriter};
+    /// use flatstream_capture::Follower;
+    ///
+    /// let path = std::env::temp_dir().join(format!("follower-resume-doc-{}.fstream", std::process::id()));
+    /// let mut writer = StreamWriter::new(std::fs::File::create(&path)?, ChecksumFramer::new(Crc32));
+    /// for payload in [&b"one"[..], b"two", b"three"] {
+    ///     writer.write_payload(payload)?;
+    /// }
+    ///
+    /// let mut follower = Follower::open(&path, ChecksumDeframer::new(Crc32))?.with_follow(false);
+    /// assert_eq!(follower.next()?, Some(&b"one"[..]));
+    /// let saved = follower.position();
+    ///
+    /// let mut resumed = Follower::open_at(&path, ChecksumDeframer::new(Crc32), saved)?.with_follow(false);
+    /// assert_eq!(resumed.next_message(), 1);
+    /// assert_eq!(resumed.next()?, Some(&b"two"[..]));
+    /// assert_eq!(resumed.next()?, Some(&b"three"[..]));
+    /// assert_eq!(resumed.next()?, None);
+    /// # drop((follower, resumed));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when `path` does not exist or cannot be opened, read
+    /// or listed; [`Error::Invalid`] when `at.offset` is past the end of its
+    /// file; [`Error::Stream`] when the file's header frame is damaged.
+    pub fn open_at(path: impl AsRef<Path>, deframer: D, at: CapturePosition) -> Result<Self> {
+        Self::start(path.as_ref(), deframer, Some(at))
+    }
+
+    fn start(path: &Path, deframer: D, at: Option<CapturePosition>) -> Result<Self> {
+        let is_dir = std::fs::metadata(path).at(path)?.is_dir();
+        let mut follower = Follower {
+            path: path.to_path_buf(),
+            is_dir,
+            deframer,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            follow: true,
+            max_frame_len: None,
+            current: None,
+            want: at.map(|at| at.segment),
+            resume: at,
+            between: at.unwrap_or_default(),
+            carried: 0,
+            pending: None,
+            idle_polls: 0,
+            stop: StopHandle::new(),
+        };
+        if is_dir {
+            // Entered now when it is there, so that the header and the
+            // message numbers are known before the first read.
+            let mut attempts = 0;
+            let want = follower.want.unwrap_or(0);
+            if let Some(segment) = first_from(path, want)?
+                && (follower.want.is_none() || segment.sequence == want)
+            {
+                follower.enter_listed(segment, &mut attempts)?;
+            }
+        } else {
+            let resume = at.map(|at| CapturePosition { segment: 0, ..at });
+            follower.enter(0, path.to_path_buf(), None, resume)?;
+        }
+        Ok(follower)
+    }
+
+    /// Sets how long the follower waits at the end of what was written
+    /// before it looks again: [`DEFAULT_POLL_INTERVAL`] (2 ms) unless set.
+    /// A message arrives at most about one interval after it was flushed;
+    /// each look at the end costs a `read` (and, at the end of an open
+    /// segment, a `stat` of its name). `Duration::ZERO` looks again at
+    /// once, yielding the thread in between.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use flatstream::{ChecksumDeframer, Crc32};
+    /// # use flatstream_capture::Follower;
+    /// # let path = std::env::temp_dir().join(format!("follower-interval-doc-{}.fstream", std::process::id()));
+    /// # std::fs::write(&path, b"")?;
+    /// let follower = Follower::open(&path, ChecksumDeframer::new(Crc32))?
+    ///     .with_poll_interval(core::time::Duration::from_micros(500));
+    /// # drop(follower);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Sets whether the follower waits at the end of what was written for
+    /// more (`true`, the default: `tail -f`) or stops there (`false`: like
+    /// `cat`, [`next`](Follower::next) returns `Ok(None)` at the end, and a
+    /// torn tail there is an [`UnexpectedEof`](flatstream_core::ErrorKind::UnexpectedEof)
+    /// error naming the file and position). Not following, a directory is
+    /// read through its last segment, open or closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use flatstream::{ChecksumDeframer, Crc32};
+    /// # use flatstream_capture::Follower;
+    /// # let path = std::env::temp_dir().join(format!("follower-follow-doc-{}.fstream", std::process::id()));
+    /// # std::fs::write(&path, b"")?;
+    /// let mut follower = Follower::open(&path, ChecksumDeframer::new(Crc32))?.with_follow(false);
+    /// assert_eq!(follower.next()?, None, "an empty file ends at once");
+    /// # drop(follower);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_follow(mut self, follow: bool) -> Self {
+        self.follow = follow;
+        self
+    }
+
+    /// Sets the largest payload length accepted (the smaller of it and the
+    /// deframer's own limit applies); a frame declaring more is an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use flatstream::{ChecksumDeframer, Crc32};
+    /// # use flatstream_capture::Follower;
+    /// # let path = std::env::temp_dir().join(format!("follower-limit-doc-{}.fstream", std::process::id()));
+    /// # std::fs::write(&path, b"")?;
+    /// let follower = Follower::open(&path, ChecksumDeframer::new(Crc32))?.with_max_frame_len(1 << 20);
+    /// # drop(follower);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_max_frame_len(mut self, n: usize) -> Self {
+        self.max_frame_len = Some(n);
+        if let Some(current) = self.current.as_mut() {
+            current.buffer.set_max_frame_len(n);
+        }
+        self
+    }
+
+    /// The next message: its payload, lent until the next call.
+    ///
+    /// Blocks while there is none yet: at the end of what was written, at a
+    /// frame the writer is still writing, and in a directory with no
+    /// segment yet. Returns `Ok(None)` only when not following and the end
+    /// is reached (calling again reads what was added since), or once the
+    /// [`StopHandle`] was stopped (then at once, and ever after).
+    ///
+    /// After an error, calling again goes on where that is possible: after
+    /// a checksum mismatch with the next frame; after
+    /// [`Error::SegmentsGone`] with the next segment there; after a torn
+    /// tail or a length over the limit in a closed segment, with the next
+    /// segment (the rest of the damaged one cannot be read). A length over
+    /// the limit in a file still being written is reported again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stream`] naming the file, with the frame's position in it:
+    /// a checksum mismatch, a length over the limit, a torn tail in a
+    /// closed segment (or when not following), a damaged header, or a read
+    /// error. [`Error::SegmentsGone`] when the next segments were deleted
+    /// before they were read. [`Error::Io`] when the directory cannot be
+    /// listed or a segment cannot be opened.
+    #[allow(clippy::should_implement_trait)] // A lending iterator cannot be `Iterator`.
+    pub fn next(&mut self) -> Result<Option<&[u8]>> {
+        self.next_until(None)
+    }
+
+    /// As [`next`](Follower::next), but gives up with `Ok(None)` once
+    /// `timeout` has passed without a message (trying once, without
+    /// waiting, for a zero timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`next`](Follower::next).
+    pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<&[u8]>> {
+        // A deadline too far to represent is no deadline.
+        self.next_until(Instant::now().checked_add(timeout))
+    }
+
+    fn next_until(&mut self, deadline: Option<Instant>) -> Result<Option<&[u8]>> {
+        loop {
+            if self.stop.is_stopped() {
+                return Ok(None);
+            }
+            match self.step()? {
+                Poll::Ready(Some(span)) => {
+                    // `step` only returns a span of the current segment's
+                    // buffer; the lookup is for the borrow checker.
+                    return Ok(self.current.as_ref().map(|c| c.buffer.payload(span)));
+                }
+                Poll::Ready(None) => return Ok(None),
+                Poll::Pending => {
+                    let mut wait = self.poll_interval;
+                    if let Some(deadline) = deadline {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            return Ok(None);
+                        }
+                        wait = wait.min(left);
+                    }
+                    self.stop.wait(wait);
+                }
+            }
+        }
+    }
+
+    /// One attempt at the next frame, without waiting: a frame, the end
+    /// (not following), or nothing yet.
+    fn step(&mut self) -> Result<Poll<Option<FrameSpan>>> {
+        let mut attempts = 0;
+        loop {
+            if let Some(error) = self.pending.take() {
+                return Err(error);
+            }
+            let follow = self.follow;
+            let Some(current) = self.current.as_mut() else {
+                if self.find_next(&mut attempts)? {
+                    continue;
+                }
+                return Ok(if follow {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(None)
+                });
+            };
+            if current.done {
+                self.leave();
+                continue;
+            }
+            let final_end = current.closed || !follow;
+            let file = &mut current.file;
+            let mut read = |buf: &mut [u8]| read_file(file, buf, final_end);
+            if final_end && current.buffer.cursor().header_pending() {
+                // At a final end, the cursor takes an empty stream as
+                // judged, and would take a header written later for a
+                // payload: it is only asked once there is a first frame.
+                if let Poll::Ready(Err(e)) = current.buffer.poll_header(&mut read) {
+                    return Err(Error::stream(&current.path, e));
+                }
+                if current.buffer.cursor().header_pending() && current.buffer.buffered().is_empty()
+                {
+                    if current.closed {
+                        current.done = true;
+                        continue;
+                    }
+                    if self.check_closed()? {
+                        continue;
+                    }
+                    return Ok(Poll::Ready(None));
+                }
+            }
+            let before = current.buffer.position();
+            match current.buffer.poll_frame_span(&mut read) {
+                Poll::Ready(Ok(Some(span))) => {
+                    if current.buffer.position().frame == 1 {
+                        current.zero_is_message = true;
+                    }
+                    return Ok(Poll::Ready(Some(span)));
+                }
+                Poll::Ready(Ok(None)) => {
+                    if current.closed {
+                        current.done = true;
+                        continue;
+                    }
+                    if self.check_closed()? {
+                        continue;
+                    }
+                    return Ok(Poll::Ready(None));
+                }
+                Poll::Ready(Err(e)) => {
+                    let stuck = e.ends_iteration(current.buffer.position() != before);
+                    if current.closed {
+                        // Nothing past this point of a closed segment can
+                        // be read: the next call goes on with the next one.
+                        current.done |= stuck;
+                        return Err(Error::stream(&current.path, e));
+                    }
+                    let error = Error::stream(&current.path, e);
+                    // Closed since the read, the segment may have more
+                    // bytes now: its final end decides.
+                    if stuck && self.check_closed()? {
+                        continue;
+                    }
+                    return Err(error);
+                }
+                Poll::Pending => {
+                    if self.check_closed()? {
+                        continue;
+                    }
+                    return Ok(Poll::Pending);
+                }
+            }
+        }
+    }
+
+    /// Whether the current open segment was closed since the last look (it
+    /// was renamed, or a later segment exists): then its end is final, and
+    /// it is read to there before the next segment.
+    fn check_closed(&mut self) -> Result<bool> {
+        let Some(current) = self.current.as_mut() else {
+            return Ok(false);
+        };
+        let Some(open) = current.open.as_ref() else {
+            return Ok(false);
+        };
+        let renamed = match std::fs::symlink_metadata(&open.path) {
+            Ok(_) => false,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => true,
+            Err(e) => return Err(Error::io(&open.path, e)),
+        };
+        self.idle_polls = self.idle_polls.wrapping_add(1);
+        let superseded = !renamed
+            && self.idle_polls.is_multiple_of(LIST_EVERY)
+            && first_from(&self.path, current.sequence.saturating_add(1))?.is_some();
+        if !(renamed || superseded) {
+            return Ok(false);
+        }
+        if renamed {
+            current.path = open.closed_path();
+        }
+        current.open = None;
+        current.closed = true;
+        Ok(true)
+    }
+
+    /// Leaves the current segment: the next one to read is the following
+    /// sequence number.
+    fn leave(&mut self) {
+        if let Some(current) = self.current.take() {
+            self.carried = current.next_message();
+            self.between = current.position();
+            self.want = Some(current.sequence.saturating_add(1));
+            self.resume = None;
+        }
+    }
+
+    /// Between segments of a directory: enters the one to read next, if it
+    /// is there (`Ok(true)`: look again). A plain file is never left.
+    fn find_next(&mut self, attempts: &mut u32) -> Result<bool> {
+        if !self.is_dir {
+            return Ok(false);
+        }
+        let Some(mut found) = first_from(&self.path, self.want.unwrap_or(0))? else {
+            return Ok(false);
+        };
+        if let Some(want) = self.want
+            && found.sequence > want
+        {
+            // A listing made while the wanted segment was being renamed may
+            // miss it: only a second listing without it says it is gone.
+            match first_from(&self.path, want)? {
+                Some(again) if again.sequence == want => found = again,
+                Some(later) => return Err(self.gone(want, later)),
+                None => return Ok(false),
+            }
+        }
+        self.enter_listed(found, attempts)?;
+        Ok(true)
+    }
+
+    /// Segments `first` up to (not including) `later` were deleted: reads
+    /// `later` next, and returns the error that says so.
+    fn gone(&mut self, first: u64, later: Segment) -> Error {
+        let last = later.sequence.saturating_sub(1);
+        self.want = Some(later.sequence);
+        self.resume = None;
+        self.between = CapturePosition {
+            segment: later.sequence,
+            frame: 0,
+            offset: 0,
+        };
+        let mut attempts = 0;
+        // Entered now so that its header numbers the messages at once; if
+        // that fails, the next call tries again and reports it.
+        let _ = self.enter_listed(later, &mut attempts);
+        Error::SegmentsGone { first, last }
+    }
+
+    /// Enters a segment a listing named, tolerating its rename in between
+    /// (up to a few times).
+    fn enter_listed(&mut self, segment: Segment, attempts: &mut u32) -> Result<()> {
+        let resume = self.resume.filter(|at| at.segment == segment.sequence);
+        let sequence = segment.sequence;
+        let path = segment.path.clone();
+        let open = segment.open.then_some(segment);
+        match self.enter(sequence, path, open, resume) {
+            Err(Error::Io { source, .. })
+                if source.kind() == io::ErrorKind::NotFound && *attempts < OPEN_ATTEMPTS =>
+            {
+                *attempts += 1;
+                Ok(())
+            }
+            Err(Error::Io { path, source }) if source.kind() == io::ErrorKind::NotFound => {
+                Err(Error::Invalid {
+                    path,
+                    reason: format!(
+                        "segment {sequence} vanished {OPEN_ATTEMPTS} times between listing and opening"
+                    ),
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Opens the file of a segment (or the plain file) and makes it
+    /// current, resuming at `resume` if given.
+    fn enter(
+        &mut self,
+        sequence: u64,
+        path: PathBuf,
+        open: Option<Segment>,
+        resume: Option<CapturePosition>,
+    ) -> Result<()> {
+        let mut file = File::open(&path).at(&path)?;
+        let mut buffer = ReadBuffer::new(self.deframer.clone());
+        let mut resumed_header = None;
+        if let Some(at) = resume.filter(|at| at.offset != 0 || at.frame != 0) {
+            let len = file.metadata().at(&path)?.len();
+            if at.offset > len {
+                return Err(Error::Invalid {
+                    path,
+                    reason: format!("cannot resume at {at}: the file has {len} bytes"),
+                });
+            }
+            resumed_header = read_header(&mut file, &path, self.deframer.clone())?;
+            file.seek(SeekFrom::Start(at.offset)).at(&path)?;
+            buffer = buffer.starting_at(Position {
+                offset: at.offset,
+                frame: at.frame,
+            });
+        }
+        if let Some(n) = self.max_frame_len {
+            buffer.set_max_frame_len(n);
+        }
+        let closed = self.is_dir && open.is_none();
+        let final_end = closed || !self.follow;
+        // Read now when it is there, so that `header` and `next_message`
+        // say it before the first message; its damage is the next call's
+        // error, as it would have been without this.
+        if let Poll::Ready(Err(e)) =
+            buffer.poll_header(|buf: &mut [u8]| read_file(&mut file, buf, final_end))
+        {
+            self.pending = Some(Error::stream(&path, e));
+        }
+        self.current = Some(Current {
+            sequence,
+            path,
+            open,
+            file,
+            buffer,
+            closed,
+            done: false,
+            first_message: self.carried,
+            resumed_header,
+            zero_is_message: !self.is_dir,
+        });
+        self.resume = None;
+        self.idle_polls = 0;
+        Ok(())
+    }
+}
+
+impl<D> Follower<D> {
+    /// Where to resume: the position after the last message returned (the
+    /// segment, the index of the next frame in it and its byte offset).
+    /// [`open_at`](Follower::open_at) there reads exactly the messages
+    /// after it.
+    #[must_use]
+    pub fn position(&self) -> CapturePosition {
+        self.current
+            .as_ref()
+            .map_or(self.between, Current::position)
+    }
+
+    /// The header of the segment (or file) being read, if its first frame
+    /// was one and it was read already.
+    #[must_use]
+    pub fn header(&self) -> Option<&StreamHeader> {
+        self.current.as_ref().and_then(Current::header)
+    }
+
+    /// The capture-wide number of the next message: the segment header's
+    /// [`META_FIRST_MESSAGE`] plus the messages read in the segment since
+    /// (for a plain file, or a segment whose header does not say, counting
+    /// on from the previous segment, from 0: the index of the next payload).
+    #[must_use]
+    pub fn next_message(&self) -> u64 {
+        self.current
+            .as_ref()
+            .map_or(self.carried, Current::next_message)
+    }
+
+    /// A handle that stops the follower from another thread: see
+    /// [`StopHandle::stop`].
+    #[must_use]
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// The stream file or capture directory being followed.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Stops a [`Follower`] from any thread.
+///
+/// # Examples
+///
+/// ```
+/// use flatstream::{ChecksumDeframer, Crc32};
+/// use flatstream_capture::Follower;
+///
+/// let path = std::env::temp_dir().join(format!("follower-stop-doc-{}.fstream", std::process::id()));
+/// std::fs::write(&path, b"")?;
+/// let mut follower = Follower::open(&path, ChecksumDeframer::new(Crc32))?;
+/// let stop = follower.stop_handle();
+/// let waiting = std::thread::spawn(move || follower.next().map(|m| m.is_none()));
+/// stop.stop();
+/// assert!(waiting.join().expect("the follower thread")?, "a stopped follower ends with None");
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    inner: Arc<StopInner>,
+}
+
+#[derive(Debug)]
+struct StopInner {
+    /// Set once, never cleared.
+    stopped: AtomicBool,
+    /// Held while deciding to wait, so that a stop between the check and
+    /// the wait is not missed.
+    lock: Mutex<()>,
+    /// Wakes a waiting follower.
+    wake: Condvar,
+}
+
+impl StopHandle {
+    fn new() -> Self {
+        StopHandle {
+            inner: Arc::new(StopInner {
+                stopped: AtomicBool::new(false),
+                lock: Mutex::new(()),
+                wake: Condvar::new(),
+            }),
+        }
+    }
+
+    /// Stops the follower: a [`next`](Follower::next) waiting for a message
+    /// returns `Ok(None)` at once (not after its poll interval), and so
+    /// does every later call. Its [`position`](Follower::position) stays
+    /// where to resume.
+    pub fn stop(&self) {
+        self.inner.stopped.store(true, Ordering::Release);
+        let _guard = self
+            .inner
+            .lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.inner.wake.notify_all();
+    }
+
+    /// Whether [`stop`](StopHandle::stop) was called.
+    #[must_use]
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::Acquire)
+    }
+
+    /// Waits for `timeout`, or less once stopped.
+    fn wait(&self, timeout: Duration) {
+        if timeout.is_zero() {
+            std::thread::yield_now();
+            return;
+        }
+        let guard = self
+            .inner
+            .lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if self.is_stopped() {
+            return;
+        }
+        // Woken early (spuriously, or by the stop) is fine: the caller
+        // looks at the file and at the stop again.
+        drop(self.inner.wake.wait_timeout(guard, timeout));
+    }
+}
+
+/// The read function of a follower's buffer: at the end of the file,
+/// `Pending` (more may come), unless the end is final.
+fn read_file(file: &mut File, buf: &mut [u8], final_end: bool) -> Poll<io::Result<usize>> {
+    match file.read(buf) {
+        Ok(0) if !final_end => Poll::Pending,
+        other => Poll::Ready(other),
+    }
+}
+
+/// The header in the first frame of `file` (read from its start), if that
+/// frame is one; the file's position is left anywhere.
+fn read_header<D: Deframer>(
+    file: &mut File,
+    path: &Path,
+    deframer: D,
+) -> Result<Option<StreamHeader>> {
+    file.seek(SeekFrom::Start(0)).at(path)?;
+    let mut buffer = ReadBuffer::new(deframer);
+    match buffer.poll_header(|buf: &mut [u8]| Poll::Ready(file.read(buf))) {
+        Poll::Ready(Err(e)) => Err(Error::stream(path, e)),
+        // A read function that is never `Pending` makes it never so.
+        Poll::Ready(Ok(())) | Poll::Pending => Ok(buffer.header().cloned()),
+    }
+}
+
+/// The segment of `dir` with the smallest sequence number at or after
+/// `from`, if any. Unlike [`segment::list`](crate::segment::list), it
+/// tolerates what a follower may see in a directory being written: a
+/// segment listed under both names while it is renamed (the closed one is
+/// taken), or an open segment that a crashed writer left before later
+/// ones.
+fn first_from(dir: &Path, from: u64) -> Result<Option<Segment>> {
+    let mut best: Option<Segment> = None;
+    for entry in std::fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        let Some(segment) = Segment::parse(&entry.path()) else {
+            continue;
+        };
+        if segment.sequence < from {
+            continue;
+        }
+        let better = match &best {
+            None => true,
+            Some(b) => {
+                segment.sequence < b.sequence
+                    || (segment.sequence == b.sequence && b.open && !segment.open)
+            }
+        };
+        if better {
+            best = Some(segment);
+        }
+    }
+    Ok(best)
+}

@@ -1,0 +1,360 @@
+//! Segment files in a capture directory: their names, listing them, and the
+//! directory's lock.
+//!
+//! A segment is named `{sequence}-{start}.fstream`, the sequence number
+//! zero-padded to twelve digits and the start time in UTC with nanoseconds
+//! (`000000000042-20261202T163012.123456789Z.fstream`), so names sort in
+//! the order they were written. The segment being written has `.open`
+//! appended; it loses the suffix (an atomic rename) once it is complete and
+//! synced. Its sparse index, when there is one, is the closed name plus
+//! `.idx`. The directory's lock is the file `capture.lock`.
+
+use core::time::Duration;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, IoContext, Result};
+
+/// The extension of a closed segment.
+pub const SEGMENT_EXTENSION: &str = "fstream";
+/// What the name of the segment being written ends with, after the closed
+/// name.
+pub const OPEN_SUFFIX: &str = ".open";
+/// What a segment's index sidecar ends with, after the closed name.
+pub const INDEX_SUFFIX: &str = ".idx";
+/// The name of a capture directory's lock file.
+pub const LOCK_FILE: &str = "capture.lock";
+
+/// The header metadata key, in every segment's first frame, that holds the
+/// segment's sequence number (decimal).
+pub const META_SEQUENCE: &str = "flatstream.capture.sequence";
+/// The header metadata key that holds the capture-wide number of the
+/// segment's first message (decimal): messages (payload frames, headers not
+/// counted) are numbered from 0 across all segments of a capture, and the
+/// numbers stay when retention deletes old segments.
+pub const META_FIRST_MESSAGE: &str = "flatstream.capture.first_message";
+/// The header metadata key that holds the segment's start time (as in its
+/// name, [`format_utc`]).
+pub const META_START: &str = "flatstream.capture.start";
+
+/// Digits of a sequence number in a name (more are read, never written
+/// fewer).
+const SEQUENCE_DIGITS: usize = 12;
+
+/// One segment of a capture directory, as its name describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Its sequence number: segments are written in increasing order.
+    pub sequence: u64,
+    /// When it was started (UTC, to the nanosecond).
+    pub start: SystemTime,
+    /// Whether it is still being written (its name ends with `.open`).
+    pub open: bool,
+    /// Its path (the `.open` name while it is open).
+    pub path: PathBuf,
+}
+
+impl Segment {
+    /// A segment of `dir` with this sequence number and start time, open or
+    /// closed.
+    #[must_use]
+    pub fn new(dir: &Path, sequence: u64, start: SystemTime, open: bool) -> Self {
+        let mut name = closed_name(sequence, start);
+        if open {
+            name.push_str(OPEN_SUFFIX);
+        }
+        Segment {
+            sequence,
+            start,
+            open,
+            path: dir.join(name),
+        }
+    }
+
+    /// The path it has (or will have) once closed.
+    #[must_use]
+    pub fn closed_path(&self) -> PathBuf {
+        self.path
+            .with_file_name(closed_name(self.sequence, self.start))
+    }
+
+    /// The path of its index sidecar.
+    #[must_use]
+    pub fn index_path(&self) -> PathBuf {
+        let mut name = closed_name(self.sequence, self.start);
+        name.push_str(INDEX_SUFFIX);
+        self.path.with_file_name(name)
+    }
+
+    /// Reads a segment's description from its file name; `None` for a name
+    /// that is not a segment's (an index, the lock, anything else).
+    #[must_use]
+    pub fn parse(path: &Path) -> Option<Self> {
+        let name = path.file_name()?.to_str()?;
+        let (name, open) = match name.strip_suffix(OPEN_SUFFIX) {
+            Some(closed) => (closed, true),
+            None => (name, false),
+        };
+        let stem = name.strip_suffix(SEGMENT_EXTENSION)?.strip_suffix('.')?;
+        let (sequence, start) = stem.split_once('-')?;
+        if sequence.is_empty() || !sequence.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let sequence = sequence.parse().ok()?;
+        let start = parse_utc(start)?;
+        Some(Segment {
+            sequence,
+            start,
+            open,
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+/// The closed name of a segment.
+fn closed_name(sequence: u64, start: SystemTime) -> String {
+    format!(
+        "{sequence:0SEQUENCE_DIGITS$}-{}.{SEGMENT_EXTENSION}",
+        format_utc(start)
+    )
+}
+
+/// The segments of `dir`, by sequence number; other files are ignored.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the directory cannot be listed;
+/// [`Error::Invalid`] when two segments share a sequence number, or an open
+/// segment is not the last one.
+pub fn list(dir: &Path) -> Result<Vec<Segment>> {
+    let mut segments = Vec::new();
+    for entry in std::fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        if let Some(segment) = Segment::parse(&entry.path()) {
+            segments.push(segment);
+        }
+    }
+    segments.sort_by_key(|s| s.sequence);
+    for pair in segments.windows(2) {
+        if pair[0].sequence == pair[1].sequence {
+            return Err(Error::Invalid {
+                path: pair[1].path.clone(),
+                reason: format!(
+                    "sequence number {} is also used by {}",
+                    pair[1].sequence,
+                    pair[0].path.display()
+                ),
+            });
+        }
+    }
+    if let Some(open) = segments.iter().rev().skip(1).find(|s| s.open) {
+        return Err(Error::Invalid {
+            path: open.path.clone(),
+            reason: "an open segment is followed by later segments".to_owned(),
+        });
+    }
+    Ok(segments)
+}
+
+/// The exclusive lock of a capture directory, held while the value lives.
+#[derive(Debug)]
+pub struct DirLock {
+    /// The locked file; dropping it releases the lock.
+    _file: File,
+}
+
+impl DirLock {
+    /// Takes the lock of `dir` (creating its lock file), without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Locked`] when another handle or process holds it;
+    /// [`Error::Io`] when the lock file cannot be created.
+    pub fn acquire(dir: &Path) -> Result<Self> {
+        let path = dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .at(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(DirLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(Error::Locked {
+                path: dir.to_path_buf(),
+            }),
+            Err(TryLockError::Error(e)) => Err(Error::io(path, e)),
+        }
+    }
+}
+
+/// Makes the entries of `dir` (created, renamed, removed files) durable.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the directory cannot be opened or synced.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir).and_then(|d| d.sync_all()).at(dir)
+    }
+    #[cfg(not(unix))]
+    {
+        // Directories cannot be opened as files here; renames are durable
+        // once the renamed file was synced on these systems' file systems.
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// `t` in UTC as `YYYYMMDDTHHMMSS.nnnnnnnnnZ` (times before 1970 print as
+/// 1970).
+#[must_use]
+pub fn format_utc(t: SystemTime) -> String {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let secs = since.as_secs();
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}.{:09}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        since.subsec_nanos()
+    )
+}
+
+/// The inverse of [`format_utc`]; `None` for anything else.
+#[must_use]
+pub fn parse_utc(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    if b.len() != 26 || b[8] != b'T' || b[15] != b'.' || b[25] != b'Z' {
+        return None;
+    }
+    let num = |range: core::ops::Range<usize>| -> Option<u64> {
+        let digits = s.get(range)?;
+        if !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    };
+    let (year, month, day) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (hour, minute, second) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    let nanos = num(16..25)?;
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+        || year < 1970
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
+    UNIX_EPOCH.checked_add(Duration::new(secs, u32::try_from(nanos).ok()?))
+}
+
+fn days_in_month(year: u64, month: u64) -> u64 {
+    match month {
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), for dates from 1970 on
+/// (Howard Hinnant's `civil_from_days`, unsigned).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// (year, month, day) from 1970 on to days since 1970-01-01.
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year / 400;
+    let yoe = year % 400;
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_round_trips_and_matches_known_dates() {
+        assert_eq!(format_utc(UNIX_EPOCH), "19700101T000000.000000000Z");
+        // 2026-12-02T16:22:21.5Z, checked with `date -u -d @1796228541`.
+        let t = UNIX_EPOCH + Duration::new(1_796_228_541, 500_000_000);
+        assert_eq!(format_utc(t), "20261202T162221.500000000Z");
+        // 2000-02-29 (a leap day of a year divisible by 400).
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(format_utc(leap), "20000229T000000.000000000Z");
+        for secs in (0..4_102_444_800_u64).step_by(86_400 * 7 + 3_599) {
+            let t = UNIX_EPOCH + Duration::new(secs, 123_456_789);
+            assert_eq!(parse_utc(&format_utc(t)), Some(t), "{secs}");
+        }
+    }
+
+    #[test]
+    fn parse_utc_refuses_malformed_times() {
+        for bad in [
+            "",
+            "20261302T000000.000000000Z",
+            "20260230T000000.000000000Z",
+            "20261202T240000.000000000Z",
+            "20261202T000000.000000000",
+            "2026120xT000000.000000000Z",
+            "20261202T000000.+00000000Z",
+        ] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_sort_by_sequence_and_parse_back() {
+        let dir = Path::new("/captures");
+        let t = UNIX_EPOCH + Duration::new(1_796_228_541, 7);
+        let open = Segment::new(dir, 42, t, true);
+        assert_eq!(
+            open.path,
+            dir.join("000000000042-20261202T162221.000000007Z.fstream.open")
+        );
+        assert_eq!(Segment::parse(&open.path), Some(open.clone()));
+        let closed = Segment::parse(&open.closed_path()).expect("closed name parses");
+        assert!(!closed.open);
+        assert_eq!(closed.sequence, 42);
+        assert_eq!(
+            open.index_path(),
+            dir.join("000000000042-20261202T162221.000000007Z.fstream.idx")
+        );
+        for other in [
+            "capture.lock",
+            "x.fstream",
+            "-20261202T162221.000000007Z.fstream",
+            "12-now.fstream",
+        ] {
+            assert_eq!(Segment::parse(Path::new(other)), None, "{other}");
+        }
+        assert_eq!(Segment::parse(&open.index_path()), None);
+    }
+}

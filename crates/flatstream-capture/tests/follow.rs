@@ -1,0 +1,732 @@
+//! The follower: a growing file, a rotating directory, resuming, deleted
+//! segments, damage, stopping, and reading without allocating.
+
+#[path = "support/counting.rs"]
+mod counting;
+
+use core::time::Duration;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Instant, SystemTime};
+
+use flatstream::{
+    ChecksumDeframer, ChecksumFramer, Crc32, ErrorKind, Position, StreamHeader, StreamWriter,
+};
+use flatstream_capture::segment::{
+    META_FIRST_MESSAGE, META_SEQUENCE, META_START, Segment, format_utc,
+};
+use flatstream_capture::{CapturePosition, Error, Follower};
+
+/// A directory of its own under the temp dir, removed at the end.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "flatstream-capture-follow-{}-{test}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create the test directory");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn deframer() -> ChecksumDeframer<Crc32> {
+    ChecksumDeframer::new(Crc32)
+}
+
+fn framer() -> ChecksumFramer<Crc32> {
+    ChecksumFramer::new(Crc32)
+}
+
+/// Message `i`: its number, then a filler of varying length.
+fn payload(i: u64) -> Vec<u8> {
+    let mut p = format!("message {i}:").into_bytes();
+    let filler = b'a' + u8::try_from(i % 26).expect("< 26");
+    p.extend(core::iter::repeat_n(
+        filler,
+        usize::try_from(i % 37).expect("< 37"),
+    ));
+    p
+}
+
+/// The bytes of one frame holding `payload`.
+fn frame_bytes(payload: &[u8]) -> Vec<u8> {
+    let mut writer = StreamWriter::new(Vec::new(), framer());
+    writer.write_payload(payload).expect("encode a frame");
+    writer.into_inner()
+}
+
+/// Reads until `Ok(None)`, as owned payloads.
+fn read_rest(follower: &mut Follower<ChecksumDeframer<Crc32>>) -> Vec<Vec<u8>> {
+    let mut got = Vec::new();
+    while let Some(m) = follower.next().expect("an intact capture reads") {
+        got.push(m.to_vec());
+    }
+    got
+}
+
+fn next_owned(follower: &mut Follower<ChecksumDeframer<Crc32>>) -> Option<Vec<u8>> {
+    follower
+        .next_timeout(Duration::from_secs(10))
+        .expect("the next message")
+        .map(<[u8]>::to_vec)
+}
+
+/// A segment being written as the convention says: `.open` name, header
+/// frame first, renamed to its closed name when done.
+struct TestSegment {
+    segment: Segment,
+    writer: StreamWriter<File, ChecksumFramer<Crc32>>,
+    /// The byte offset of each message's frame.
+    offsets: Vec<u64>,
+}
+
+impl TestSegment {
+    fn begin(dir: &Path, sequence: u64, first_message: u64) -> Self {
+        let start = SystemTime::now();
+        let segment = Segment::new(dir, sequence, start, true);
+        let file = File::create(&segment.path).expect("create a segment");
+        let mut writer = StreamWriter::new(file, framer());
+        let header = StreamHeader::new()
+            .with_metadata(META_SEQUENCE, sequence.to_string())
+            .with_metadata(META_FIRST_MESSAGE, first_message.to_string())
+            .with_metadata(META_START, format_utc(start));
+        writer.write_header(&header).expect("write the header");
+        TestSegment {
+            segment,
+            writer,
+            offsets: Vec::new(),
+        }
+    }
+
+    fn append(&mut self, payload: &[u8]) {
+        self.offsets.push(self.writer.bytes_written());
+        self.writer.write_payload(payload).expect("write a message");
+        self.writer.flush().expect("flush");
+    }
+
+    /// Renames it to its closed name; returns that and the frame offsets.
+    fn close(self) -> (PathBuf, Vec<u64>) {
+        let closed = self.segment.closed_path();
+        drop(self.writer);
+        fs::rename(&self.segment.path, &closed).expect("close a segment");
+        (closed, self.offsets)
+    }
+}
+
+/// Writes closed segments holding `counts[s]` messages each, numbered on
+/// from 0; returns each one's path and message frame offsets.
+fn write_closed_segments(dir: &Path, counts: &[u64]) -> Vec<(PathBuf, Vec<u64>)> {
+    let mut message = 0;
+    let mut segments = Vec::new();
+    for (sequence, &count) in (0..).zip(counts) {
+        let mut segment = TestSegment::begin(dir, sequence, message);
+        for _ in 0..count {
+            segment.append(&payload(message));
+            message += 1;
+        }
+        segments.push(segment.close());
+    }
+    segments
+}
+
+/// The frame-level error inside, and the file it names.
+fn stream_error(error: &Error) -> (&Path, &flatstream::Error) {
+    match error {
+        Error::Stream {
+            path: Some(path),
+            source,
+        } => (path, source),
+        other => panic!("expected a stream error naming a file, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_growing_file_is_followed_frame_by_frame() {
+    let dir = TempDir::new("growing");
+    let path = dir.0.join("growing.fstream");
+    let mut file = File::create(&path).expect("create the file");
+    let mut follower = Follower::open(&path, deframer())
+        .expect("open the follower")
+        .with_poll_interval(Duration::from_micros(200));
+
+    // Half a frame is a frame still being written: waited on, not an error.
+    let first = frame_bytes(&payload(0));
+    file.write_all(&first[..first.len() / 2]).expect("write");
+    let waited = follower
+        .next_timeout(Duration::from_millis(20))
+        .expect("a torn tail is waited on, not an error");
+    assert_eq!(waited, None);
+    assert_eq!(follower.position(), CapturePosition::default());
+    file.write_all(&first[first.len() / 2..]).expect("write");
+    assert_eq!(next_owned(&mut follower), Some(payload(0)));
+
+    const MESSAGES: u64 = 400;
+    let writer = thread::spawn(move || {
+        for i in 1..MESSAGES {
+            let bytes = frame_bytes(&payload(i));
+            match i % 5 {
+                // Byte by byte, so the follower meets every kind of torn
+                // frame: a partial length, checksum, payload.
+                0 => {
+                    for (n, byte) in bytes.iter().enumerate() {
+                        file.write_all(&[*byte]).expect("write");
+                        file.flush().expect("flush");
+                        if n % 4 == 0 {
+                            thread::sleep(Duration::from_micros(50));
+                        }
+                    }
+                }
+                1 => {
+                    file.write_all(&bytes[..3]).expect("write");
+                    thread::sleep(Duration::from_micros(300));
+                    file.write_all(&bytes[3..]).expect("write");
+                }
+                _ => file.write_all(&bytes).expect("write"),
+            }
+            if i % 10 == 0 {
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+    });
+    for i in 1..MESSAGES {
+        assert_eq!(next_owned(&mut follower), Some(payload(i)), "message {i}");
+        assert_eq!(follower.next_message(), i + 1);
+    }
+    writer.join().expect("the writer thread");
+    let nothing = follower
+        .next_timeout(Duration::from_millis(30))
+        .expect("waiting at the end is no error");
+    assert_eq!(nothing, None, "every frame arrived exactly once");
+    let len = fs::metadata(&path).expect("stat").len();
+    assert_eq!(
+        follower.position(),
+        CapturePosition {
+            segment: 0,
+            frame: MESSAGES,
+            offset: len
+        }
+    );
+}
+
+#[test]
+fn not_following_stops_at_the_end_and_a_torn_tail_there_is_an_error() {
+    let dir = TempDir::new("not-following");
+    let path = dir.0.join("torn.fstream");
+    File::create(&path).expect("create the file");
+
+    // An empty file ends at once; a header written later is still a header.
+    let mut follower = Follower::open(&path, deframer())
+        .expect("open")
+        .with_follow(false);
+    assert_eq!(follower.next().expect("an empty file"), None);
+    let mut writer = StreamWriter::new(
+        OpenOptions::new().append(true).open(&path).expect("reopen"),
+        framer(),
+    );
+    writer
+        .write_header(&StreamHeader::new().with_metadata("purpose", "test"))
+        .expect("header");
+    for i in 0..5 {
+        writer.write_payload(&payload(i)).expect("write");
+    }
+    writer.flush().expect("flush");
+    let end = writer.bytes_written();
+    drop(writer);
+
+    for i in 0..5 {
+        assert_eq!(next_owned(&mut follower), Some(payload(i)), "message {i}");
+    }
+    let header = follower.header().expect("the header is kept apart");
+    assert_eq!(header.metadata("purpose"), Some("test"));
+    assert_eq!(follower.next_message(), 5, "the header is not a message");
+    assert_eq!(follower.next().expect("the end"), None);
+    assert_eq!(follower.next().expect("still the end"), None);
+
+    // Half a frame at the end: not following, the stream is torn there.
+    let torn = frame_bytes(&payload(5));
+    let mut file = OpenOptions::new().append(true).open(&path).expect("reopen");
+    file.write_all(&torn[..torn.len() - 3]).expect("write");
+    let error = follower.next().expect_err("a torn tail is an error");
+    let (named, source) = stream_error(&error);
+    assert_eq!(named, path);
+    assert!(source.is_unexpected_eof(), "{source:?}");
+    assert_eq!(
+        source.position(),
+        Some(Position {
+            offset: end,
+            frame: 6
+        })
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains("torn.fstream") && text.contains(&format!("byte offset {end}")),
+        "{text}"
+    );
+
+    // Nothing was consumed: completed, the frame reads.
+    file.write_all(&torn[torn.len() - 3..]).expect("write");
+    assert_eq!(next_owned(&mut follower), Some(payload(5)));
+    assert_eq!(follower.next().expect("the end"), None);
+}
+
+#[test]
+fn a_rotating_directory_is_followed_across_rotations() {
+    let dir = TempDir::new("rotating");
+    const LAST_SEGMENT: u64 = 60;
+    let count = |sequence: u64| sequence * 7 % 9; // some segments hold no message
+    let total: u64 = (0..=LAST_SEGMENT).map(count).sum();
+
+    // Opened first: the directory has no segment yet, and is waited on.
+    let mut follower = Follower::open(&dir.0, deframer())
+        .expect("open the follower")
+        .with_poll_interval(Duration::from_micros(200));
+    assert_eq!(
+        follower
+            .next_timeout(Duration::from_millis(5))
+            .expect("an empty directory is waited on"),
+        None
+    );
+
+    let path = dir.0.clone();
+    let writer = thread::spawn(move || {
+        let mut message = 0;
+        for sequence in 0..=LAST_SEGMENT {
+            let mut segment = TestSegment::begin(&path, sequence, message);
+            for _ in 0..count(sequence) {
+                segment.append(&payload(message));
+                message += 1;
+                if message % 3 == 0 {
+                    thread::sleep(Duration::from_micros(150));
+                }
+            }
+            // The last one stays open, as a running capture's does.
+            if sequence < LAST_SEGMENT {
+                let _ = segment.close();
+            }
+        }
+    });
+
+    let mut segments_read = std::collections::HashSet::new();
+    for i in 0..total {
+        assert_eq!(follower.next_message(), i, "before message {i}");
+        assert_eq!(next_owned(&mut follower), Some(payload(i)), "message {i}");
+        segments_read.insert(follower.position().segment);
+        assert_eq!(
+            follower.header().and_then(|h| h.metadata(META_SEQUENCE)),
+            Some(follower.position().segment.to_string().as_str())
+        );
+    }
+    writer.join().expect("the writer thread");
+    let nothing = follower
+        .next_timeout(Duration::from_millis(30))
+        .expect("waiting at the end is no error");
+    assert_eq!(nothing, None, "every frame arrived exactly once");
+    let with_messages = (0..=LAST_SEGMENT).filter(|&s| count(s) > 0).count();
+    assert_eq!(segments_read.len(), with_messages);
+    assert!(with_messages >= 50, "at least 50 rotations were followed");
+
+    // Not following, the same directory reads through its open segment.
+    let mut reader = Follower::open(&dir.0, deframer())
+        .expect("open")
+        .with_follow(false);
+    assert_eq!(
+        read_rest(&mut reader),
+        (0..total).map(payload).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_segment_renamed_after_the_last_look_is_read_to_its_final_end() {
+    let dir = TempDir::new("final-end");
+    let mut follower = Follower::open(&dir.0, deframer()).expect("open");
+    let mut first = TestSegment::begin(&dir.0, 0, 0);
+    first.append(&payload(0));
+    assert_eq!(next_owned(&mut follower), Some(payload(0)));
+    let waited = follower
+        .next_timeout(Duration::from_millis(10))
+        .expect("at the end of the open segment");
+    assert_eq!(waited, None);
+
+    // While the follower is not looking: two more frames, the rename, and
+    // the next segment with frames of its own.
+    first.append(&payload(1));
+    first.append(&payload(2));
+    let (closed, _) = first.close();
+    let mut second = TestSegment::begin(&dir.0, 1, 3);
+    second.append(&payload(3));
+
+    for i in 1..4 {
+        assert_eq!(next_owned(&mut follower), Some(payload(i)), "message {i}");
+    }
+    assert_eq!(follower.position().segment, 1);
+    assert_eq!(follower.next_message(), 4);
+    // Errors in the renamed segment would name its closed path.
+    assert!(closed.exists());
+}
+
+#[test]
+fn an_open_segment_that_cannot_be_read_past_is_left_once_closed() {
+    let dir = TempDir::new("stuck");
+    let mut first = TestSegment::begin(&dir.0, 0, 0);
+    first.append(&payload(0));
+    let bad_at = first.writer.bytes_written();
+    // A frame declaring a length over the limit: the follower cannot know
+    // where the next frame starts.
+    let mut bad = 0xffff_fff0_u32.to_le_bytes().to_vec();
+    bad.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    first.writer.get_mut().write_all(&bad).expect("write");
+
+    let mut follower = Follower::open(&dir.0, deframer()).expect("open");
+    assert_eq!(next_owned(&mut follower), Some(payload(0)));
+    let open_path = first.segment.path.clone();
+    for _ in 0..2 {
+        let error = next_error(&mut follower, &open_path, bad_at, 2);
+        assert!(
+            matches!(error.kind(), ErrorKind::FrameTooLarge { .. }),
+            "{error:?}"
+        );
+    }
+
+    // Rotation: the writer closes it and goes on in the next segment.
+    let (closed, _) = first.close();
+    let mut second = TestSegment::begin(&dir.0, 1, 1);
+    second.append(&payload(1));
+    let error = next_error(&mut follower, &closed, bad_at, 2);
+    assert!(
+        matches!(error.kind(), ErrorKind::FrameTooLarge { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        next_owned(&mut follower),
+        Some(payload(1)),
+        "on with the next segment"
+    );
+    assert_eq!(follower.position().segment, 1);
+}
+
+#[test]
+fn an_empty_directory_ends_when_not_following() {
+    let dir = TempDir::new("empty-dir");
+    let mut follower = Follower::open(&dir.0, deframer())
+        .expect("open")
+        .with_follow(false);
+    assert_eq!(follower.next().expect("no segment yet"), None);
+    assert_eq!(follower.next_message(), 0);
+    assert!(follower.header().is_none());
+}
+
+#[test]
+fn resuming_at_a_saved_position_reads_exactly_the_rest() {
+    let dir = TempDir::new("resume");
+    let file = dir.0.join("plain.fstream");
+    let segments = dir.0.join("segments");
+    fs::create_dir(&segments).expect("create");
+    const TOTAL: u64 = 12;
+
+    let mut writer = StreamWriter::new(File::create(&file).expect("create"), framer());
+    writer.write_header(&StreamHeader::new()).expect("header");
+    for i in 0..TOTAL {
+        writer.write_payload(&payload(i)).expect("write");
+    }
+    drop(writer);
+    // An empty segment too: a boundary right after another.
+    write_closed_segments(&segments, &[4, 3, 0, 5]);
+
+    for path in [&file, &segments] {
+        for cut in 0..=TOTAL {
+            let mut first = Follower::open(path, deframer())
+                .expect("open")
+                .with_follow(false);
+            for i in 0..cut {
+                assert_eq!(next_owned(&mut first), Some(payload(i)));
+            }
+            assert_eq!(first.next_message(), cut);
+            let at = first.position();
+
+            let mut resumed = Follower::open_at(path, deframer(), at)
+                .expect("resume")
+                .with_follow(false);
+            assert_eq!(resumed.next_message(), cut, "{} at {at}", path.display());
+            assert_eq!(resumed.position(), at);
+            assert_eq!(
+                read_rest(&mut resumed),
+                (cut..TOTAL).map(payload).collect::<Vec<_>>(),
+                "{} resumed at {at}",
+                path.display()
+            );
+        }
+    }
+
+    // A position past the end of its file is refused, not waited on.
+    let len = fs::metadata(&file).expect("stat").len();
+    let past = CapturePosition {
+        segment: 0,
+        frame: 99,
+        offset: len + 1,
+    };
+    let error = Follower::open_at(&file, deframer(), past).expect_err("past the end");
+    assert!(
+        matches!(&error, Error::Invalid { path, .. } if *path == file),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn segments_deleted_before_they_were_read_are_reported_once() {
+    let dir = TempDir::new("gone");
+    let segments = write_closed_segments(&dir.0, &[3, 3, 3, 3, 3]);
+
+    let mut follower = Follower::open(&dir.0, deframer()).expect("open");
+    assert_eq!(next_owned(&mut follower), Some(payload(0)));
+    assert_eq!(next_owned(&mut follower), Some(payload(1)));
+    // Retention deletes what the follower has not read yet.
+    fs::remove_file(&segments[1].0).expect("delete");
+    fs::remove_file(&segments[2].0).expect("delete");
+    assert_eq!(next_owned(&mut follower), Some(payload(2)));
+    let error = follower
+        .next()
+        .expect_err("the deleted segments are reported");
+    assert!(
+        matches!(error, Error::SegmentsGone { first: 1, last: 2 }),
+        "{error:?}"
+    );
+    assert_eq!(
+        follower.next_message(),
+        9,
+        "numbered by the next segment's header"
+    );
+    assert_eq!(follower.position().segment, 3);
+    for i in 9..15 {
+        assert_eq!(next_owned(&mut follower), Some(payload(i)), "once, then on");
+    }
+    let nothing = follower
+        .next_timeout(Duration::from_millis(20))
+        .expect("the end");
+    assert_eq!(nothing, None);
+
+    // Resuming in a deleted segment says so too.
+    let at = CapturePosition {
+        segment: 1,
+        frame: 2,
+        offset: segments[1].1[1],
+    };
+    let mut resumed = Follower::open_at(&dir.0, deframer(), at).expect("resume");
+    let error = resumed
+        .next()
+        .expect_err("the deleted segments are reported");
+    assert!(
+        matches!(error, Error::SegmentsGone { first: 1, last: 2 }),
+        "{error:?}"
+    );
+    assert_eq!(next_owned(&mut resumed), Some(payload(9)));
+
+    // Opened from the start, a capture starts at its first segment kept.
+    fs::remove_file(&segments[0].0).expect("delete");
+    let mut fresh = Follower::open(&dir.0, deframer()).expect("open");
+    assert_eq!(fresh.next_message(), 9);
+    assert_eq!(next_owned(&mut fresh), Some(payload(9)));
+}
+
+#[test]
+fn damage_in_a_segment_is_an_error_naming_that_file() {
+    let dir = TempDir::new("damage");
+    let closed = write_closed_segments(&dir.0, &[3, 3, 3, 3, 3]);
+    let mut open = TestSegment::begin(&dir.0, 5, 15);
+    for i in 15..18 {
+        open.append(&payload(i));
+    }
+
+    let patch = |path: &Path, offset: u64, bytes: &[u8]| {
+        let mut file = OpenOptions::new().write(true).open(path).expect("open");
+        file.seek(SeekFrom::Start(offset)).expect("seek");
+        file.write_all(bytes).expect("patch");
+    };
+    let frame_len = |i: u64| frame_bytes(&payload(i)).len() as u64;
+    // Segment 1: its header frame's checksum has a flipped bit (its payload
+    // still reads as a header).
+    let (seg1, _) = &closed[1];
+    let mut crc = [0_u8; 1];
+    let mut file = File::open(seg1).expect("open");
+    file.seek(SeekFrom::Start(4)).expect("seek");
+    std::io::Read::read_exact(&mut file, &mut crc).expect("read");
+    patch(seg1, 4, &[crc[0] ^ 1]);
+    // Segment 2: message 7 (its frame 2) has a flipped payload byte.
+    let (seg2, offsets2) = &closed[2];
+    patch(seg2, offsets2[1] + frame_len(7) - 1, b"#");
+    // Segment 3: message 10 declares a length over the limit.
+    let (seg3, offsets3) = &closed[3];
+    patch(seg3, offsets3[1], &0xffff_fff0_u32.to_le_bytes());
+    // Segment 4: closed with its last frame torn.
+    let (seg4, offsets4) = &closed[4];
+    let len4 = fs::metadata(seg4).expect("stat").len();
+    OpenOptions::new()
+        .write(true)
+        .open(seg4)
+        .expect("open")
+        .set_len(len4 - 3)
+        .expect("truncate");
+    // Segment 5, still open: message 16 has a flipped payload byte.
+    patch(
+        &open.segment.path,
+        open.offsets[1] + frame_len(16) - 1,
+        b"#",
+    );
+
+    let mut follower = Follower::open(&dir.0, deframer()).expect("open");
+    let read = |follower: &mut Follower<_>, messages: core::ops::Range<u64>| {
+        for i in messages {
+            assert_eq!(next_owned(follower), Some(payload(i)), "message {i}");
+        }
+    };
+    read(&mut follower, 0..3);
+    let header = next_error(&mut follower, seg1, 0, 0);
+    assert!(
+        matches!(header.kind(), ErrorKind::ChecksumMismatch { .. }),
+        "{header:?}"
+    );
+    assert_eq!(follower.next_message(), 3, "a damaged header is no message");
+    read(&mut follower, 3..7);
+    let mismatch = next_error(&mut follower, seg2, offsets2[1], 2);
+    assert!(
+        matches!(mismatch.kind(), ErrorKind::ChecksumMismatch { .. }),
+        "{mismatch:?}"
+    );
+    // On after the damaged frame.
+    read(&mut follower, 8..10);
+    let too_large = next_error(&mut follower, seg3, offsets3[1], 2);
+    assert!(
+        matches!(too_large.kind(), ErrorKind::FrameTooLarge { .. }),
+        "{too_large:?}"
+    );
+    // The rest of segment 3 cannot be found: on with segment 4.
+    read(&mut follower, 12..14);
+    let torn = next_error(&mut follower, seg4, offsets4[2], 3);
+    assert!(
+        torn.is_unexpected_eof(),
+        "a torn tail in a closed segment: {torn:?}"
+    );
+    read(&mut follower, 15..16);
+    let in_open = next_error(&mut follower, &open.segment.path, open.offsets[1], 2);
+    assert!(
+        matches!(in_open.kind(), ErrorKind::ChecksumMismatch { .. }),
+        "{in_open:?}"
+    );
+    read(&mut follower, 17..18);
+    let nothing = follower
+        .next_timeout(Duration::from_millis(20))
+        .expect("the end of the open segment");
+    assert_eq!(nothing, None);
+}
+
+/// The next call's error: promptly, a stream error naming `path`, at
+/// `offset` and frame `frame`, in its words too.
+fn next_error(
+    follower: &mut Follower<ChecksumDeframer<Crc32>>,
+    path: &Path,
+    offset: u64,
+    frame: u64,
+) -> flatstream::Error {
+    let started = Instant::now();
+    let error = follower.next().expect_err("damage is an error");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "reported, not waited on"
+    );
+    let text = error.to_string();
+    let name = path.file_name().and_then(|n| n.to_str()).expect("a name");
+    assert!(
+        text.contains(name) && text.contains(&format!("frame {frame} at byte offset {offset}")),
+        "{text}"
+    );
+    match error {
+        Error::Stream {
+            path: Some(named),
+            source,
+        } => {
+            assert_eq!(named, path);
+            assert_eq!(source.position(), Some(Position { offset, frame }));
+            source
+        }
+        other => panic!("expected a stream error naming a file, got {other:?}"),
+    }
+}
+
+#[test]
+fn stop_ends_a_blocked_next_from_another_thread() {
+    let dir = TempDir::new("stop");
+    // A poll interval far longer than the test: only the stop can end the
+    // wait in time.
+    let mut follower = Follower::open(&dir.0, deframer())
+        .expect("open")
+        .with_poll_interval(Duration::from_secs(600));
+    let stop = follower.stop_handle();
+    let (done, finished) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let result = follower.next().map(|m| m.map(<[u8]>::to_vec));
+        let _ = done.send((result.expect("stopping is no error"), follower));
+    });
+    assert!(
+        finished.recv_timeout(Duration::from_millis(50)).is_err(),
+        "next() blocks while there is nothing"
+    );
+    assert!(!stop.is_stopped());
+    stop.stop();
+    let (result, mut follower) = finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the stop ends the wait long before the poll interval");
+    assert_eq!(result, None);
+    // Stopped for good, even with messages there.
+    write_closed_segments(&dir.0, &[2]);
+    assert_eq!(follower.next().expect("stopped").map(<[u8]>::to_vec), None);
+}
+
+#[test]
+fn reading_allocates_nothing_once_warm() {
+    let dir = TempDir::new("alloc");
+    let path = dir.0.join("alloc.fstream");
+    let mut file = File::create(&path).expect("create");
+    let mut follower = Follower::open(&path, deframer())
+        .expect("open")
+        .with_poll_interval(Duration::from_micros(100));
+    const MESSAGES: u64 = 2000;
+    let frames: Vec<Vec<u8>> = (0..MESSAGES).map(|i| frame_bytes(&payload(i))).collect();
+    let writer = thread::spawn(move || {
+        for (i, frame) in frames.iter().enumerate() {
+            file.write_all(frame).expect("write");
+            if i % 50 == 0 {
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+    });
+    for i in 0..100 {
+        assert_eq!(next_owned(&mut follower), Some(payload(i)));
+    }
+    // Counted on this thread only: the writer's allocations do not count.
+    let before = counting::thread_allocations();
+    for i in 100..MESSAGES {
+        let message = follower.next().expect("read").expect("a message");
+        // Checked against a prefix formatted on the stack: no allocation.
+        let mut expected = [0_u8; 32];
+        let mut rest = &mut expected[..];
+        write!(rest, "message {i}:").expect("fits");
+        let len = 32 - rest.len();
+        assert!(message.starts_with(&expected[..len]), "message {i}");
+    }
+    let allocated = counting::thread_allocations() - before;
+    writer.join().expect("the writer thread");
+    assert_eq!(
+        allocated, 0,
+        "allocations while reading, waiting at the end included"
+    );
+}

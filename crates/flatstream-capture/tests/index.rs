@@ -1,0 +1,1006 @@
+//! Sparse segment indexes and seeking: sidecars written by the builder and
+//! by a scan, damaged and stale sidecars, and seeking by message number and
+//! by time in capture directories, plain files and slices.
+
+extern crate alloc;
+
+use alloc::sync::Arc;
+use core::task::Poll;
+use core::time::Duration;
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use flatstream::{
+    ChecksumDeframer, ChecksumFramer, Crc32, Position, ReadBuffer, StreamHeader, StreamWriter,
+};
+use flatstream_capture::segment::{self, META_FIRST_MESSAGE, META_SEQUENCE, META_START, Segment};
+use flatstream_capture::{
+    CapturePosition, Error, IndexBuilder, IndexEntry, IndexOptions, SegmentIndex, TimestampFn,
+    build_index, seek_to_message, seek_to_message_in, seek_to_time,
+};
+
+/// A fresh directory under the system's temporary one, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "flatstream-capture-index-{}-{name}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create the test directory");
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Nanoseconds since the epoch of the default timestamps: late 2027.
+const T0: u64 = 1_820_000_000_000_000_000;
+
+/// The default timestamp of message `n`: a microsecond apart.
+fn ts(n: u64) -> u64 {
+    T0 + n * 1000
+}
+
+fn time(ns: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(ns)
+}
+
+/// Message `n`'s payload: its timestamp, its number and `n % 13` bytes of
+/// filler, so frames differ in size.
+fn payload(n: u64, timestamp: u64) -> Vec<u8> {
+    let mut p = timestamp.to_le_bytes().to_vec();
+    p.extend_from_slice(format!("message {n}").as_bytes());
+    p.resize(p.len() + usize::try_from(n % 13).expect("small"), b'.');
+    p
+}
+
+fn timestamp_fn() -> TimestampFn {
+    Arc::new(|p: &[u8]| Some(u64::from_le_bytes(p.get(..8)?.try_into().ok()?)))
+}
+
+fn deframer() -> ChecksumDeframer<Crc32> {
+    ChecksumDeframer::new(Crc32)
+}
+
+fn options() -> IndexOptions {
+    IndexOptions::new()
+        .every_messages(3)
+        .every_bytes(120)
+        .with_timestamp(timestamp_fn())
+}
+
+/// One segment as a test wrote it.
+#[derive(Debug, Clone)]
+struct Written {
+    segment: Segment,
+    first: u64,
+    count: u64,
+    /// Where each message's frame starts.
+    positions: Vec<Position>,
+    /// Bytes of whole frames.
+    len: u64,
+}
+
+/// What segment to write: its sequence number, the time in its name, and
+/// its messages `first..first + count`.
+#[derive(Debug, Clone, Copy)]
+struct Spec {
+    sequence: u64,
+    name_time: u64,
+    first: u64,
+    count: u64,
+    open: bool,
+}
+
+/// Writes a segment of `dir` the way a segment writer does: the capture
+/// header, then the messages of `spec` (timestamps from `stamp`), observed
+/// by `builder`; closed segments get a sidecar.
+fn write_segment(
+    dir: &Path,
+    spec: Spec,
+    builder: &mut IndexBuilder,
+    stamp: &dyn Fn(u64) -> u64,
+) -> Written {
+    let Spec {
+        sequence,
+        name_time,
+        first,
+        count,
+        open,
+    } = spec;
+    let start = time(name_time);
+    let segment = Segment::new(dir, sequence, start, open);
+    let file = File::create(&segment.path).expect("create a segment");
+    let mut writer = StreamWriter::new(file, ChecksumFramer::new(Crc32));
+    writer
+        .write_header(
+            &StreamHeader::new()
+                .with_metadata(META_SEQUENCE, sequence.to_string())
+                .with_metadata(META_FIRST_MESSAGE, first.to_string())
+                .with_metadata(META_START, segment::format_utc(start)),
+        )
+        .expect("write the header");
+    let mut positions = Vec::new();
+    for n in first..first + count {
+        let at = Position {
+            offset: writer.bytes_written(),
+            frame: writer.frames_written(),
+        };
+        let p = payload(n, stamp(n));
+        writer.write_payload(&p).expect("write a payload");
+        builder.observe(at, n, &p);
+        positions.push(at);
+    }
+    writer.flush().expect("flush");
+    if open {
+        builder.reset();
+    } else {
+        builder
+            .finish(
+                &segment.index_path(),
+                writer.bytes_written(),
+                writer.frames_written(),
+            )
+            .expect("write the sidecar");
+    }
+    Written {
+        segment,
+        first,
+        count,
+        positions,
+        len: writer.bytes_written(),
+    }
+}
+
+/// A capture directory of six segments: 7 messages, none, 12, 1, 9, and an
+/// open one with 5 and a torn frame after them. The names' start times are
+/// off from the first messages' timestamps in both directions.
+fn directory(dir: &Path) -> Vec<Written> {
+    let mut builder = IndexBuilder::new(options());
+    let counts = [7_u64, 0, 12, 1, 9, 5];
+    let skews: [i64; 6] = [0, 0, 2500, -2500, 700, 0];
+    let mut first = 0;
+    let mut written = Vec::new();
+    for (sequence, (&count, &skew)) in (0_u64..).zip(counts.iter().zip(&skews)) {
+        let name_time = ts(first).checked_add_signed(skew).expect("in range");
+        let open = sequence == 5;
+        let spec = Spec {
+            sequence,
+            name_time,
+            first,
+            count,
+            open,
+        };
+        written.push(write_segment(dir, spec, &mut builder, &ts));
+        first += count;
+    }
+    // A frame being written when the test looks: its first 7 bytes.
+    let mut torn = StreamWriter::new(Vec::new(), ChecksumFramer::new(Crc32));
+    torn.write_payload(&payload(first, ts(first)))
+        .expect("encode");
+    let open = &written[5].segment.path;
+    let mut file = fs::OpenOptions::new()
+        .append(true)
+        .open(open)
+        .expect("open");
+    file.write_all(&torn.into_inner()[..7])
+        .expect("append a torn frame");
+    written
+}
+
+/// The payload a reader starting at `at` in `path` reads first, and where
+/// it is after it.
+fn read_at(path: &Path, at: CapturePosition) -> (Vec<u8>, Position) {
+    let mut file = File::open(path).expect("open the segment");
+    file.seek(SeekFrom::Start(at.offset)).expect("seek");
+    let mut buffer = ReadBuffer::new(deframer()).starting_at(Position {
+        offset: at.offset,
+        frame: at.frame,
+    });
+    let Poll::Ready(read) = buffer.poll_frame(|buf| Poll::Ready(file.read(buf))) else {
+        panic!("a file is never pending");
+    };
+    let payload = read
+        .expect("a good frame")
+        .expect("a frame, not the end")
+        .to_vec();
+    (payload, buffer.position())
+}
+
+/// Checks that seeking every message of `written` lands on it, and that
+/// the numbers past the end are out of range.
+fn assert_every_message_found(dir: &Path, written: &[Written]) {
+    let first = written[0].first;
+    let end = written.last().map(|w| w.first + w.count).expect("segments");
+    for w in written {
+        for (n, expected) in (w.first..).zip(&w.positions) {
+            let at = seek_to_message(dir, deframer(), n).expect("seek");
+            assert_eq!(
+                at,
+                CapturePosition {
+                    segment: w.segment.sequence,
+                    frame: expected.frame,
+                    offset: expected.offset
+                },
+                "message {n}"
+            );
+            let (read, after) = read_at(&w.segment.path, at);
+            assert_eq!(read, payload(n, ts(n)), "message {n}");
+            assert_eq!(after.frame, at.frame + 1, "message {n}");
+        }
+    }
+    for n in [end, end + 1, u64::MAX] {
+        assert!(
+            matches!(
+                seek_to_message(dir, deframer(), n),
+                Err(Error::OutOfRange { requested, first: f, end: e })
+                    if requested == n && f == first && e == end
+            ),
+            "message {n}"
+        );
+    }
+}
+
+fn remove_sidecars(dir: &Path) {
+    for entry in fs::read_dir(dir).expect("list") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "idx") {
+            fs::remove_file(path).expect("remove a sidecar");
+        }
+    }
+}
+
+/// The files of `dir`, by name.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn builder_sidecar_reads_back_and_equals_a_scan() {
+    let dir = TempDir::new("round-trip");
+    // Frames of 28 to 40 bytes: entries are due after 2 frames when they
+    // are large, after 3 messages otherwise.
+    let options = IndexOptions::new()
+        .every_messages(3)
+        .every_bytes(70)
+        .with_timestamp(timestamp_fn());
+    let mut builder = IndexBuilder::new(options.clone());
+    let mut observed = Vec::new();
+    let mut spy = IndexBuilder::new(options.clone());
+    let w = write_segment(
+        dir.path(),
+        Spec {
+            sequence: 4,
+            name_time: T0,
+            first: 1000,
+            count: 60,
+            open: false,
+        },
+        &mut spy,
+        &ts,
+    );
+    for (n, at) in (w.first..).zip(&w.positions) {
+        builder.observe(*at, n, &payload(n, ts(n)));
+        observed.push(*at);
+    }
+    let mut expected = Vec::new();
+    let mut last: Option<(u64, u64)> = None;
+    for (n, at) in (w.first..).zip(&observed) {
+        if last.is_none_or(|(m, o)| n - m >= 3 || at.offset - o >= 70) {
+            expected.push(IndexEntry {
+                message: n,
+                frame: at.frame,
+                offset: at.offset,
+                timestamp: Some(ts(n)),
+            });
+            last = Some((n, at.offset));
+        }
+    }
+    let gaps: Vec<u64> = expected
+        .windows(2)
+        .map(|p| p[1].message - p[0].message)
+        .collect();
+    assert!(
+        gaps.contains(&2),
+        "the byte interval made some entries: {gaps:?}"
+    );
+    assert!(
+        gaps.contains(&3),
+        "the message interval made some entries: {gaps:?}"
+    );
+    assert_eq!(builder.entries(), expected.as_slice());
+
+    let from_builder = SegmentIndex::read(&w.segment.index_path()).expect("read the sidecar");
+    assert_eq!(from_builder.entries(), expected.as_slice());
+    assert_eq!(from_builder.segment_len(), w.len);
+    assert_eq!(from_builder.frames(), w.count + 1);
+    assert_eq!(
+        (
+            from_builder.interval_messages(),
+            from_builder.interval_bytes()
+        ),
+        (3, 70)
+    );
+    assert!(from_builder.has_timestamps());
+    from_builder
+        .check(&w.segment.path, deframer())
+        .expect("the sidecar describes its segment");
+
+    // Written by a scan of the closed segment instead: the same index.
+    fs::remove_file(w.segment.index_path()).expect("remove the sidecar");
+    build_index(&w.segment.path, deframer(), &options).expect("build the index");
+    let from_scan = SegmentIndex::read(&w.segment.index_path()).expect("read the rebuilt sidecar");
+    assert_eq!(from_scan, from_builder);
+
+    // Other options, another index; no temporary file left behind.
+    build_index(
+        &w.segment.path,
+        deframer(),
+        &IndexOptions::new().every_messages(25),
+    )
+    .expect("rebuild");
+    let sparse = SegmentIndex::read(&w.segment.index_path()).expect("read");
+    let messages: Vec<u64> = sparse.entries().iter().map(|e| e.message).collect();
+    assert_eq!(messages, [1000, 1025, 1050]);
+    assert!(sparse.entries().iter().all(|e| e.timestamp.is_none()));
+    assert!(!sparse.has_timestamps());
+    let segment_name = w.segment.path.file_name().expect("name").to_string_lossy();
+    assert_eq!(
+        names(dir.path()),
+        [segment_name.to_string(), format!("{segment_name}.idx")]
+    );
+
+    // A builder's finish resets it for the next segment.
+    builder
+        .finish(&dir.path().join("again.idx"), w.len, w.count + 1)
+        .expect("finish");
+    assert!(builder.entries().is_empty());
+    builder.observe(observed[5], 1005, &payload(1005, ts(1005)));
+    assert_eq!(
+        builder.entries().len(),
+        1,
+        "the first message after a reset is an entry"
+    );
+}
+
+#[test]
+fn finish_refuses_positions_outside_the_segment() {
+    let dir = TempDir::new("finish-refuses");
+    let mut builder = IndexBuilder::new(IndexOptions::new());
+    builder.observe(
+        Position {
+            offset: 500,
+            frame: 3,
+        },
+        0,
+        b"late",
+    );
+    let path = dir.path().join("x.fstream.idx");
+    let err = builder
+        .finish(&path, 400, 10)
+        .expect_err("offset 500 of 400 bytes");
+    assert!(
+        matches!(&err, Error::Invalid { path: p, .. } if *p == path),
+        "{err}"
+    );
+    assert!(builder.entries().is_empty(), "reset after a failed finish");
+    assert!(
+        names(dir.path()).is_empty(),
+        "nothing written: {:?}",
+        names(dir.path())
+    );
+}
+
+#[test]
+fn every_damaged_sidecar_is_invalid() {
+    let dir = TempDir::new("damaged");
+    let mut builder = IndexBuilder::new(
+        IndexOptions::new()
+            .every_messages(4)
+            .with_timestamp(timestamp_fn()),
+    );
+    let w = write_segment(
+        dir.path(),
+        Spec {
+            sequence: 0,
+            name_time: T0,
+            first: 0,
+            count: 20,
+            open: false,
+        },
+        &mut builder,
+        &ts,
+    );
+    let good = fs::read(w.segment.index_path()).expect("read the sidecar");
+    assert_eq!(good.len(), 48 + 5 * 32 + 4);
+    let bad = dir.path().join("bad.idx");
+    let assert_invalid = |bytes: &[u8], what: &str| {
+        fs::write(&bad, bytes).expect("write");
+        match SegmentIndex::read(&bad) {
+            Err(Error::Invalid { path, reason }) => {
+                assert_eq!(path, bad, "{what}");
+                assert!(!reason.is_empty(), "{what}");
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    };
+    for i in 0..good.len() {
+        for mask in [1_u8, 2, 4, 8, 16, 32, 64, 128, 0xff] {
+            let mut bytes = good.clone();
+            bytes[i] ^= mask;
+            assert_invalid(&bytes, &format!("byte {i} ^ {mask:#x}"));
+        }
+    }
+    for len in 0..good.len() {
+        assert_invalid(&good[..len], &format!("cut to {len} bytes"));
+    }
+    let mut longer = good.clone();
+    longer.push(0);
+    assert_invalid(&longer, "a byte appended");
+
+    // Well-formed, with a correct checksum, but not an index: entries out of
+    // order, past the end, or not one message per frame.
+    let with_crc = |mut bytes: Vec<u8>| {
+        let n = bytes.len() - 4;
+        let crc = crc32fast::hash(&bytes[..n]);
+        bytes[n..].copy_from_slice(&crc.to_le_bytes());
+        bytes
+    };
+    let entry = |i: usize, field: usize| 48 + i * 32 + field * 8;
+    let set = |bytes: &mut Vec<u8>, at: usize, value: u64| {
+        bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    };
+    let mut swapped = good.clone();
+    let (a, b) = (
+        good[entry(1, 0)..entry(2, 0)].to_vec(),
+        good[entry(2, 0)..entry(3, 0)].to_vec(),
+    );
+    swapped[entry(1, 0)..entry(2, 0)].copy_from_slice(&b);
+    swapped[entry(2, 0)..entry(3, 0)].copy_from_slice(&a);
+    assert_invalid(&with_crc(swapped), "entries swapped");
+    let mut past_end = good.clone();
+    set(&mut past_end, entry(4, 2), w.len);
+    assert_invalid(&with_crc(past_end), "an offset at the segment's end");
+    let mut skipped = good.clone();
+    set(&mut skipped, entry(4, 1), w.positions[16].frame + 1);
+    assert_invalid(&with_crc(skipped), "frames and messages apart");
+    let mut zero_interval = good.clone();
+    set(&mut zero_interval, 24, 0);
+    assert_invalid(&with_crc(zero_interval), "an interval of 0");
+    let mut flags = good.clone();
+    flags[7] = 0x80;
+    assert_invalid(&with_crc(flags), "an unknown flag");
+    assert!(SegmentIndex::read(&w.segment.index_path()).is_ok());
+}
+
+#[test]
+fn check_refuses_the_index_of_another_segment() {
+    let dir = TempDir::new("check");
+    let mut builder = IndexBuilder::new(IndexOptions::new().every_messages(4));
+    // Segment 0 and its look-alikes, each in a directory of its own.
+    let make = |name: &str,
+                first: u64,
+                count: u64,
+                stamp: &dyn Fn(u64) -> u64,
+                builder: &mut IndexBuilder| {
+        let sub = dir.path().join(name);
+        fs::create_dir_all(&sub).expect("create");
+        write_segment(
+            &sub,
+            Spec {
+                sequence: 0,
+                name_time: T0,
+                first,
+                count,
+                open: false,
+            },
+            builder,
+            stamp,
+        )
+    };
+    let a = make("a", 10, 20, &ts, &mut builder);
+    let longer = make("longer", 10, 25, &ts, &mut builder);
+    let shorter = make("shorter", 10, 15, &ts, &mut builder);
+    // Numbered from 36: the same filler (n % 13) and digits, the same length.
+    let renumbered = make("renumbered", 36, 20, &|n| ts(n - 26), &mut builder);
+    assert_eq!(
+        fs::metadata(&renumbered.segment.path).expect("stat").len(),
+        fs::metadata(&a.segment.path).expect("stat").len()
+    );
+    // The same length, but frames elsewhere: message n of it has message
+    // (29 - n)'s filler.
+    let moved = {
+        let sub = dir.path().join("moved");
+        fs::create_dir_all(&sub).expect("create");
+        let mut writer = StreamWriter::new(Vec::new(), ChecksumFramer::new(Crc32));
+        writer
+            .write_header(
+                &StreamHeader::new()
+                    .with_metadata(META_SEQUENCE, "0")
+                    .with_metadata(META_FIRST_MESSAGE, "10")
+                    .with_metadata(META_START, segment::format_utc(time(T0))),
+            )
+            .expect("header");
+        for n in 10..30 {
+            writer
+                .write_payload(&payload(29 - (n - 10), ts(n)))
+                .expect("payload");
+        }
+        let path = sub.join(a.segment.path.file_name().expect("name"));
+        fs::write(&path, writer.into_inner()).expect("write");
+        path
+    };
+    assert_eq!(
+        fs::metadata(&moved).expect("stat").len(),
+        fs::metadata(&a.segment.path).expect("stat").len()
+    );
+
+    let index = SegmentIndex::read(&a.segment.index_path()).expect("read");
+    index
+        .check(&a.segment.path, deframer())
+        .expect("its own segment");
+    for (what, other) in [
+        ("longer", &longer.segment.path),
+        ("shorter", &shorter.segment.path),
+        ("renumbered", &renumbered.segment.path),
+        ("moved", &moved),
+    ] {
+        match index.check(other, deframer()) {
+            Err(Error::Invalid { path, reason }) => {
+                assert_eq!(path, *other, "{what}");
+                assert!(!reason.is_empty());
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+
+    // A sidecar of the same length whose entries are not at frames: the
+    // scan from an entry fails, and is redone from the header.
+    let data = fs::read(&moved).expect("read");
+    let mut offsets = Vec::new();
+    let mut reader = flatstream::SliceReader::new(&data, deframer());
+    reader.header().expect("the header");
+    for frame in reader.positioned() {
+        offsets.push(frame.expect("a good frame").0);
+    }
+    assert!(
+        index.entries()[1..]
+            .iter()
+            .all(|e| offsets.iter().all(|p| p.offset != e.offset)),
+        "no entry but the first is at a frame of the moved segment"
+    );
+    for (n, at) in (10..).zip(&offsets) {
+        let found = seek_to_message_in(&data, deframer(), Some(&index), n).expect("seek");
+        assert_eq!(
+            (found.frame, found.offset),
+            (at.frame, at.offset),
+            "message {n}"
+        );
+    }
+
+    // Seeking passes a stale sidecar over: each look-alike given segment
+    // 0's sidecar still finds every message.
+    for w in [&longer, &shorter, &renumbered] {
+        fs::copy(a.segment.index_path(), w.segment.index_path()).expect("copy the sidecar");
+        let dir = w.segment.path.parent().expect("dir");
+        for (n, at) in (w.first..).zip(&w.positions) {
+            let found = seek_to_message(dir, deframer(), n).expect("seek");
+            assert_eq!(
+                (found.frame, found.offset),
+                (at.frame, at.offset),
+                "message {n}"
+            );
+            let data = fs::read(&w.segment.path).expect("read");
+            let found_in = seek_to_message_in(&data, deframer(), Some(&index), n).expect("seek");
+            assert_eq!(found_in, found, "message {n} in a slice");
+        }
+    }
+}
+
+#[test]
+fn seek_to_message_finds_every_message_of_a_directory() {
+    let dir = TempDir::new("directory");
+    let written = directory(dir.path());
+    assert_every_message_found(dir.path(), &written);
+
+    // Damaged and stale sidecars are passed over.
+    let sidecar = |i: usize| written[i].segment.index_path();
+    fs::copy(sidecar(0), sidecar(2)).expect("a stale sidecar");
+    let mut bytes = fs::read(sidecar(4)).expect("read");
+    bytes[60] ^= 1;
+    fs::write(sidecar(4), bytes).expect("a damaged sidecar");
+    assert_every_message_found(dir.path(), &written);
+
+    remove_sidecars(dir.path());
+    assert_every_message_found(dir.path(), &written);
+}
+
+#[test]
+fn seek_after_retention_and_across_a_missing_segment() {
+    let dir = TempDir::new("retention");
+    let written = directory(dir.path());
+    fs::remove_file(&written[0].segment.path).expect("delete the oldest segment");
+    fs::remove_file(written[0].segment.index_path()).expect("and its sidecar");
+    let kept = &written[1..];
+    assert_every_message_found(dir.path(), kept);
+    for n in 0..7 {
+        assert!(
+            matches!(
+                seek_to_message(dir.path(), deframer(), n),
+                Err(Error::OutOfRange { requested, first: 7, end: 34 }) if requested == n
+            ),
+            "message {n}"
+        );
+    }
+
+    // Message 19 was the only one of segment 3.
+    fs::remove_file(&written[3].segment.path).expect("delete a middle segment");
+    match seek_to_message(dir.path(), deframer(), 19) {
+        Err(Error::Invalid { path, reason }) => {
+            assert_eq!(path, written[2].segment.path);
+            assert!(reason.contains("message 19 is missing"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        seek_to_message(dir.path(), deframer(), 20)
+            .expect("seek")
+            .segment,
+        4
+    );
+
+    // Nothing at all.
+    let empty = TempDir::new("retention-empty");
+    assert!(matches!(
+        seek_to_message(empty.path(), deframer(), 0),
+        Err(Error::OutOfRange {
+            requested: 0,
+            first: 0,
+            end: 0
+        })
+    ));
+}
+
+#[test]
+fn a_segment_without_a_capture_header_is_invalid() {
+    let dir = TempDir::new("no-header");
+    let segment = Segment::new(dir.path(), 0, time(T0), false);
+    let mut writer = StreamWriter::new(Vec::new(), ChecksumFramer::new(Crc32));
+    writer.write_payload(b"not a header").expect("write");
+    fs::write(&segment.path, writer.into_inner()).expect("write");
+    match seek_to_message(dir.path(), deframer(), 0) {
+        Err(Error::Invalid { path, .. }) => assert_eq!(path, segment.path),
+        other => panic!("{other:?}"),
+    }
+
+    // An open segment whose header is not on disk yet holds nothing yet.
+    let open_dir = TempDir::new("no-header-open");
+    let open = Segment::new(open_dir.path(), 0, time(T0), true);
+    File::create(&open.path).expect("create");
+    assert!(matches!(
+        seek_to_message(open_dir.path(), deframer(), 0),
+        Err(Error::OutOfRange {
+            requested: 0,
+            first: 0,
+            end: 0
+        })
+    ));
+}
+
+#[test]
+fn seek_to_message_in_a_plain_file() {
+    let dir = TempDir::new("plain");
+    for with_header in [false, true] {
+        let path = dir.path().join(format!("plain-{with_header}.fstream"));
+        let mut writer = StreamWriter::new(Vec::new(), ChecksumFramer::new(Crc32));
+        if with_header {
+            writer
+                .write_header(&StreamHeader::new().with_metadata("host", "probe-7"))
+                .expect("header");
+        }
+        let mut positions = Vec::new();
+        for n in 0..50 {
+            positions.push(Position {
+                offset: writer.bytes_written(),
+                frame: writer.frames_written(),
+            });
+            writer.write_payload(&payload(n, ts(n))).expect("payload");
+        }
+        fs::write(&path, writer.into_inner()).expect("write");
+        for sidecar in [false, true] {
+            if sidecar {
+                build_index(&path, deframer(), &options()).expect("index the file");
+            }
+            for (n, at) in (0..).zip(&positions) {
+                let found = seek_to_message(&path, deframer(), n).expect("seek");
+                assert_eq!(
+                    found,
+                    CapturePosition {
+                        segment: 0,
+                        frame: at.frame,
+                        offset: at.offset
+                    },
+                    "message {n}, header {with_header}, sidecar {sidecar}"
+                );
+                assert_eq!(read_at(&path, found).0, payload(n, ts(n)));
+            }
+            assert!(matches!(
+                seek_to_message(&path, deframer(), 50),
+                Err(Error::OutOfRange {
+                    requested: 50,
+                    first: 0,
+                    end: 50
+                })
+            ));
+        }
+    }
+    assert!(matches!(
+        seek_to_message(&dir.path().join("missing.fstream"), deframer(), 0),
+        Err(Error::Io { .. })
+    ));
+}
+
+#[test]
+fn seek_to_message_in_a_slice() {
+    let dir = TempDir::new("slice");
+    let written = directory(dir.path());
+    let w = &written[2];
+    let data = fs::read(&w.segment.path).expect("read");
+    let index = SegmentIndex::read(&w.segment.index_path()).expect("read the sidecar");
+    let foreign = SegmentIndex::read(&written[4].segment.index_path()).expect("read");
+    for index in [None, Some(&index), Some(&foreign)] {
+        for (n, at) in (w.first..).zip(&w.positions) {
+            let found = seek_to_message_in(&data, deframer(), index, n).expect("seek");
+            assert_eq!(
+                found,
+                CapturePosition {
+                    segment: 2,
+                    frame: at.frame,
+                    offset: at.offset
+                },
+                "message {n}"
+            );
+            assert_eq!(
+                found,
+                seek_to_message(dir.path(), deframer(), n).expect("seek")
+            );
+        }
+        for n in [6, 19, 100] {
+            assert!(
+                matches!(
+                    seek_to_message_in(&data, deframer(), index, n),
+                    Err(Error::OutOfRange { requested, first: 7, end: 19 }) if requested == n
+                ),
+                "message {n}"
+            );
+        }
+    }
+    // A slice that ends inside a frame: it ends before that frame.
+    let cut = &data[..usize::try_from(w.positions[11].offset).expect("small") + 5];
+    assert!(matches!(
+        seek_to_message_in(cut, deframer(), Some(&index), 18),
+        Err(Error::OutOfRange {
+            requested: 18,
+            first: 7,
+            end: 18
+        })
+    ));
+    assert_eq!(
+        seek_to_message_in(cut, deframer(), Some(&index), 17)
+            .expect("seek")
+            .offset,
+        w.positions[10].offset
+    );
+}
+
+/// The position of message `n` of `written`.
+fn position_of(written: &[Written], n: u64) -> CapturePosition {
+    let w = written
+        .iter()
+        .find(|w| (w.first..w.first + w.count).contains(&n))
+        .expect("a message of the capture");
+    let at = w.positions[usize::try_from(n - w.first).expect("small")];
+    CapturePosition {
+        segment: w.segment.sequence,
+        frame: at.frame,
+        offset: at.offset,
+    }
+}
+
+#[test]
+fn seek_to_time_before_between_at_and_after_messages() {
+    let dir = TempDir::new("time");
+    let written = directory(dir.path());
+    let timestamp = timestamp_fn();
+    let end_of_capture = {
+        let last = &written[5];
+        CapturePosition {
+            segment: 5,
+            frame: last.count + 1,
+            offset: last.len,
+        }
+    };
+    for sidecars in [true, false] {
+        if !sidecars {
+            remove_sidecars(dir.path());
+        }
+        for n in 0..34 {
+            let at = position_of(&written, n);
+            let seek =
+                |t: u64| seek_to_time(dir.path(), deframer(), time(t), &timestamp).expect("seek");
+            assert_eq!(
+                seek(ts(n)),
+                at,
+                "at message {n}'s time, sidecars {sidecars}"
+            );
+            assert_eq!(
+                seek(ts(n) - 500),
+                at,
+                "just before message {n}, sidecars {sidecars}"
+            );
+            assert_eq!(
+                seek(ts(n) - 999),
+                at,
+                "just after message {}, sidecars {sidecars}",
+                n.wrapping_sub(1)
+            );
+        }
+        for before in [UNIX_EPOCH, time(T0 - 1), time(T0 - 3_600_000_000_000)] {
+            assert_eq!(
+                seek_to_time(dir.path(), deframer(), before, &timestamp).expect("seek"),
+                position_of(&written, 0)
+            );
+        }
+        for after in [ts(33) + 1, ts(33) + 3_600_000_000_000] {
+            assert_eq!(
+                seek_to_time(dir.path(), deframer(), time(after), &timestamp).expect("seek"),
+                end_of_capture,
+                "after the last message: the end"
+            );
+        }
+    }
+}
+
+#[test]
+fn seek_to_time_finds_equal_timestamps_across_segments() {
+    // Messages 5 to 12 share one timestamp; segment 1 starts at message 8,
+    // named at exactly that time.
+    let dir = TempDir::new("time-equal");
+    let stamp = |n: u64| if (5..=12).contains(&n) { ts(5) } else { ts(n) };
+    let mut builder = IndexBuilder::new(options());
+    let written = [
+        write_segment(
+            dir.path(),
+            Spec {
+                sequence: 0,
+                name_time: ts(0),
+                first: 0,
+                count: 8,
+                open: false,
+            },
+            &mut builder,
+            &stamp,
+        ),
+        write_segment(
+            dir.path(),
+            Spec {
+                sequence: 1,
+                name_time: ts(5),
+                first: 8,
+                count: 10,
+                open: false,
+            },
+            &mut builder,
+            &stamp,
+        ),
+    ];
+    let timestamp = timestamp_fn();
+    for sidecars in [true, false] {
+        if !sidecars {
+            remove_sidecars(dir.path());
+        }
+        let seek =
+            |t: u64| seek_to_time(dir.path(), deframer(), time(t), &timestamp).expect("seek");
+        let at = |n: u64| {
+            let w = &written[usize::from(n >= 8)];
+            let p = w.positions[usize::try_from(n - w.first).expect("small")];
+            CapturePosition {
+                segment: w.segment.sequence,
+                frame: p.frame,
+                offset: p.offset,
+            }
+        };
+        assert_eq!(seek(ts(5)), at(5), "sidecars {sidecars}");
+        assert_eq!(seek(ts(5) - 1), at(5), "sidecars {sidecars}");
+        assert_eq!(seek(ts(5) + 1), at(13), "sidecars {sidecars}");
+        assert_eq!(seek(ts(13)), at(13), "sidecars {sidecars}");
+    }
+}
+
+#[test]
+fn seek_to_time_in_a_plain_file() {
+    let dir = TempDir::new("time-plain");
+    let path = dir.path().join("plain.fstream");
+    let mut writer = StreamWriter::new(Vec::new(), ChecksumFramer::new(Crc32));
+    let mut positions = Vec::new();
+    for n in 0..40 {
+        positions.push(writer.bytes_written());
+        writer
+            .write_payload(&payload(n, ts(n * 10)))
+            .expect("payload");
+    }
+    let len = writer.bytes_written();
+    fs::write(&path, writer.into_inner()).expect("write");
+    let timestamp = timestamp_fn();
+    for sidecar in [false, true] {
+        if sidecar {
+            build_index(&path, deframer(), &options()).expect("index");
+        }
+        for n in 0..40_u64 {
+            for t in [ts(n * 10), ts(n * 10) - 5000] {
+                let at = seek_to_time(&path, deframer(), time(t), &timestamp).expect("seek");
+                assert_eq!(
+                    (at.frame, at.offset),
+                    (n, positions[usize::try_from(n).expect("small")])
+                );
+            }
+        }
+        let end = seek_to_time(&path, deframer(), time(ts(400)), &timestamp).expect("seek");
+        assert_eq!((end.segment, end.frame, end.offset), (0, 40, len));
+    }
+}
+
+#[test]
+fn build_index_refuses_open_and_torn_segments() {
+    let dir = TempDir::new("build-refuses");
+    let written = directory(dir.path());
+    let open = &written[5].segment.path;
+    assert!(matches!(
+        build_index(open, deframer(), &options()),
+        Err(Error::Invalid { path, .. }) if path == *open
+    ));
+    // The open segment closed as it is, torn frame and all.
+    let closed = written[5].segment.closed_path();
+    fs::rename(open, &closed).expect("rename");
+    match build_index(&closed, deframer(), &options()) {
+        Err(Error::Stream {
+            path: Some(path),
+            source,
+        }) => {
+            assert_eq!(path, closed);
+            assert!(source.is_unexpected_eof());
+            assert_eq!(source.position().map(|p| p.offset), Some(written[5].len));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Once recovered, it is indexed, and the capture seeks through it.
+    let (file, _) = flatstream::recover_file_for_append(&closed, deframer()).expect("recover");
+    drop(file);
+    build_index(&closed, deframer(), &options()).expect("index the recovered segment");
+    SegmentIndex::read(&written[5].segment.index_path())
+        .expect("read")
+        .check(&closed, deframer())
+        .expect("it fits");
+    assert_eq!(
+        seek_to_message(dir.path(), deframer(), 33).expect("seek"),
+        position_of(&written, 33)
+    );
+}

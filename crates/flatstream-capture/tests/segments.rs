@@ -1,0 +1,588 @@
+//! `SegmentWriter`: rotation, standalone segments, restart after a crash,
+//! corruption, the directory lock, retention, and positions.
+
+use core::time::Duration;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use flatstream::{ChecksumDeframer, ChecksumFramer, Crc32, StreamHeader, StreamReader, Tail};
+use flatstream_capture::segment::{
+    self, META_FIRST_MESSAGE, META_SEQUENCE, META_START, Segment, format_utc,
+};
+use flatstream_capture::{
+    CapturePosition, CaptureSink, Error, IndexOptions, Retention, Rotation, SegmentOptions,
+    SegmentWriter,
+};
+
+type Writer = SegmentWriter<ChecksumFramer<Crc32>, ChecksumDeframer<Crc32>>;
+
+/// Bytes of a CRC-32 frame's header: the length and the checksum.
+const FRAME_HEADER: u64 = 8;
+
+/// A temporary capture directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "flatstream-capture-segments-{}-{test}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn open(dir: &Path, options: SegmentOptions) -> Result<Writer, Error> {
+    SegmentWriter::open(
+        dir,
+        ChecksumFramer::new(Crc32),
+        ChecksumDeframer::new(Crc32),
+        options,
+    )
+}
+
+/// Message `i`: 16 bytes, distinct, never all zeros.
+fn message(i: u64) -> Vec<u8> {
+    format!("message {i:08}").into_bytes()
+}
+
+/// A segment file's header and messages, read by core's reader.
+fn read_segment(path: &Path) -> (StreamHeader, Vec<Vec<u8>>) {
+    let file = File::open(path).expect("open segment");
+    let mut reader = StreamReader::new(file, ChecksumDeframer::new(Crc32));
+    let header = reader
+        .header()
+        .expect("read header")
+        .cloned()
+        .expect("every segment starts with a header");
+    let mut messages = Vec::new();
+    while let Some(payload) = reader.read_message().expect("read message") {
+        messages.push(payload.to_vec());
+    }
+    (header, messages)
+}
+
+/// What core's recovery says about a segment file.
+fn recovery(path: &Path) -> flatstream::Recovery {
+    let file = File::open(path).expect("open segment");
+    flatstream::recover(file, ChecksumDeframer::new(Crc32)).expect("recover")
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .expect("a file name")
+        .to_owned()
+}
+
+fn len(path: &Path) -> u64 {
+    std::fs::metadata(path).expect("metadata").len()
+}
+
+#[test]
+fn rotation_by_frames_makes_standalone_segments_whose_message_numbers_chain() {
+    let dir = TempDir::new("by-frames");
+    let user = StreamHeader::new()
+        .with_root_type("example.Reading")
+        .with_metadata("host", "probe-7")
+        .with_metadata(META_SEQUENCE, "not the writer's");
+    let options = SegmentOptions::new()
+        .with_rotation(Rotation::by_frames(3))
+        .with_header(user)
+        .with_index(IndexOptions::new());
+    let mut writer = open(&dir.0, options).expect("open");
+    assert_eq!(writer.open_segment(), None, "segments are created lazily");
+    for i in 0..10 {
+        writer.write_payload(&message(i)).expect("write");
+    }
+    writer.finish().expect("finish");
+    assert_eq!(writer.next_message(), 10);
+    drop(writer);
+
+    let segments = segment::list(&dir.0).expect("list");
+    let sequences: Vec<u64> = segments.iter().map(|s| s.sequence).collect();
+    assert_eq!(sequences, [0, 1, 2, 3]);
+    let names: Vec<String> = segments.iter().map(|s| file_name(&s.path)).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(
+        names, sorted,
+        "names sort in the order segments were written"
+    );
+
+    let mut all = Vec::new();
+    let mut next_first = 0;
+    for s in &segments {
+        assert!(!s.open, "{} is closed", s.path.display());
+        let recovered = recovery(&s.path);
+        assert!(
+            matches!(recovered.tail, Tail::Clean),
+            "{}",
+            s.path.display()
+        );
+        assert_eq!(recovered.valid_len, len(&s.path));
+        let (header, messages) = read_segment(&s.path);
+        assert_eq!(
+            recovered.frames,
+            messages.len() as u64 + 1,
+            "header + messages"
+        );
+        assert_eq!(header.root_type, "example.Reading");
+        assert_eq!(header.metadata("host"), Some("probe-7"));
+        assert_eq!(
+            header.metadata(META_SEQUENCE),
+            Some(s.sequence.to_string().as_str())
+        );
+        assert_eq!(
+            header.metadata(META_FIRST_MESSAGE),
+            Some(next_first.to_string().as_str())
+        );
+        assert_eq!(
+            header.metadata(META_START),
+            Some(format_utc(s.start).as_str())
+        );
+        assert!(s.index_path().exists(), "{} has an index", s.path.display());
+        next_first += messages.len() as u64;
+        all.extend(messages);
+    }
+    let lens: Vec<usize> = segments
+        .iter()
+        .map(|s| read_segment(&s.path).1.len())
+        .collect();
+    assert_eq!(lens, [3, 3, 3, 1]);
+    assert_eq!(all, (0..10).map(message).collect::<Vec<_>>());
+}
+
+#[test]
+fn rotation_by_bytes_keeps_each_segment_within_the_limit() {
+    let dir = TempDir::new("by-bytes");
+    let limit = 300;
+    let options = SegmentOptions::new().with_rotation(Rotation::by_bytes(limit));
+    let mut writer = open(&dir.0, options).expect("open");
+    for i in 0..20 {
+        writer.write_payload(&message(i)).expect("write");
+    }
+    // Larger than a segment may be: it gets a segment of its own.
+    let big = vec![7u8; 1000];
+    writer.write_payload(&big).expect("write big");
+    writer.write_payload(&message(20)).expect("write after big");
+    writer.finish().expect("finish");
+    drop(writer);
+
+    let segments = segment::list(&dir.0).expect("list");
+    assert!(
+        segments.len() >= 3,
+        "20 messages of 24 bytes need several segments"
+    );
+    let frame = FRAME_HEADER + message(0).len() as u64;
+    let (last, full) = segments.split_last().expect("segments");
+    let (big_segment, before_big) = full.split_last().expect("segments");
+    for s in before_big {
+        let bytes = len(&s.path);
+        assert!(bytes <= limit, "{} holds {bytes} bytes", s.path.display());
+        let next_frame = if s.sequence + 1 == big_segment.sequence {
+            FRAME_HEADER + big.len() as u64
+        } else {
+            frame
+        };
+        assert!(
+            bytes + next_frame > limit,
+            "{} rotated early",
+            s.path.display()
+        );
+    }
+    assert_eq!(
+        read_segment(&big_segment.path).1,
+        core::slice::from_ref(&big)
+    );
+    assert!(len(&big_segment.path) > limit);
+    assert_eq!(read_segment(&last.path).1, [message(20)]);
+    let total: usize = segments.iter().map(|s| read_segment(&s.path).1.len()).sum();
+    assert_eq!(total, 22);
+}
+
+#[test]
+fn rotation_by_age_happens_on_tick_without_new_messages() {
+    let dir = TempDir::new("by-age");
+    let options = SegmentOptions::new().with_rotation(Rotation::by_age(Duration::from_secs(60)));
+    let mut writer = open(&dir.0, options).expect("open");
+    writer.write_payload(&message(0)).expect("write");
+    writer.write_payload(&message(1)).expect("write");
+    writer.tick(SystemTime::now()).expect("tick");
+    assert!(writer.open_segment().is_some(), "not old enough yet");
+
+    writer
+        .tick(SystemTime::now() + Duration::from_secs(120))
+        .expect("tick later");
+    assert_eq!(writer.open_segment(), None, "the old segment was closed");
+    assert_eq!(
+        writer.position(),
+        CapturePosition {
+            segment: 1,
+            frame: 0,
+            offset: 0
+        }
+    );
+    let segments = segment::list(&dir.0).expect("list");
+    assert_eq!(segments.len(), 1);
+    assert!(!segments[0].open);
+    assert_eq!(read_segment(&segments[0].path).1, [message(0), message(1)]);
+
+    writer.write_payload(&message(2)).expect("write");
+    let open = writer.open_segment().expect("a new segment").clone();
+    assert_eq!(open.sequence, 1);
+    writer.sync().expect("sync");
+    let (header, messages) = read_segment(&open.path);
+    assert_eq!(header.metadata(META_FIRST_MESSAGE), Some("2"));
+    assert_eq!(messages, [message(2)]);
+}
+
+#[test]
+fn restart_after_a_crash_truncates_the_torn_tail_and_continues_the_numbers() {
+    let dir = TempDir::new("crash");
+    let options = || {
+        SegmentOptions::new()
+            .with_rotation(Rotation::by_frames(3))
+            .with_index(IndexOptions::new())
+    };
+    let mut writer = open(&dir.0, options()).expect("open");
+    for i in 0..5 {
+        writer.write_payload(&message(i)).expect("write");
+    }
+    writer.sync().expect("sync");
+    let synced = writer.position();
+    let open_path = writer.open_segment().expect("open segment").path.clone();
+    assert_eq!(synced.segment, 1, "segment 0 holds messages 0 to 2");
+    assert_eq!(len(&open_path), synced.offset);
+
+    // A crash in the middle of the next frame: its header and part of its
+    // payload reached the file.
+    let mut file = OpenOptions::new()
+        .append(true)
+        .open(&open_path)
+        .expect("open file");
+    file.write_all(&[100, 0, 0, 0, 1, 2, 3, 4, b'p', b'a', b'r', b't'])
+        .expect("append torn frame");
+    drop(file);
+    // Dropping without `finish` only releases the lock.
+    drop(writer);
+    assert!(open_path.exists(), "dropping does not close the segment");
+    assert_eq!(len(&open_path), synced.offset + 12);
+
+    let mut writer = open(&dir.0, options()).expect("reopen");
+    assert!(!open_path.exists(), "the recovered segment was closed");
+    let closed = Segment::parse(&open_path)
+        .expect("a segment name")
+        .closed_path();
+    assert_eq!(len(&closed), synced.offset, "the torn bytes are gone");
+    assert!(matches!(recovery(&closed).tail, Tail::Clean));
+    let (header, messages) = read_segment(&closed);
+    assert_eq!(header.metadata(META_FIRST_MESSAGE), Some("3"));
+    assert_eq!(
+        messages,
+        [message(3), message(4)],
+        "every complete frame kept"
+    );
+    let closed_segment = Segment::parse(&closed).expect("closed name");
+    assert!(
+        closed_segment.index_path().exists(),
+        "its index was rebuilt"
+    );
+    assert_eq!(writer.next_message(), 5);
+    assert_eq!(
+        writer.position(),
+        CapturePosition {
+            segment: 2,
+            frame: 0,
+            offset: 0
+        }
+    );
+
+    writer
+        .write_payload(&message(5))
+        .expect("write after restart");
+    writer.finish().expect("finish");
+    drop(writer);
+    let segments = segment::list(&dir.0).expect("list");
+    assert_eq!(
+        segments.iter().map(|s| s.sequence).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    assert!(segments.iter().all(|s| !s.open));
+    let (header, messages) = read_segment(&segments[2].path);
+    assert_eq!(header.metadata(META_SEQUENCE), Some("2"));
+    assert_eq!(header.metadata(META_FIRST_MESSAGE), Some("5"));
+    assert_eq!(messages, [message(5)]);
+    let all: Vec<Vec<u8>> = segments
+        .iter()
+        .flat_map(|s| read_segment(&s.path).1)
+        .collect();
+    assert_eq!(
+        all,
+        (0..6).map(message).collect::<Vec<_>>(),
+        "nothing lost or duplicated"
+    );
+}
+
+#[test]
+fn restart_removes_an_open_segment_without_messages() {
+    let dir = TempDir::new("empty-open");
+    let options = || SegmentOptions::new().with_rotation(Rotation::never());
+    let mut writer = open(&dir.0, options()).expect("open");
+    writer.write_payload(&message(0)).expect("write");
+    writer.write_payload(&message(1)).expect("write");
+    writer.rotate().expect("rotate");
+    // Refused, but it created segment 1, which now holds only its header.
+    writer
+        .write_payload(b"")
+        .expect_err("empty payloads are refused");
+    let empty = writer.open_segment().expect("segment 1 is open").clone();
+    assert_eq!(empty.sequence, 1);
+    writer.flush().expect("flush");
+    drop(writer);
+    assert!(empty.path.exists());
+
+    let mut writer = open(&dir.0, options()).expect("reopen");
+    assert!(
+        !empty.path.exists(),
+        "the segment without messages was removed"
+    );
+    assert!(!empty.closed_path().exists(), "and not closed");
+    assert_eq!(writer.next_message(), 2);
+    assert_eq!(
+        writer.position().segment,
+        1,
+        "its sequence number is used again"
+    );
+    writer.write_payload(&message(2)).expect("write");
+    writer.finish().expect("finish");
+    drop(writer);
+    let segments = segment::list(&dir.0).expect("list");
+    assert_eq!(
+        segments.iter().map(|s| s.sequence).collect::<Vec<_>>(),
+        [0, 1]
+    );
+    let (header, messages) = read_segment(&segments[1].path);
+    assert_eq!(header.metadata(META_FIRST_MESSAGE), Some("2"));
+    assert_eq!(messages, [message(2)]);
+}
+
+#[test]
+fn corruption_in_the_open_segment_is_refused_naming_the_file_and_nothing_is_truncated() {
+    let dir = TempDir::new("corrupt");
+    let options = || SegmentOptions::new().with_rotation(Rotation::never());
+    let mut writer = open(&dir.0, options()).expect("open");
+    for i in 0..5 {
+        writer.write_payload(&message(i)).expect("write");
+    }
+    writer.sync().expect("sync");
+    let open_path = writer.open_segment().expect("open segment").path.clone();
+    drop(writer);
+
+    // Flip a byte of the checksum of message 2 (frame 3), in the middle.
+    let mut bytes = std::fs::read(&open_path).expect("read");
+    let header_len = u64::from(u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")));
+    let frame = FRAME_HEADER + message(0).len() as u64;
+    let at = usize::try_from(FRAME_HEADER + header_len + 2 * frame + 4).expect("offset");
+    bytes[at] ^= 0x40;
+    std::fs::write(&open_path, &bytes).expect("write back");
+
+    let err = open(&dir.0, options()).expect_err("corruption is refused");
+    match &err {
+        Error::Stream { path, source } => {
+            assert_eq!(path.as_deref(), Some(open_path.as_path()));
+            assert!(source.is_corruption(), "{source}");
+        }
+        other => panic!("expected a stream error, got {other:?}"),
+    }
+    assert!(err.to_string().contains(&file_name(&open_path)), "{err}");
+    assert_eq!(
+        std::fs::read(&open_path).expect("read"),
+        bytes,
+        "nothing truncated"
+    );
+    assert!(
+        !Segment::parse(&open_path)
+            .expect("name")
+            .closed_path()
+            .exists()
+    );
+    // The refused open released the lock.
+    let again = open(&dir.0, options()).expect_err("still corrupt");
+    assert!(matches!(again, Error::Stream { .. }), "{again}");
+}
+
+#[test]
+fn a_second_writer_on_the_same_directory_is_locked_out() {
+    let dir = TempDir::new("locked");
+    let first = open(&dir.0, SegmentOptions::new()).expect("open");
+    match open(&dir.0, SegmentOptions::new()) {
+        Err(Error::Locked { path }) => assert_eq!(path, dir.0),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    drop(first);
+    open(&dir.0, SegmentOptions::new()).expect("free once the first is dropped");
+}
+
+/// Writes `n` messages, one segment each, into `dir`: the last segment stays
+/// open. Answers the writer.
+fn one_message_per_segment(dir: &Path, retention: Retention, n: u64) -> Writer {
+    let options = SegmentOptions::new()
+        .with_rotation(Rotation::by_frames(1))
+        .with_retention(retention)
+        .with_index(IndexOptions::new());
+    let mut writer = open(dir, options).expect("open");
+    for i in 0..n {
+        writer.write_payload(&message(i)).expect("write");
+    }
+    writer
+}
+
+#[test]
+fn retention_by_bytes_deletes_exactly_the_oldest_closed_segments() {
+    // The sizes of the segments, from a capture that keeps everything (the
+    // same messages make the same segment sizes).
+    let reference = TempDir::new("retention-bytes-reference");
+    let mut writer = one_message_per_segment(&reference.0, Retention::keep_all(), 8);
+    writer.finish().expect("finish");
+    drop(writer);
+    let sizes: Vec<u64> = segment::list(&reference.0)
+        .expect("list")
+        .iter()
+        .map(|s| len(&s.path))
+        .collect();
+    assert_eq!(sizes.len(), 8);
+
+    // Closed are 0..=6; keep the newest whose total fits the limit.
+    let limit = sizes[4] + sizes[5] + sizes[6] + 1;
+    let mut kept_total = 0;
+    let mut expected: Vec<u64> = Vec::new();
+    for sequence in (0..7).rev() {
+        if kept_total + sizes[sequence] > limit {
+            break;
+        }
+        kept_total += sizes[sequence];
+        expected.insert(0, sequence as u64);
+    }
+    assert_eq!(expected, [4, 5, 6]);
+
+    let dir = TempDir::new("retention-bytes");
+    let writer = one_message_per_segment(&dir.0, Retention::max_bytes(limit), 8);
+    let open = writer.open_segment().expect("segment 7 is open").clone();
+    assert_eq!(open.sequence, 7);
+    assert_eq!(writer.deleted_segments(), 4);
+    let segments = segment::list(&dir.0).expect("list");
+    let closed: Vec<u64> = segments
+        .iter()
+        .filter(|s| !s.open)
+        .map(|s| s.sequence)
+        .collect();
+    assert_eq!(closed, expected);
+    assert!(open.path.exists(), "the open segment is never deleted");
+    let idx: Vec<String> = std::fs::read_dir(&dir.0)
+        .expect("read dir")
+        .map(|e| file_name(&e.expect("entry").path()))
+        .filter(|n| n.ends_with(".idx"))
+        .collect();
+    assert_eq!(
+        idx.len(),
+        3,
+        "the deleted segments' indexes are gone: {idx:?}"
+    );
+    for s in segments.iter().filter(|s| !s.open) {
+        assert!(s.index_path().exists());
+    }
+    drop(writer);
+
+    // A limit no closed segment fits: every closed one goes, the open stays.
+    let all = TempDir::new("retention-bytes-zero");
+    let writer = one_message_per_segment(&all.0, Retention::max_bytes(0), 3);
+    let segments = segment::list(&all.0).expect("list");
+    assert_eq!(segments.len(), 1);
+    assert!(segments[0].open);
+    assert_eq!(segments[0].sequence, 2);
+    assert_eq!(writer.deleted_segments(), 2);
+}
+
+#[test]
+fn retention_by_age_deletes_exactly_the_segments_that_ended_too_long_ago() {
+    let hour = Duration::from_secs(3600);
+    let dir = TempDir::new("retention-age");
+    let mut writer = one_message_per_segment(&dir.0, Retention::max_age(hour), 4);
+    let segments = segment::list(&dir.0).expect("list");
+    assert_eq!(
+        segments.iter().map(|s| s.sequence).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    assert!(segments[3].open);
+    let starts: Vec<SystemTime> = segments.iter().map(|s| s.start).collect();
+    assert!(starts[1] < starts[2] && starts[2] < starts[3], "{starts:?}");
+
+    // Segment 0 ended when 1 started, over an hour before; segment 1 ended
+    // exactly an hour before: kept.
+    writer.tick(starts[2] + hour).expect("tick");
+    assert_eq!(writer.deleted_segments(), 1);
+    assert!(!segments[0].path.exists());
+    assert!(!segments[0].index_path().exists());
+    assert!(segments[1].path.exists() && segments[1].index_path().exists());
+
+    // Long after everything: every closed segment goes, the open one stays.
+    writer
+        .tick(starts[3] + hour + Duration::from_nanos(1))
+        .expect("tick");
+    assert_eq!(writer.deleted_segments(), 3);
+    let left = segment::list(&dir.0).expect("list");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].path, segments[3].path);
+    assert!(!segments[2].index_path().exists());
+    assert_eq!(writer.next_message(), 4);
+}
+
+#[test]
+fn position_after_sync_matches_what_a_reader_finds_on_disk() {
+    let dir = TempDir::new("position");
+    let mut writer = open(&dir.0, SegmentOptions::new()).expect("open");
+    assert_eq!(
+        writer.position(),
+        CapturePosition::default(),
+        "before segment 0"
+    );
+    for i in 0..7u8 {
+        let payload = vec![i + 1; 10 + usize::from(i) * 13];
+        writer.write_payload(&payload).expect("write");
+    }
+    writer.sync().expect("sync");
+    let position = writer.position();
+    let path = writer.open_segment().expect("open segment").path.clone();
+    assert_eq!(position.segment, 0);
+    assert_eq!(position.frame, 8, "the header and 7 messages");
+
+    let mut reader = StreamReader::new(
+        File::open(&path).expect("open"),
+        ChecksumDeframer::new(Crc32),
+    );
+    reader.header().expect("header");
+    while reader.read_message().expect("read").is_some() {}
+    let end = reader.position();
+    assert_eq!((end.offset, end.frame), (position.offset, position.frame));
+    assert_eq!(len(&path), position.offset);
+
+    writer.rotate().expect("rotate");
+    assert_eq!(
+        writer.position(),
+        CapturePosition {
+            segment: 1,
+            frame: 0,
+            offset: 0
+        }
+    );
+}
