@@ -206,7 +206,7 @@ pub struct Stats {
     /// the sink).
     pub write_time: Duration,
     /// Time the I/O thread spent in syncs (including the flush before
-    /// each).
+    /// each, and the sink's `finish` when closing).
     pub sync_time: Duration,
     /// Where the next frame goes.
     pub position: CapturePosition,
@@ -910,7 +910,12 @@ impl<S: CaptureSink> IoThread<S> {
                 self.steal_all();
                 self.seal_slots();
                 let result = self.checked().and_then(|()| {
+                    let started = Instant::now();
                     let finished = self.sink.finish();
+                    self.shared
+                        .counters
+                        .sync_ns
+                        .fetch_add(nanos_since(started), Ordering::AcqRel);
                     self.fail_on(finished)?;
                     self.after_sync();
                     Ok(())

@@ -142,9 +142,9 @@ impl Rotation {
 
     /// Whether a segment that started at `start` is old enough at `now`
     /// (never when the clock went back).
-    fn is_age_due(&self, start: SystemTime, now: SystemTime) -> bool {
+    fn is_age_due(&self, start: SystemTime, now: impl FnOnce() -> SystemTime) -> bool {
         self.age
-            .is_some_and(|age| now.duration_since(start).is_ok_and(|d| d >= age))
+            .is_some_and(|age| now().duration_since(start).is_ok_and(|d| d >= age))
     }
 }
 
@@ -748,7 +748,7 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
 
     /// Whether the open segment must be closed before a frame of
     /// `frame_len` bytes is written at `now`.
-    fn rotation_due(&self, frame_len: u64, now: SystemTime) -> bool {
+    fn rotation_due(&self, frame_len: u64, now: impl FnOnce() -> SystemTime) -> bool {
         let (Some(open), Some(writer)) = (&self.open, &self.writer) else {
             return false;
         };
@@ -965,24 +965,24 @@ impl<F: Framer + Send, D: Deframer + Clone + Send> CaptureSink for SegmentWriter
     /// written); [`Error::Stopped`] after an error that stopped the writer.
     fn write_payload(&mut self, payload: &[u8]) -> Result<()> {
         self.check_running()?;
-        let now = SystemTime::now();
         let header_len = self.stream()?.framer().header_len();
         let frame_len = (header_len as u64).saturating_add(payload.len() as u64);
-        if self.rotation_due(frame_len, now) {
-            self.close_open(now)?;
+        // The clock is read only when a decision needs it: per message, it
+        // would cost a good part of what writing the frame costs.
+        if self.rotation_due(frame_len, SystemTime::now) {
+            self.close_open(SystemTime::now())?;
         }
         if self.open.is_none() {
-            self.create_segment(now)?;
+            self.create_segment(SystemTime::now())?;
         }
-        let path = self.open_path();
         let writer = self.stream()?;
         let at = Position {
             offset: writer.bytes_written(),
             frame: writer.frames_written(),
         };
-        writer
-            .write_payload(payload)
-            .map_err(|e| Error::stream(&path, e))?;
+        if let Err(e) = writer.write_payload(payload) {
+            return Err(Error::stream(self.open_path(), e));
+        }
         if let Some(open) = &mut self.open {
             open.messages = open.messages.saturating_add(1);
         }
@@ -1056,7 +1056,7 @@ impl<F: Framer + Send, D: Deframer + Clone + Send> CaptureSink for SegmentWriter
         self.check_running()?;
         if let Some(open) = &self.open
             && open.messages > 0
-            && self.rotation.is_age_due(open.segment.start, now)
+            && self.rotation.is_age_due(open.segment.start, || now)
         {
             self.close_open(now)?;
         }

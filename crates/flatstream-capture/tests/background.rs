@@ -3,7 +3,6 @@
 //! producer, gap markers, errors reaching producers, sync policies, and no
 //! allocation per message in the steady state.
 
-
 use core::time::Duration;
 extern crate alloc;
 
@@ -20,7 +19,6 @@ use flatstream_capture::{
     BackgroundWriter, Backpressure, CaptureOptions, CapturePosition, CaptureSink, Error, GapMarker,
     Result, SyncPolicy,
 };
-
 
 /// Serialises the tests that count allocations against the others.
 static ALLOC_TEST: Mutex<()> = Mutex::new(());

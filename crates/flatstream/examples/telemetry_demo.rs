@@ -1,225 +1,458 @@
-//! Telemetry capture and replay, end to end, through a file.
+//! Telemetry capture, end to end: producers, a background writer into
+//! rotating CRC-32 segments with a durability policy, a follower replaying
+//! the capture as it is written, and a replay afterwards.
 //!
-//! This example writes `COUNT` sensor readings as `Telemetry` FlatBuffers
-//! (schema: `crates/flatstream/schema/telemetry.fbs`) into a CRC-32 framed
-//! stream on disk, then reads the file back and checks every message. It
-//! shows:
+//! This example generates `COUNT` sensor readings as `Telemetry`
+//! FlatBuffers (schema: `crates/flatstream/schema/telemetry.fbs`) on
+//! producer threads and hands them to a [`BackgroundWriter`], which frames
+//! them with CRC-32 and writes them on its own I/O thread into a directory
+//! of segment files (a new one every 64 MiB, each with a self-describing
+//! header that carries the schema, and a sparse index with timestamps),
+//! syncing every 100 ms ([`SyncPolicy`]). While it runs, a [`Follower`]
+//! tails the directory, verifies every message (the FlatBuffers verifier,
+//! then every field against the reading that was written, regenerated from
+//! its index), and checks that each producer's messages arrive exactly once
+//! and in order. Afterwards the closed segments are replayed once more at
+//! full speed.
 //!
-//! - expert-mode writing: one [`FlatBufferBuilder`] reused for every message,
-//!   handed to [`StreamWriter::write_finished`], behind a [`BufWriter`] (the
-//!   writer issues two writes per frame, so the sink must be buffered);
-//! - zero-copy reading: [`StreamReader::process_all`] lends each payload
-//!   straight out of its read buffer, after the CRC-32 check;
-//! - verification: each payload goes through the FlatBuffers verifier
-//!   (`root_as_telemetry`), then every field is compared with the reading
-//!   that was written, regenerated deterministically from its index.
-//!
-//! The write timing covers generating, building, framing and writing each
-//! reading; the read timing covers reading, the CRC check, the verifier and the
-//! field comparison. The program fails (non-zero exit) on any mismatch.
-//!
-//! Run it with a message count (default 1,000,000) and, optionally, an output
-//! path; without a path it uses a file in the temporary directory and removes it
-//! afterwards:
+//! It prints the throughput of each part and a per-stage breakdown:
+//! generate, build, submit (the queue), frame+write and sync (the I/O
+//! thread), read and verify (the replay). Stage times are sampled on
+//! every 16th message and scaled, so that the clock does not cost more than
+//! the work it measures. The program fails (non-zero exit) on any mismatch.
 //!
 //! ```text
 //! cargo run --release -p flatstream --features crc32 --example telemetry_demo -- 1000000
-//! cargo run --release -p flatstream --features crc32 --example telemetry_demo -- 1000 capture.bin
+//! cargo run --release -p flatstream --features crc32 --example telemetry_demo -- 1000000 capture-dir --producers 2
 //! ```
+//!
+//! Without a directory it uses one in the temporary directory and removes it
+//! afterwards. `flatstream info DIR` and `flatstream cat --json DIR` read a
+//! kept capture.
 
+extern crate alloc;
+
+use alloc::sync::Arc;
 use core::error::Error;
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use flatstream::flatbuffers::FlatBufferBuilder;
-use flatstream::{
-    ChecksumDeframer, ChecksumFramer, Crc32, StreamHeader, StreamReader, StreamWriter,
+use flatstream::{ChecksumDeframer, ChecksumFramer, Crc32, StreamHeader};
+use flatstream_capture::{
+    BackgroundWriter, CaptureOptions, Follower, IndexOptions, Rotation, SegmentOptions,
+    SegmentWriter, Stats, SyncPolicy, segment,
 };
+use indicatif::{ProgressBar, ProgressStyle};
 
 #[path = "../schema/telemetry.rs"]
 mod telemetry;
 
 use telemetry::{
-    check_ref, finish_telemetry_buffer, root_as_telemetry, sample_ref,
+    MAX_SAMPLES, check_ref, finish_telemetry_buffer, root_as_telemetry, sample_ref,
     telemetry_buffer_has_identifier,
 };
 
 const DEFAULT_COUNT: u64 = 1_000_000;
+/// The size at which the writer starts a new segment.
+const SEGMENT_BYTES: u64 = 64 << 20;
+/// The group commit: every frame is durable at most this long after it was
+/// written.
+const SYNC_EVERY: Duration = Duration::from_millis(100);
+/// Stage times are measured on one message in this many.
+const SAMPLE_EVERY: u64 = 16;
+/// Readings per sensor cycle: message `i` is sensor `i % 16`, sequence
+/// `i / 16` (see `Reading::sample`).
+const SENSORS: u64 = 16;
+
+/// What the command line asked for.
+struct Args {
+    count: u64,
+    dir: Option<PathBuf>,
+    producers: u64,
+}
+
+fn parse_args() -> Result<Args, Box<dyn Error>> {
+    let mut args = Args {
+        count: DEFAULT_COUNT,
+        dir: None,
+        producers: 1,
+    };
+    let mut positional = 0;
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        if arg == "--producers" {
+            let n = it.next().ok_or("--producers needs a number")?;
+            args.producers = n
+                .parse::<u64>()
+                .ok()
+                .filter(|&p| (1..=64).contains(&p))
+                .ok_or_else(|| format!("--producers {n:?}: a number from 1 to 64"))?;
+        } else if arg.starts_with('-') {
+            return Err(format!("unknown option {arg:?}").into());
+        } else if positional == 0 {
+            args.count = arg
+                .replace('_', "")
+                .parse::<u64>()
+                .map_err(|e| format!("message count {arg:?}: {e}"))?;
+            positional += 1;
+        } else if positional == 1 {
+            args.dir = Some(PathBuf::from(arg));
+            positional += 1;
+        } else {
+            return Err(format!("unexpected argument {arg:?}").into());
+        }
+    }
+    Ok(args)
+}
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let mut args = std::env::args().skip(1);
-    let count = match args.next() {
-        Some(arg) => arg
-            .replace('_', "")
-            .parse::<u64>()
-            .map_err(|e| format!("message count {arg:?}: {e}"))?,
-        None => DEFAULT_COUNT,
-    };
-    let given = args.next().map(PathBuf::from);
-    let path = given.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!(
-            "flatstream-telemetry-demo-{}.bin",
-            std::process::id()
-        ))
+    let args = parse_args()?;
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("flatstream-telemetry-demo-{}", std::process::id()))
     });
-
-    let result = run(count, &path);
-    if given.is_none() {
-        // Best effort: the file may not exist if creating it failed.
-        let _ = std::fs::remove_file(&path);
+    if args.dir.is_none() {
+        // Best effort: a directory left by a crashed run of the same pid.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let result = run(&args, &dir);
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
     }
     result
 }
 
-/// What one direction moved, and how long it took.
-struct Pass {
-    messages: u64,
-    bytes: u64,
-    elapsed: Duration,
+/// Nanoseconds spent in each stage, on the sampled messages.
+#[derive(Default)]
+struct StageClock {
+    generate: AtomicU64,
+    build: AtomicU64,
+    submit: AtomicU64,
+    read: AtomicU64,
+    verify: AtomicU64,
 }
 
-fn run(count: u64, path: &Path) -> Result<(), Box<dyn Error>> {
-    println!("FlatStream telemetry demo: CRC-32 framed Telemetry FlatBuffers");
-    println!("file: {}", path.display());
+fn add(counter: &AtomicU64, from: Instant, to: Instant) {
+    let ns = u64::try_from(to.duration_since(from).as_nanos()).unwrap_or(u64::MAX);
+    counter.fetch_add(ns, Ordering::Relaxed);
+}
 
-    let write = write_stream(count, path)?;
-    let file_len = std::fs::metadata(path)?.len();
-    if file_len != write.bytes {
+fn run(args: &Args, dir: &Path) -> Result<(), Box<dyn Error>> {
+    let count = args.count;
+    println!("FlatStream telemetry capture: CRC-32 framed Telemetry FlatBuffers");
+    println!(
+        "directory: {} (segments of {} MiB, sync every {} ms, {} producer thread{})",
+        dir.display(),
+        SEGMENT_BYTES >> 20,
+        SYNC_EVERY.as_millis(),
+        args.producers,
+        if args.producers == 1 { "" } else { "s" }
+    );
+    let timestamp: flatstream_capture::TimestampFn =
+        Arc::new(|payload: &[u8]| root_as_telemetry(payload).ok().map(|t| t.timestamp_ns()));
+    let options = SegmentOptions::new()
+        .with_rotation(Rotation::by_bytes(SEGMENT_BYTES))
+        .with_header(capture_header())
+        .with_index(IndexOptions::new().with_timestamp(timestamp));
+    let writer = SegmentWriter::open(dir, framer(), deframer(), options)
+        .map_err(|e| format!("opening the capture: {e}"))?;
+    if writer.next_message() != 0 {
         return Err(format!(
-            "file holds {file_len} bytes, the writer reported {}",
-            write.bytes
+            "{} already holds a capture (next message {}): give an empty directory",
+            dir.display(),
+            writer.next_message()
         )
         .into());
     }
-    println!(
-        "size: {} bytes ({} messages, {:.1} bytes per frame on average)",
-        grouped(file_len),
-        grouped(write.messages),
-        ratio(file_len, write.messages),
-    );
+    let capture = BackgroundWriter::spawn(
+        writer,
+        CaptureOptions::new().sync_policy(SyncPolicy::every(SYNC_EVERY)),
+    )?;
+    let clock = StageClock::default();
+    let progress = progress_bar(count);
 
-    let read = read_stream(count, path)?;
-    if read.bytes != write.bytes {
-        return Err(format!("read {} bytes, wrote {}", read.bytes, write.bytes).into());
-    }
-
-    println!();
-    println!(
-        "{:<12} {:>10} {:>14} {:>10} {:>12} {:>9}",
-        "direction", "messages", "bytes", "elapsed", "frames/s", "MB/s"
+    let start = Instant::now();
+    let (write_elapsed, stats, follow) = std::thread::scope(|s| {
+        let follower = s.spawn(|| follow(dir, count, args.producers, &progress));
+        let mut producers = Vec::new();
+        for p in 0..args.producers {
+            let mut producer = capture.producer();
+            let clock = &clock;
+            producers.push(s.spawn(move || -> Result<(), String> {
+                let mut builder = FlatBufferBuilder::with_capacity(1024);
+                let mut scratch = [0.0; MAX_SAMPLES];
+                for i in (p..count).step_by(usize::try_from(args.producers).unwrap_or(1)) {
+                    if i % SAMPLE_EVERY == 0 {
+                        let t0 = Instant::now();
+                        let reading = sample_ref(i, &mut scratch);
+                        let t1 = Instant::now();
+                        builder.reset();
+                        let root = reading.build(&mut builder);
+                        finish_telemetry_buffer(&mut builder, root);
+                        let t2 = Instant::now();
+                        producer
+                            .submit_finished(&builder)
+                            .map_err(|e| format!("message {i}: {e}"))?;
+                        let t3 = Instant::now();
+                        add(&clock.generate, t0, t1);
+                        add(&clock.build, t1, t2);
+                        add(&clock.submit, t2, t3);
+                    } else {
+                        let reading = sample_ref(i, &mut scratch);
+                        builder.reset();
+                        let root = reading.build(&mut builder);
+                        finish_telemetry_buffer(&mut builder, root);
+                        producer
+                            .submit_finished(&builder)
+                            .map_err(|e| format!("message {i}: {e}"))?;
+                    }
+                }
+                Ok(())
+            }));
+        }
+        let mut produced = Ok(());
+        for producer in producers {
+            let result = producer
+                .join()
+                .unwrap_or_else(|_| Err("a producer panicked".to_owned()));
+            produced = produced.and(result);
+        }
+        // Everything submitted is written and durable when `close` returns.
+        let closed = capture.close().map_err(|e| e.to_string());
+        let write_elapsed = start.elapsed();
+        let follow = follower
+            .join()
+            .unwrap_or_else(|_| Err("the follower panicked".to_owned()));
+        (write_elapsed, produced.and(closed), follow)
+    });
+    progress.finish_and_clear();
+    let stats = stats?;
+    let follow = follow?;
+    let segments = segment::list(dir)?;
+    let bytes: u64 = segments
+        .iter()
+        .map(|s| std::fs::metadata(&s.path).map_or(0, |m| m.len()))
+        .sum();
+    let replay = replay(dir, count, &clock)?;
+    report(
+        args,
+        &Report {
+            write_elapsed,
+            stats,
+            follow,
+            replay,
+            segments: segments.len(),
+            bytes,
+        },
+        &clock,
     );
-    for (name, pass) in [("write", &write), ("read+verify", &read)] {
-        let secs = pass.elapsed.as_secs_f64();
-        println!(
-            "{:<12} {:>10} {:>14} {:>8.3} s {:>12} {:>9.1}",
-            name,
-            grouped(pass.messages),
-            grouped(pass.bytes),
-            secs,
-            grouped(rate(pass.messages as f64, secs)),
-            pass.bytes as f64 / 1e6 / secs,
-        );
-    }
-    println!();
-    println!("all {} messages verified", grouped(read.messages));
     Ok(())
 }
 
-/// Writes readings `0..count` to `path` in expert mode.
-fn write_stream(count: u64, path: &Path) -> Result<Pass, Box<dyn Error>> {
-    let start = Instant::now();
-    let file = File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
-    let sink = BufWriter::with_capacity(256 * 1024, file);
-    let mut writer = StreamWriter::new(sink, ChecksumFramer::new(Crc32::new()));
-    // The self-describing header: tools (`flatstream cat --json`) read the
-    // capture with the schema it carries, no `.fbs` needed.
-    writer
-        .write_header(&capture_header())
-        .map_err(|e| format!("writing the header: {e}"))?;
-    // One builder for the whole run: after the first few messages it has
-    // grown to the largest reading and never allocates again.
-    let mut builder = FlatBufferBuilder::with_capacity(1024);
-    let mut scratch = [0.0; telemetry::MAX_SAMPLES];
-    for i in 0..count {
-        let reading = telemetry::sample_ref(i, &mut scratch);
-        builder.reset();
-        let root = reading.build(&mut builder);
-        finish_telemetry_buffer(&mut builder, root);
-        writer
-            .write_finished(&mut builder)
-            .map_err(|e| format!("writing message {i}: {e}"))?;
-    }
-    // Hands the last buffered bytes to the OS; `File::sync_data` would be
-    // the next step if the capture had to survive a power cut.
-    writer.flush().map_err(|e| format!("flushing: {e}"))?;
-    let elapsed = start.elapsed();
-    Ok(Pass {
-        // The header is a frame on the wire, not a message.
-        messages: writer.frames_written() - 1,
-        bytes: writer.bytes_written(),
-        elapsed,
-    })
+fn framer() -> ChecksumFramer<Crc32> {
+    ChecksumFramer::new(Crc32::new())
 }
 
-/// The capture's header: the Telemetry binary schema (`cargo xtask codegen`
-/// writes `schema/telemetry.bfbs` from `schema/telemetry.fbs`), its root
-/// type and file identifier, and who wrote the capture when.
+fn deframer() -> ChecksumDeframer<Crc32> {
+    ChecksumDeframer::new(Crc32::new())
+}
+
+/// The header of every segment: the Telemetry binary schema (`cargo xtask
+/// codegen` writes `schema/telemetry.bfbs` from `schema/telemetry.fbs`),
+/// its root type and file identifier, and who wrote the capture. The
+/// segment writer adds the capture's own keys (sequence, first message,
+/// start time).
 fn capture_header() -> StreamHeader {
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
     StreamHeader::new()
         .with_schema(include_bytes!("../schema/telemetry.bfbs").to_vec())
         .with_root_type("flatstream.telemetry.Telemetry")
         .with_file_identifier("TLM1")
         .with_metadata("producer", "flatstream telemetry_demo")
-        .with_metadata("start_unix_s", started.to_string())
 }
 
-/// Reads `path` back, verifying every message against `Reading::sample`.
-fn read_stream(count: u64, path: &Path) -> Result<Pass, Box<dyn Error>> {
+/// What the follower saw.
+struct Followed {
+    messages: u64,
+    elapsed: Duration,
+}
+
+/// Tails the capture until `count` messages arrived, verifying each: the
+/// reading it holds (its index, from sensor and sequence) is the next one of
+/// the producer that wrote it.
+fn follow(
+    dir: &Path,
+    count: u64,
+    producers: u64,
+    progress: &ProgressBar,
+) -> Result<Followed, String> {
     let start = Instant::now();
-    let file = File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
-    let mut reader = StreamReader::new(file, ChecksumDeframer::new(Crc32::new()));
-    let header = reader
-        .header()
-        .map_err(|e| format!("reading {}: {e}", path.display()))?;
-    if header.map(|h| h.root_type.as_str()) != Some("flatstream.telemetry.Telemetry") {
-        return Err(format!("{}: no Telemetry stream header", path.display()).into());
+    let mut follower =
+        Follower::open(dir, deframer()).map_err(|e| format!("following {}: {e}", dir.display()))?;
+    let mut expected: Vec<u64> = (0..producers).collect();
+    let mut scratch = [0.0; MAX_SAMPLES];
+    let mut seen = 0;
+    while seen < count {
+        let payload = follower
+            .next()
+            .map_err(|e| format!("following: {e}"))?
+            .ok_or("the follower stopped")?;
+        let i = verify(payload, &mut scratch).map_err(|e| format!("message {seen}: {e}"))?;
+        let producer = usize::try_from(i % producers).unwrap_or(0);
+        if expected[producer] != i {
+            return Err(format!(
+                "message {seen} holds reading {i}, producer {producer} was at {}",
+                expected[producer]
+            ));
+        }
+        expected[producer] += producers;
+        seen += 1;
+        if seen % 65_536 == 0 {
+            progress.set_position(seen);
+        }
     }
-    let mut next = 0u64;
-    let mut scratch = [0.0; telemetry::MAX_SAMPLES];
-    reader
-        .process_all(|payload| {
-            let i = next;
-            let bad = |what: &dyn core::fmt::Display| {
-                flatstream::Error::custom(format_args!("message {i}: {what}"))
-            };
-            if i >= count {
-                return Err(bad(&format_args!("more than the {count} messages written")));
-            }
-            if !telemetry_buffer_has_identifier(payload) {
-                return Err(bad(&"missing the TLM1 file identifier"));
-            }
-            let table = root_as_telemetry(payload).map_err(|e| bad(&e))?;
-            check_ref(&sample_ref(i, &mut scratch), table).map_err(|e| bad(&e))?;
-            next += 1;
-            Ok(())
-        })
-        .map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let elapsed = start.elapsed();
-    if next != count {
-        return Err(format!("read {next} messages, wrote {count}").into());
-    }
-    Ok(Pass {
-        messages: next,
-        bytes: reader.offset(),
-        elapsed,
+    Ok(Followed {
+        messages: seen,
+        elapsed: start.elapsed(),
     })
+}
+
+/// Verifies one payload; returns the index of the reading it holds.
+fn verify(payload: &[u8], scratch: &mut [f32; MAX_SAMPLES]) -> Result<u64, String> {
+    if !telemetry_buffer_has_identifier(payload) {
+        return Err("missing the TLM1 file identifier".to_owned());
+    }
+    let table = root_as_telemetry(payload).map_err(|e| e.to_string())?;
+    let i = table
+        .sequence()
+        .checked_mul(SENSORS)
+        .and_then(|i| i.checked_add(u64::from(table.sensor_id())))
+        .ok_or("sequence out of range")?;
+    check_ref(&sample_ref(i, scratch), table)?;
+    Ok(i)
+}
+
+/// Reads the finished capture once more, as fast as it goes.
+fn replay(dir: &Path, count: u64, clock: &StageClock) -> Result<Followed, String> {
+    let start = Instant::now();
+    let mut follower = Follower::open(dir, deframer())
+        .map_err(|e| format!("replaying {}: {e}", dir.display()))?
+        .with_follow(false);
+    let mut scratch = [0.0; MAX_SAMPLES];
+    let mut seen = 0;
+    loop {
+        let sampled = seen % SAMPLE_EVERY == 0;
+        let t0 = sampled.then(Instant::now);
+        let Some(payload) = follower.next().map_err(|e| format!("replaying: {e}"))? else {
+            break;
+        };
+        let t1 = sampled.then(Instant::now);
+        verify(payload, &mut scratch).map_err(|e| format!("replaying message {seen}: {e}"))?;
+        if let (Some(t0), Some(t1)) = (t0, t1) {
+            add(&clock.read, t0, t1);
+            add(&clock.verify, t1, Instant::now());
+        }
+        seen += 1;
+    }
+    if seen != count {
+        return Err(format!("replay read {seen} messages, {count} were written"));
+    }
+    Ok(Followed {
+        messages: seen,
+        elapsed: start.elapsed(),
+    })
+}
+
+fn progress_bar(count: u64) -> ProgressBar {
+    // Hidden when stderr is not a terminal (CI, pipes).
+    let bar = ProgressBar::new(count);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} followed {pos}/{len} messages {wide_bar} {per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+struct Report {
+    write_elapsed: Duration,
+    stats: Stats,
+    follow: Followed,
+    replay: Followed,
+    segments: usize,
+    bytes: u64,
+}
+
+fn report(args: &Args, r: &Report, clock: &StageClock) {
+    let stats = &r.stats;
+    println!(
+        "wrote {} messages ({} payload bytes, {} bytes in {} segment{}); {} syncs, durable up to {}",
+        grouped(stats.written),
+        grouped(stats.bytes_written),
+        grouped(r.bytes),
+        r.segments,
+        if r.segments == 1 { "" } else { "s" },
+        stats.syncs,
+        stats.durable,
+    );
+    println!();
+    println!(
+        "{:<20} {:>10} {:>10} {:>13} {:>9}",
+        "part", "messages", "elapsed", "messages/s", "MB/s"
+    );
+    for (name, messages, elapsed, bytes) in [
+        ("capture (write)", stats.written, r.write_elapsed, r.bytes),
+        (
+            "follow (concurrent)",
+            r.follow.messages,
+            r.follow.elapsed,
+            r.bytes,
+        ),
+        (
+            "replay (read+verify)",
+            r.replay.messages,
+            r.replay.elapsed,
+            r.bytes,
+        ),
+    ] {
+        let secs = elapsed.as_secs_f64();
+        println!(
+            "{:<20} {:>10} {:>8.3} s {:>13} {:>9.1}",
+            name,
+            grouped(messages),
+            secs,
+            grouped(rate(messages as f64, secs)),
+            bytes as f64 / 1e6 / secs.max(f64::MIN_POSITIVE),
+        );
+    }
+    println!();
+    println!("stage breakdown (thread time, per message):");
+    let sampled = |c: &AtomicU64| {
+        Duration::from_nanos(c.load(Ordering::Relaxed)).mul_f64(SAMPLE_EVERY as f64)
+    };
+    let per = |d: Duration| d.as_secs_f64() * 1e9 / (args.count.max(1) as f64);
+    for (name, thread, total) in [
+        ("generate", "producers", sampled(&clock.generate)),
+        ("build", "producers", sampled(&clock.build)),
+        ("submit (queue)", "producers", sampled(&clock.submit)),
+        ("frame+write", "I/O thread", stats.write_time),
+        ("sync", "I/O thread", stats.sync_time),
+        ("read", "replay", sampled(&clock.read)),
+        ("verify", "replay", sampled(&clock.verify)),
+    ] {
+        println!(
+            "  {:<16} {:>8.3} s {:>8.1} ns   ({thread})",
+            name,
+            total.as_secs_f64(),
+            per(total)
+        );
+    }
+    println!();
+    println!(
+        "all {} messages verified, each exactly once and in order per producer",
+        grouped(r.follow.messages)
+    );
 }
 
 /// `per / secs` per second, rounded down; 0 for an empty run.
@@ -232,11 +465,6 @@ fn rate(per: f64, secs: f64) -> u64 {
     } else {
         0
     }
-}
-
-/// `a / b` as a float; 0 when `b` is 0.
-fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
 /// `1234567` as `"1,234,567"`.

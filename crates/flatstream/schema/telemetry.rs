@@ -62,16 +62,34 @@ use flatbuffers::{Allocator, FlatBufferBuilder, WIPOffset};
 const MIN_SAMPLES: usize = 8;
 const SAMPLES_SPREAD: u64 = 57;
 /// The most samples [`Reading::sample`] gives a reading.
-pub(crate) const MAX_SAMPLES: usize = MIN_SAMPLES + SAMPLES_SPREAD as usize - 1;
+pub(crate) const MAX_SAMPLES: usize = 64;
+const _: () = assert!(MAX_SAMPLES as u64 == MIN_SAMPLES as u64 + SAMPLES_SPREAD - 1);
 
 /// 2026-01-01T00:00:00Z, in nanoseconds since the Unix epoch.
 const EPOCH_NS: u64 = 1_767_225_600_000_000_000;
 
-/// Sensors that [`Reading::sample`] cycles through.
+/// Sensors that [`Reading::sample`] cycles through (one label each).
 const SENSORS: u64 = 16;
+const _: () = assert!(LABELS.len() as u64 == SENSORS);
+
+/// The raw samples readings draw from: -1.0 ..= 1.0 in steps of 1/32768,
+/// hashed from their index.
+static NOISE: [f32; 4096] = {
+    let mut table = [0.0; 4096];
+    let mut k = 0;
+    while k < table.len() {
+        let [a, b, ..] = mix(k as u64).to_le_bytes();
+        // `From` is not `const`; an `i16` converts to `f32` exactly.
+        #[allow(clippy::cast_lossless)]
+        let value = i16::from_le_bytes([a, b]) as f32 / 32768.0;
+        table[k] = value;
+        k += 1;
+    }
+    table
+};
 
 /// Each sensor's label: `line-{sensor / 4}/sensor-{sensor:02}`.
-const LABELS: [&str; SENSORS as usize] = [
+const LABELS: [&str; 16] = [
     "line-0/sensor-00",
     "line-0/sensor-01",
     "line-0/sensor-02",
@@ -142,11 +160,12 @@ fn sample_ref_with_len(i: u64, samples: &mut [f32]) -> ReadingRef<'_> {
         1..=4 => Status::Degraded,
         _ => Status::Ok,
     };
-    let mut state = h;
-    for sample in samples.iter_mut() {
-        state = mix(state);
-        // -1.0 ..= 1.0 in steps of 1/32768.
-        *sample = f32::from(i16::from_le_bytes(low_u16(state).to_le_bytes())) / 32768.0;
+    // A window of a fixed noise table, stepping by an odd stride: as
+    // varied as hashing every sample, without a chain of multiplications
+    // per sample that would make generating cost more than capturing.
+    let (start, stride) = (usize::from(low_u16(h)), usize::from(low_u16(h >> 32)) | 1);
+    for (k, sample) in samples.iter_mut().enumerate() {
+        *sample = NOISE[start.wrapping_add(k.wrapping_mul(stride)) % NOISE.len()];
     }
     ReadingRef {
         timestamp_ns: EPOCH_NS + i * 10_000_000,
@@ -320,7 +339,7 @@ pub(crate) fn check_ref(expected: &ReadingRef<'_>, table: Telemetry<'_>) -> Resu
 }
 
 /// SplitMix64's output function: a cheap, well-spread hash of `x`.
-fn mix(x: u64) -> u64 {
+const fn mix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
