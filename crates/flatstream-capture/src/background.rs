@@ -17,6 +17,7 @@
 //! Messages of one producer are written in the order submitted; messages of
 //! different producers interleave by batch.
 
+use core::panic::AssertUnwindSafe;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 use std::collections::VecDeque;
@@ -332,6 +333,8 @@ struct Shared {
     error: OnceLock<Arc<Error>>,
     stopped: AtomicBool,
     closed: AtomicBool,
+    /// The I/O thread is gone after a panic.
+    dead: AtomicBool,
     counters: IoCounters,
 }
 
@@ -421,8 +424,35 @@ impl Shared {
         lock(&self.requests).push_back(make(tx));
         self.unpark_io();
         // The I/O thread answers every request, even after an error; a
-        // closed channel means it is gone.
-        rx.recv().unwrap_or_else(|_| Err(self.stopped_error()))
+        // closed channel means it is gone. One that died (a panic in the
+        // sink) answers nothing, so look now and then.
+        loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(answer) => return answer,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(self.stopped_error()),
+                Err(mpsc::RecvTimeoutError::Timeout) if self.dead.load(Ordering::Acquire) => {
+                    return Err(self.stopped_error());
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+
+    /// The I/O thread panicked: the writer stops with that, and nobody
+    /// waits for it any more.
+    fn died(&self, panic: &(dyn core::any::Any + Send)) {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        let _ = self.error.set(Arc::new(Error::Panicked { message }));
+        self.stopped.store(true, Ordering::SeqCst);
+        self.dead.store(true, Ordering::SeqCst);
+        // Requesters get their channel closed, blocked producers a wake-up.
+        lock(&self.requests).clear();
+        let _guard = lock(&self.space);
+        self.space_freed.notify_all();
     }
 }
 
@@ -493,6 +523,7 @@ impl BackgroundWriter {
             error: OnceLock::new(),
             stopped: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            dead: AtomicBool::new(false),
             counters: IoCounters::default(),
         });
         {
@@ -503,7 +534,12 @@ impl BackgroundWriter {
         let io_shared = Arc::clone(&shared);
         let thread = thread::Builder::new()
             .name("flatstream-capture".to_owned())
-            .spawn(move || IoThread::new(io_shared, sink).run())
+            .spawn(move || {
+                let run = AssertUnwindSafe(|| IoThread::new(Arc::clone(&io_shared), sink).run());
+                if let Err(panic) = std::panic::catch_unwind(run) {
+                    io_shared.died(&panic);
+                }
+            })
             .map_err(|e| Error::io("flatstream-capture I/O thread", e))?;
         let _ = shared.io_thread.set(thread.thread().clone());
         Ok(BackgroundWriter {
@@ -662,11 +698,17 @@ impl Producer {
             state: Mutex::new(SlotState::default()),
             id,
         });
-        lock(&shared.slots).push(Arc::clone(&slot));
-        // A writer closing now either sealed this slot with the others or
-        // set `closed` before we look.
         if shared.closed.load(Ordering::SeqCst) {
+            // Closed: a producer that can only answer `Closed`, which the
+            // writer never has to look at (or forget).
             lock(&slot.state).sealed = true;
+        } else {
+            lock(&shared.slots).push(Arc::clone(&slot));
+            // A writer closing now either sealed this slot with the others
+            // or set `closed` before we look.
+            if shared.closed.load(Ordering::SeqCst) {
+                lock(&slot.state).sealed = true;
+            }
         }
         Producer {
             shared,
@@ -704,7 +746,9 @@ impl Producer {
     ///   [`Error::Closed`] once it was closed.
     pub fn submit(&mut self, payload: &[u8]) -> Result<()> {
         let shared = &*self.shared;
-        if shared.stopped.load(Ordering::Acquire) {
+        // Once a close has begun, nothing more is taken: `Closed` is for
+        // ever, whatever the queue's state.
+        if shared.stopped.load(Ordering::Acquire) || shared.closed.load(Ordering::Acquire) {
             return Err(shared.stopped_error());
         }
         encode_header_checked(
@@ -808,6 +852,9 @@ impl Producer {
         self.hand_over_filling();
         let shared = &*self.shared;
         shared.waiting.fetch_add(1, Ordering::AcqRel);
+        // The writer takes every filling batch while someone waits: an idle
+        // producer's messages must not hold the queue for its batch delay.
+        shared.wake_io();
         let result = loop {
             if shared.stopped.load(Ordering::Acquire) || shared.closed.load(Ordering::Acquire) {
                 break Err(shared.stopped_error());
@@ -831,8 +878,23 @@ impl Producer {
 impl Drop for Producer {
     fn drop(&mut self) {
         let mut state = lock(&self.slot.state);
-        if !state.filling.is_empty() && !state.sealed {
-            self.hand_over(&mut state);
+        if !state.sealed {
+            // Drops after this producer's last message still leave their
+            // mark.
+            if let Some(gap) = state.gap.take()
+                && self.shared.options.gap_markers
+            {
+                let builder = self
+                    .gap_builder
+                    .get_or_insert_with(|| FlatBufferBuilder::with_capacity(64));
+                gap.encode_into(builder);
+                let at = state.filling.ends.len();
+                state.filling.gaps.push(at);
+                state.filling.push(builder.finished_data());
+            }
+            if !state.filling.is_empty() {
+                self.hand_over(&mut state);
+            }
         }
         state.closed = true;
     }
@@ -851,6 +913,14 @@ struct IoThread<S> {
     unflushed_since: Option<Instant>,
     last_tick: Instant,
     frames_total: u64,
+    /// The producers' slots, copied out of the shared list for a pass, so
+    /// that the list's lock is never held while the sink writes (reused:
+    /// no allocation per pass).
+    snapshot: Vec<Arc<Slot>>,
+    /// Batches taken from one slot at once (reused).
+    taken: Vec<Batch>,
+    /// Builds the gap markers of producers that end with drops.
+    gap_builder: Option<FlatBufferBuilder<'static>>,
 }
 
 impl<S: CaptureSink> IoThread<S> {
@@ -864,28 +934,39 @@ impl<S: CaptureSink> IoThread<S> {
             unflushed_since: None,
             last_tick: Instant::now(),
             frames_total: 0,
+            snapshot: Vec::new(),
+            taken: Vec::new(),
+            gap_builder: None,
         }
     }
 
+    /// The I/O thread's loop. Each pass is bounded (the full batches there
+    /// were when it started, one per producer in turn), and requests,
+    /// batch delays and housekeeping are looked at between passes, so a
+    /// producer that keeps pace with the sink cannot starve the others, a
+    /// flush or a close.
     fn run(mut self) {
         loop {
-            let wrote = self.write_full_batches();
-            let requests: Vec<Request> = lock(&self.shared.requests).drain(..).collect();
-            for request in requests {
+            let wrote = self.write_pass();
+            loop {
+                let request = lock(&self.shared.requests).pop_front();
+                let Some(request) = request else { break };
                 if self.answer(request) {
                     return;
                 }
             }
-            if wrote {
-                self.housekeeping(Instant::now());
-                continue;
-            }
             let now = Instant::now();
-            if self.steal_due_batches(now) {
-                continue;
-            }
+            // A producer waiting for room may be waiting for messages that
+            // sit in batches still filling (its own, or an idle producer's).
+            let stole = if self.shared.waiting.load(Ordering::Acquire) > 0 {
+                self.steal(|_| true)
+            } else {
+                self.steal_due_batches(now)
+            };
             self.housekeeping(now);
-            self.sleep(now);
+            if !wrote && !stole {
+                self.sleep(now);
+            }
         }
     }
 
@@ -934,21 +1015,61 @@ impl<S: CaptureSink> IoThread<S> {
     /// Seals every slot: after this no producer adds to one, so what the
     /// final writes took is everything queued.
     fn seal_slots(&mut self) {
-        let shared = Arc::clone(&self.shared);
-        let slots = lock(&shared.slots);
-        for slot in slots.iter() {
+        self.take_snapshot();
+        let slots = core::mem::take(&mut self.snapshot);
+        for slot in &slots {
             let mut state = lock(&slot.state);
-            while let Some(batch) = state.full.pop_front() {
-                shared.full_batches.fetch_sub(1, Ordering::AcqRel);
-                self.write_batch(batch);
-            }
-            if !state.filling.is_empty() {
-                let batch = core::mem::take(&mut state.filling);
-                state.filling_since = None;
-                self.write_batch(batch);
-            }
             state.sealed = true;
+            self.take_all(&mut state);
+            let gap = state.gap.take();
+            drop(state);
+            self.write_taken();
+            // Drops after a producer's last message still leave their mark.
+            if let Some(gap) = gap
+                && self.shared.options.gap_markers
+            {
+                let builder = self
+                    .gap_builder
+                    .get_or_insert_with(|| FlatBufferBuilder::with_capacity(64));
+                gap.encode_into(builder);
+                let mut batch = self.shared.take_batch();
+                batch.gaps.push(0);
+                batch.push(builder.finished_data());
+                self.write_batch(batch);
+            }
         }
+        self.snapshot = slots;
+        self.snapshot.clear();
+    }
+
+    /// Copies the list of slots into `snapshot`.
+    fn take_snapshot(&mut self) {
+        self.snapshot.clear();
+        self.snapshot
+            .extend(lock(&self.shared.slots).iter().map(Arc::clone));
+    }
+
+    /// Moves every batch of `state`, full ones first, then the filling one,
+    /// into `taken`.
+    fn take_all(&mut self, state: &mut SlotState) {
+        let taken = state.full.len();
+        self.taken.extend(state.full.drain(..));
+        self.shared.full_batches.fetch_sub(taken, Ordering::AcqRel);
+        if !state.filling.is_empty() {
+            let fresh = self.shared.take_batch();
+            self.taken
+                .push(core::mem::replace(&mut state.filling, fresh));
+            state.filling_since = None;
+        }
+    }
+
+    /// Writes the batches in `taken`, in order.
+    fn write_taken(&mut self) {
+        let mut taken = core::mem::take(&mut self.taken);
+        for batch in taken.drain(..) {
+            self.write_batch(batch);
+        }
+        self.taken = taken;
     }
 
     fn checked(&self) -> Result<()> {
@@ -958,23 +1079,35 @@ impl<S: CaptureSink> IoThread<S> {
         }
     }
 
-    /// Writes every full batch of every producer; true if there were any.
-    fn write_full_batches(&mut self) -> bool {
-        if self.shared.full_batches.load(Ordering::Acquire) == 0 {
+    /// Writes as many full batches as there were when it started, one per
+    /// producer in turn; true if it wrote any.
+    fn write_pass(&mut self) -> bool {
+        let mut budget = self.shared.full_batches.load(Ordering::Acquire);
+        if budget == 0 {
             return false;
         }
-        let shared = Arc::clone(&self.shared);
-        let slots = lock(&shared.slots);
+        self.take_snapshot();
+        let slots = core::mem::take(&mut self.snapshot);
         let mut wrote = false;
-        for slot in slots.iter() {
-            loop {
+        while budget > 0 {
+            let mut round = false;
+            for slot in &slots {
                 let batch = lock(&slot.state).full.pop_front();
-                let Some(batch) = batch else { break };
-                shared.full_batches.fetch_sub(1, Ordering::AcqRel);
+                let Some(batch) = batch else { continue };
+                self.shared.full_batches.fetch_sub(1, Ordering::AcqRel);
                 self.write_batch(batch);
-                wrote = true;
+                (round, wrote) = (true, true);
+                budget -= 1;
+                if budget == 0 {
+                    break;
+                }
+            }
+            if !round {
+                break;
             }
         }
+        self.snapshot = slots;
+        self.snapshot.clear();
         wrote
     }
 
@@ -985,39 +1118,39 @@ impl<S: CaptureSink> IoThread<S> {
         self.steal(|since| now.duration_since(since) >= delay)
     }
 
-    /// Takes every batch, full or filling.
+    /// Takes every batch there is now, full or filling (what a flush, a
+    /// sync or a close must write): bounded by what was submitted before.
     fn steal_all(&mut self) {
-        while self.write_full_batches() {}
         self.steal(|_| true);
-        while self.write_full_batches() {}
     }
 
+    /// Takes, from every producer, its full batches and, if `due` says so
+    /// of its first message's arrival, its filling batch; then forgets
+    /// producers that are gone and have nothing left. True if it took any.
     fn steal(&mut self, due: impl Fn(Instant) -> bool) -> bool {
-        let shared = Arc::clone(&self.shared);
-        let mut slots = lock(&shared.slots);
+        self.take_snapshot();
+        let slots = core::mem::take(&mut self.snapshot);
         let mut took = false;
-        for slot in slots.iter() {
+        for slot in &slots {
             let mut state = lock(&slot.state);
-            // Full batches go first, in order.
-            while let Some(batch) = state.full.pop_front() {
-                shared.full_batches.fetch_sub(1, Ordering::AcqRel);
-                drop(state);
-                self.write_batch(batch);
-                took = true;
-                state = lock(&slot.state);
+            let filling_due = state.filling_since.is_some_and(&due);
+            if filling_due {
+                self.take_all(&mut state);
+            } else {
+                let taken = state.full.len();
+                self.taken.extend(state.full.drain(..));
+                self.shared.full_batches.fetch_sub(taken, Ordering::AcqRel);
             }
-            if state.filling_since.is_some_and(&due) {
-                let fresh = shared.take_batch();
-                let batch = core::mem::replace(&mut state.filling, fresh);
-                state.filling_since = None;
-                drop(state);
-                self.write_batch(batch);
-                took = true;
-            }
+            drop(state);
+            took |= !self.taken.is_empty();
+            self.write_taken();
         }
+        self.snapshot = slots;
+        self.snapshot.clear();
         // Forget producers that are gone and have nothing left, keeping
         // their counters.
-        slots.retain(|slot| {
+        let shared = Arc::clone(&self.shared);
+        lock(&shared.slots).retain(|slot| {
             let state = lock(&slot.state);
             let gone = state.closed && state.full.is_empty() && state.filling.is_empty();
             if gone {
@@ -1130,7 +1263,9 @@ impl<S: CaptureSink> IoThread<S> {
         let c = &self.shared.counters;
         c.synced.fetch_add(self.unsynced_frames, Ordering::AcqRel);
         c.syncs.fetch_add(1, Ordering::AcqRel);
-        *lock(&c.durable) = self.sink.position();
+        let position = self.sink.position();
+        *lock(&c.durable) = position;
+        *lock(&c.position) = position;
         self.unsynced_frames = 0;
         self.unsynced_bytes = 0;
         self.unsynced_since = None;
@@ -1177,11 +1312,17 @@ impl<S: CaptureSink> IoThread<S> {
         self.shared.sleeping.store(true, Ordering::SeqCst);
         let options = &self.shared.options;
         let mut wait = TICK_INTERVAL;
+        // A deadline past what an `Instant` can hold is no deadline.
+        let until = |since: Instant, after: Duration| {
+            since
+                .checked_add(after)
+                .map_or(Duration::MAX, |t| t.saturating_duration_since(now))
+        };
         if let Some(since) = self.unflushed_since {
-            wait = wait.min((since + options.flush_interval).saturating_duration_since(now));
+            wait = wait.min(until(since, options.flush_interval));
         }
         if let (Some(interval), Some(since)) = (options.sync.interval(), self.unsynced_since) {
-            wait = wait.min((since + interval).saturating_duration_since(now));
+            wait = wait.min(until(since, interval));
         }
         if self.any_filling() {
             wait = wait.min(options.max_batch_delay);

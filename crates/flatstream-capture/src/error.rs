@@ -54,6 +54,14 @@ pub enum Error {
     /// flush or sync answers this, with the error that stopped it.
     #[error("the capture writer stopped: {0}")]
     Stopped(Arc<Error>),
+    /// The capture's I/O thread panicked (in the sink, most likely): the
+    /// writer stopped, and every later call answers
+    /// [`Error::Stopped`] with this.
+    #[error("the capture's I/O thread panicked: {message}")]
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
     /// The capture was closed: nothing more can be written.
     #[error("the capture is closed")]
     Closed,

@@ -128,14 +128,7 @@ fn closed_name(sequence: u64, start: SystemTime) -> String {
 /// [`Error::Invalid`] when two segments share a sequence number, or an open
 /// segment is not the last one.
 pub fn list(dir: &Path) -> Result<Vec<Segment>> {
-    let mut segments = Vec::new();
-    for entry in std::fs::read_dir(dir).at(dir)? {
-        let entry = entry.at(dir)?;
-        if let Some(segment) = Segment::parse(&entry.path()) {
-            segments.push(segment);
-        }
-    }
-    segments.sort_by_key(|s| s.sequence);
+    let segments = read_segments(dir)?;
     for pair in segments.windows(2) {
         if pair[0].sequence == pair[1].sequence {
             return Err(Error::Invalid {
@@ -154,6 +147,37 @@ pub fn list(dir: &Path) -> Result<Vec<Segment>> {
             reason: "an open segment is followed by later segments".to_owned(),
         });
     }
+    Ok(segments)
+}
+
+/// The segments of `dir` as a reader of a directory being written must see
+/// them, by sequence number: a segment listed under both its open and its
+/// closed name while it is renamed is kept once, under its closed (final)
+/// name, and an open segment that a crashed writer left before later ones
+/// is listed with them. Other files are ignored.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the directory cannot be listed.
+pub fn list_live(dir: &Path) -> Result<Vec<Segment>> {
+    let mut segments = read_segments(dir)?;
+    // Closed sorts before open for one sequence number: the closed name is
+    // the one kept.
+    segments.sort_by_key(|s| (s.sequence, s.open));
+    segments.dedup_by_key(|s| s.sequence);
+    Ok(segments)
+}
+
+/// The files of `dir` that are segments, sorted by sequence number.
+fn read_segments(dir: &Path) -> Result<Vec<Segment>> {
+    let mut segments = Vec::new();
+    for entry in std::fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        if let Some(segment) = Segment::parse(&entry.path()) {
+            segments.push(segment);
+        }
+    }
+    segments.sort_by_key(|s| s.sequence);
     Ok(segments)
 }
 
@@ -328,6 +352,32 @@ mod tests {
         ] {
             assert_eq!(parse_utc(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_live_listing_keeps_a_segment_caught_mid_rename_once() {
+        let dir = std::env::temp_dir().join(format!("capture-list-live-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let t = UNIX_EPOCH + Duration::from_secs(1_796_228_541);
+        let renaming = Segment::new(&dir, 1, t, true);
+        for path in [
+            Segment::new(&dir, 0, t, true).path,
+            renaming.path.clone(),
+            renaming.closed_path(),
+            Segment::new(&dir, 2, t, true).path,
+            dir.join("capture.lock"),
+        ] {
+            std::fs::write(&path, b"").expect("file");
+        }
+        let live = list_live(&dir).expect("list");
+        let seen: Vec<(u64, bool)> = live.iter().map(|s| (s.sequence, s.open)).collect();
+        assert_eq!(seen, [(0, true), (1, false), (2, true)]);
+        assert!(
+            list(&dir).is_err(),
+            "the strict listing refuses the same directory"
+        );
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! line prints: when the stream has a header, it is frame 0 and the first
 //! message is frame 1. The header is never printed as a payload.
 //!
+//! A stream file is read here; a capture directory, `--follow` and
+//! `--from-time` go through the capture crate's follower
+//! ([`follow`](crate::follow)), with the same output and the same policy on
+//! damage.
+//!
 //! Reading stops at the first damage, with an error naming its offset and
 //! frame; what was printed before it stays printed. Zero frames are held
 //! back until a real frame follows them: at the end of the stream they are
@@ -23,6 +28,8 @@ use crate::info::framing_hint;
 use crate::input::{self, Input};
 use crate::read::{self, ZeroRun, is_zero_frame};
 use crate::schema::{self, Check, JsonError};
+use crate::signals::Interrupt;
+use crate::time::TimeArg;
 
 /// How `cat` prints each payload.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -104,8 +111,22 @@ pub struct CatOptions {
     pub schema: Option<PathBuf>,
     /// The root type for `--json`.
     pub root_type: Option<String>,
-    /// Which frames to print.
+    /// Which frames to print (a stream file's wire indices).
     pub frames: FrameRange,
+    /// `--from-frame N`: in a capture directory, the capture-wide number of
+    /// the first message printed; in a stream file, `--frames N..`.
+    pub from_frame: Option<u64>,
+    /// `--from-time T`: the first message printed is the first whose
+    /// timestamp is at or after T.
+    pub from_time: Option<TimeArg>,
+    /// `--time-field NAME`: the root table's integer field holding each
+    /// message's timestamp (by default `timestamp_ns`).
+    pub time_field: Option<String>,
+    /// `--follow`: wait at the end for more, like `tail -f`, flushing the
+    /// output after every message.
+    pub follow: bool,
+    /// Ends following (SIGINT, SIGTERM); none: only the end of the process.
+    pub interrupt: Option<Interrupt>,
 }
 
 /// What `cat` printed.
@@ -124,6 +145,9 @@ pub struct CatSummary {
 /// `--json` (exit code 1); or a failed write to `out` (a broken pipe is
 /// [`Failure::BrokenPipe`](crate::Failure::BrokenPipe): end quietly).
 pub fn cat<W: Write>(path: &Path, options: &CatOptions, out: &mut W) -> Result<CatSummary> {
+    if options.follow || options.from_time.is_some() || path.is_dir() {
+        return crate::follow::cat(path, options, out);
+    }
     let mut input = input::open(path)?;
     let detection = match options.framing {
         Some(framing) => Detection::forced(framing),
@@ -159,7 +183,7 @@ pub fn cat<W: Write>(path: &Path, options: &CatOptions, out: &mut W) -> Result<C
             &mut input,
             deframer,
             framing,
-            options.frames,
+            file_range(options),
             &mut printer,
             out,
         )
@@ -178,6 +202,15 @@ pub fn cat<W: Write>(path: &Path, options: &CatOptions, out: &mut W) -> Result<C
     }
 }
 
+/// The frames of a stream file to print: `--frames`, or `--from-frame N`
+/// as `--frames N..`.
+pub(crate) fn file_range(options: &CatOptions) -> FrameRange {
+    match options.from_frame {
+        Some(start) => FrameRange { start, end: None },
+        None => options.frames,
+    }
+}
+
 /// Why printing stopped early.
 enum Stop {
     /// Damage in the stream.
@@ -193,15 +226,22 @@ impl From<Error> for Stop {
 }
 
 /// Prints payloads in one format.
-struct Printer<'a> {
-    format: Format,
-    check: Option<&'a dyn Check>,
-    hex: Vec<u8>,
-    path: PathBuf,
+pub(crate) struct Printer<'a> {
+    pub(crate) format: Format,
+    pub(crate) check: Option<&'a dyn Check>,
+    pub(crate) hex: Vec<u8>,
+    /// The file named when a payload is not valid for `--json`.
+    pub(crate) path: PathBuf,
 }
 
 impl Printer<'_> {
-    fn print<W: Write>(&mut self, at: Position, payload: &[u8], out: &mut W) -> Result<()> {
+    /// Prints `payload`, the frame at `at` of [`Printer::path`].
+    pub(crate) fn print<W: Write>(
+        &mut self,
+        at: Position,
+        payload: &[u8],
+        out: &mut W,
+    ) -> Result<()> {
         let written = match self.format {
             Format::Hex => {
                 const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -225,7 +265,7 @@ impl Printer<'_> {
                     Err(JsonError::Invalid(why)) => {
                         return Err(Error::damaged(format!(
                             "{}: {}: {why}",
-                            self.path.display(),
+                            crate::error::shown(&self.path),
                             crate::error::at(at),
                         )));
                     }

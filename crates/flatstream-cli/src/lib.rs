@@ -9,15 +9,27 @@
 //! - [`recover`](recover::recover_in_place) and
 //!   [`salvage`](recover::salvage): cut a torn or zero-filled tail, or copy
 //!   every frame that survives corruption;
-//! - [`convert`](convert::convert): re-frame a stream.
+//! - [`convert`](convert::convert): re-frame a stream;
+//! - [`index`](index::index): the index sidecars of a capture directory;
+//! - [`capture_info`](capture_info::info): `info` of a capture directory.
+//!
+//! `cat` reads capture directories, follows (`--follow`) and seeks
+//! (`--from-frame`, `--from-time`) through `flatstream-capture`; see
+//! [`follow`].
 //!
 //! The framing is detected unless forced; see [`detect`].
 
+extern crate alloc;
+
+pub mod capture;
+pub mod capture_info;
 pub mod cat;
 pub mod convert;
 pub mod detect;
 pub mod error;
+pub mod follow;
 pub mod framing;
+pub mod index;
 pub mod info;
 pub mod input;
 pub mod output;
@@ -25,7 +37,9 @@ pub mod progress;
 pub mod read;
 pub mod recover;
 pub mod schema;
+pub mod signals;
 pub mod stats;
+pub mod time;
 pub mod verify;
 
 pub use crate::error::{EXIT_DAMAGED, EXIT_OK, EXIT_USAGE, Error, Failure, Result};

@@ -6,10 +6,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use flatstream_cli::capture_info;
 use flatstream_cli::cat::{self, CatOptions, FrameRange};
 use flatstream_cli::convert::{self, ConvertOptions};
+use flatstream_cli::index::{self, IndexOptions};
 use flatstream_cli::info::{self, InfoOptions};
 use flatstream_cli::recover::{self, RecoverArgs};
+use flatstream_cli::signals::Interrupt;
+use flatstream_cli::time::TimeArg;
 use flatstream_cli::verify::{self, VerifyOptions};
 use flatstream_cli::{EXIT_DAMAGED, EXIT_OK, Error, Failure, Framing, Result};
 
@@ -42,9 +46,15 @@ struct Cli {
 enum Command {
     /// Summarize a stream: framing, frames, sizes, identifiers, header, and
     /// how it ends (clean, torn tail, zero fill, corruption).
+    ///
+    /// For a capture directory: its segments (closed, open, sequence
+    /// numbers, bytes), the messages it holds, the time span of its
+    /// segment names, which closed segments have a valid index, whether a
+    /// writer holds its lock, and how the open segment ends (a torn tail
+    /// there is a frame being written, not damage).
     #[command(after_help = EXIT_CODES)]
     Info {
-        /// The stream file.
+        /// The stream file, or a capture directory.
         file: PathBuf,
         /// Print one JSON object instead of text.
         #[arg(long)]
@@ -73,11 +83,17 @@ enum Command {
     /// Print the payloads: one hex line per frame (the default), raw bytes,
     /// or one JSON object per line through the schema.
     ///
-    /// The header is never printed. Reading stops at the first damage, with
-    /// an error naming its offset and frame (exit code 1).
+    /// FILE is a stream file or a capture directory (its segments in
+    /// order). The header is never printed. Reading stops at the first
+    /// damage, with an error naming the file, offset and frame (exit code
+    /// 1). With --follow, it waits at the end for more, like `tail -f`,
+    /// printing each message as it lands, until Ctrl-C or SIGTERM (exit
+    /// code 0). Reading a directory without --follow, a torn frame at the
+    /// end of its open segment (a writer may be mid-write) ends the output
+    /// quietly.
     #[command(after_help = EXIT_CODES)]
     Cat {
-        /// The stream file.
+        /// The stream file, or a capture directory.
         file: PathBuf,
         /// One line of lowercase hex per payload (the default).
         #[arg(long, group = "format")]
@@ -91,11 +107,66 @@ enum Command {
         /// nan/inf/-inf, which strict parsers (jq) refuse.
         #[arg(long, group = "format")]
         json: bool,
-        /// Which frames to print, by index as on the wire (a header is
-        /// frame 0 and is never printed): A..B (B excluded), A..=B, A..,
-        /// ..B or N.
-        #[arg(long, value_name = "A..B")]
+        /// Which frames of a stream file to print, by index as on the wire
+        /// (a header is frame 0 and is never printed): A..B (B excluded),
+        /// A..=B, A.., ..B or N.
+        #[arg(long, value_name = "A..B", conflicts_with_all = ["from_frame", "from_time"])]
         frames: Option<FrameRange>,
+        /// Start at message N. In a capture directory, N is the
+        /// capture-wide message number (segment headers are not messages;
+        /// numbers stay when old segments are deleted); in a stream file it
+        /// is the wire frame index, as --frames N.. (a header is frame 0).
+        #[arg(long, value_name = "N", conflicts_with = "from_time")]
+        from_frame: Option<u64>,
+        /// Start at the first message whose timestamp is at or after T:
+        /// RFC 3339 in UTC (2026-12-02T16:00:00Z, fractional seconds
+        /// allowed) or nanoseconds since the Unix epoch. Timestamps are
+        /// read through the schema (--schema, or the stream header's) from
+        /// --time-field.
+        #[arg(long, value_name = "T")]
+        from_time: Option<TimeArg>,
+        /// The root table's top-level integer field holding each message's
+        /// time in nanoseconds since the Unix epoch (default: timestamp_ns,
+        /// if the root table has it).
+        #[arg(long, value_name = "NAME", requires = "from_time")]
+        time_field: Option<String>,
+        /// Wait at the end for more, like `tail -f`; output is flushed after
+        /// every message. Ends with Ctrl-C or SIGTERM (exit code 0).
+        #[arg(short, long)]
+        follow: bool,
+        #[command(flatten)]
+        framing: FramingArg,
+        #[command(flatten)]
+        schema: SchemaArgs,
+    },
+    /// Build the sparse index sidecars (*.fstream.idx) of a capture
+    /// directory's closed segments, or of one stream file, where they are
+    /// missing, damaged or stale; with --check, only check them.
+    ///
+    /// Prints one line per segment. An open segment is skipped: it has no
+    /// index until it is closed. Entries carry timestamps when --time-field
+    /// names their field, or when the schema (--schema, or the stream
+    /// header's) has a root field timestamp_ns. Exit code 1 when --check
+    /// finds an index missing or bad, or a segment cannot be indexed
+    /// (damaged).
+    #[command(after_help = EXIT_CODES)]
+    Index {
+        /// A capture directory, or a segment or stream file.
+        path: PathBuf,
+        /// Only check the indexes; change nothing.
+        #[arg(long)]
+        check: bool,
+        /// An index entry every N messages (default: the library's, 4096;
+        /// an entry is also made every MiB).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        every: Option<u64>,
+        /// The root table's top-level integer field holding each message's
+        /// time in nanoseconds since the Unix epoch, stored in the entries.
+        #[arg(long, value_name = "NAME")]
+        time_field: Option<String>,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         framing: FramingArg,
         #[command(flatten)]
@@ -200,15 +271,24 @@ fn run(cli: Cli) -> Result<u8> {
             json,
             framing,
         } => {
-            let options = InfoOptions {
-                framing: framing.framing,
-                progress,
-            };
-            let info = info::info(&file, &options)?;
-            let text = if json {
-                to_json(&info)?
+            let text = if file.is_dir() {
+                let info = capture_info::info(&file, framing.framing)?;
+                if json {
+                    to_json(&info)?
+                } else {
+                    info.to_text()
+                }
             } else {
-                info.to_text()
+                let options = InfoOptions {
+                    framing: framing.framing,
+                    progress,
+                };
+                let info = info::info(&file, &options)?;
+                if json {
+                    to_json(&info)?
+                } else {
+                    info.to_text()
+                }
             };
             print(&text)?;
             Ok(EXIT_OK)
@@ -258,6 +338,10 @@ fn run(cli: Cli) -> Result<u8> {
             raw,
             json,
             frames,
+            from_frame,
+            from_time,
+            time_field,
+            follow,
             framing,
             schema,
         } => {
@@ -269,16 +353,36 @@ fn run(cli: Cli) -> Result<u8> {
                 cat::Format::Hex
             };
             if format != cat::Format::Json
+                && from_time.is_none()
                 && (schema.schema.is_some() || schema.root_type.is_some())
             {
-                return Err(Error::usage("--schema and --root-type go with --json"));
+                return Err(Error::usage(
+                    "--schema and --root-type go with --json or --from-time",
+                ));
             }
+            let interrupt = if follow {
+                let interrupt = Interrupt::new();
+                interrupt.on_signals().map_err(|error| {
+                    Error::new(
+                        Failure::Io,
+                        format!("cannot catch Ctrl-C and SIGTERM: {error}"),
+                    )
+                })?;
+                Some(interrupt)
+            } else {
+                None
+            };
             let options = CatOptions {
                 framing: framing.framing,
                 format,
                 schema: schema.schema,
                 root_type: schema.root_type,
                 frames: frames.unwrap_or_default(),
+                from_frame,
+                from_time,
+                time_field,
+                follow,
+                interrupt,
             };
             if format == cat::Format::Raw && io::stdout().is_terminal() {
                 return Err(Error::usage(
@@ -293,6 +397,44 @@ fn run(cli: Cli) -> Result<u8> {
             result?;
             flushed?;
             Ok(EXIT_OK)
+        }
+        Command::Index {
+            path,
+            check,
+            every,
+            time_field,
+            json,
+            framing,
+            schema,
+        } => {
+            let options = IndexOptions {
+                framing: framing.framing,
+                check,
+                every,
+                time_field,
+                schema: schema.schema,
+                root_type: schema.root_type,
+            };
+            let report = index::index(&path, &options)?;
+            let text = if json {
+                to_json(&report)?
+            } else {
+                report.to_text()
+            };
+            print(&text)?;
+            match report.problems() {
+                0 => Ok(EXIT_OK),
+                n => Err(Error::damaged(format!(
+                    "{}: {n} segment{} {}",
+                    path.display(),
+                    if n == 1 { "" } else { "s" },
+                    if check {
+                        "without a valid index"
+                    } else {
+                        "could not be indexed"
+                    }
+                ))),
+            }
         }
         Command::Recover {
             file,

@@ -8,11 +8,13 @@
 //! mismatched; with a schema that declares a file identifier, a payload
 //! carrying another one is reported (it is not this schema's).
 
+use alloc::sync::Arc;
 use std::io::{self, Read as _};
 use std::path::Path;
 
 use flatstream::StreamHeader;
-use flatstream_reflect::{ReflectError, Root, Schema};
+use flatstream_capture::TimestampFn;
+use flatstream_reflect::{IntegerField, ReflectError, Root, Schema};
 
 use crate::error::{Error, Result};
 use crate::input;
@@ -52,7 +54,9 @@ pub enum JsonError {
 pub struct Loaded {
     /// Where it came from, for messages: a path, or "the stream header".
     pub source: String,
-    schema: Schema,
+    /// Shared with the timestamp function of [`Loaded::timestamp`], which
+    /// outlives this borrow.
+    schema: Arc<Schema>,
     /// Whether it came from the stream's header.
     from_header: bool,
 }
@@ -110,6 +114,43 @@ impl Loaded {
             root,
             identifier,
             source: self.source.clone(),
+        }))
+    }
+}
+
+/// The field `--time-field` names by default: the telemetry convention of
+/// nanoseconds since the Unix epoch.
+pub const DEFAULT_TIME_FIELD: &str = "timestamp_ns";
+
+impl Loaded {
+    /// A message's timestamp, as `cat --from-time` and `index` read it: the
+    /// top-level integer field `field` (by default [`DEFAULT_TIME_FIELD`])
+    /// of the root type ([`Loaded::root`]), in nanoseconds since the Unix
+    /// epoch. A payload that does not verify, or has no such value, has no
+    /// timestamp.
+    ///
+    /// # Errors
+    ///
+    /// A root type the schema does not have, or a root table without that
+    /// integer field (saying to pass `--time-field` when none was given).
+    pub fn timestamp(
+        &self,
+        root_type: Option<&str>,
+        header: Option<&StreamHeader>,
+        field: Option<&str>,
+    ) -> Result<TimestampFn> {
+        let root = self.root(root_type, header)?.name();
+        let name = field.unwrap_or(DEFAULT_TIME_FIELD);
+        let field_ = IntegerField::new(Arc::clone(&self.schema), Some(&root), name).map_err(|error| {
+            let hint = if field.is_none() {
+                "; name the field that holds each message's time (nanoseconds since the Unix epoch) with --time-field NAME"
+            } else {
+                ""
+            };
+            Error::usage(format!("{}: {}{hint}", self.source, describe(&error)))
+        })?;
+        Ok(Arc::new(move |payload: &[u8]| {
+            field_.read(payload).ok().flatten()
         }))
     }
 }
@@ -238,7 +279,7 @@ pub fn load(
             let schema = load_file(path)?;
             Loaded {
                 source: path.display().to_string(),
-                schema,
+                schema: Arc::new(schema),
                 from_header: false,
             }
         }
@@ -261,7 +302,7 @@ pub fn load(
                     "{}: byte offset 0 (frame 0): the stream header's schema",
                     crate::error::shown(stream)
                 ),
-                schema,
+                schema: Arc::new(schema),
                 from_header: true,
             }
         }

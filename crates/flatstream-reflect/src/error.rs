@@ -89,6 +89,18 @@ pub enum ReflectError {
         /// The struct, fully qualified.
         name: String,
     },
+    /// The table has no integer field of the name asked for
+    /// ([`IntegerField::new`](crate::IntegerField::new)).
+    #[error("`{table}` has no integer field `{field}`: {reason}")]
+    NoIntegerField {
+        /// The table, fully qualified.
+        table: String,
+        /// The field name asked for.
+        field: String,
+        /// Why: no such field (listing the table's integer fields), or
+        /// the field's type.
+        reason: String,
+    },
     /// The root reaches a field of a type this crate cannot read.
     #[error("unsupported schema feature in `{field}`: {what}")]
     Unsupported {

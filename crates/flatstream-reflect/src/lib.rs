@@ -39,6 +39,7 @@ mod verify;
 #[rustfmt::skip]
 mod reflection_generated;
 
+use alloc::sync::Arc;
 use std::io;
 use std::path::Path;
 
@@ -351,5 +352,350 @@ impl<'s> Root<'s> {
         self.write_json(buf, &mut out)?;
         String::from_utf8(out)
             .map_err(|err| ReflectError::Io(io::Error::new(io::ErrorKind::InvalidData, err)))
+    }
+}
+
+/// An integer field of a schema's table, looked up by name once, then read
+/// from buffers whose root is that table: a message's timestamp, sequence
+/// number or sensor id.
+///
+/// It shares its schema through an [`Arc`], so it can live in a `'static`
+/// closure (such as a capture index's timestamp function) while the schema
+/// is loaded once.
+///
+/// [`read`](IntegerField::read) verifies the whole buffer first, as
+/// [`Root::verify`] does: nothing is read from a buffer that does not
+/// verify.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use flatstream_reflect::{IntegerField, Schema};
+///
+/// let bfbs = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/telemetry.bfbs"));
+/// let schema = Arc::new(Schema::from_bfbs(bfbs.to_vec())?);
+/// let timestamp = IntegerField::new(Arc::clone(&schema), None, "timestamp_ns")?;
+///
+/// // A `Telemetry` buffer with `timestamp_ns` (field 0, vtable slot 4).
+/// let mut builder = flatbuffers::FlatBufferBuilder::new();
+/// let table = builder.start_table();
+/// builder.push_slot::<u64>(4, 1_767_225_600_000_000_000, 0);
+/// let table = builder.end_table(table);
+/// builder.finish(table, Some("TLM1"));
+/// assert_eq!(timestamp.read(builder.finished_data())?, Some(1_767_225_600_000_000_000));
+///
+/// // Garbage is refused, not read.
+/// assert!(timestamp.read(&[1, 2, 3, 4, 5, 6, 7, 8]).is_err());
+/// // A field that is not an integer is refused when it is looked up.
+/// assert!(IntegerField::new(schema, None, "label").is_err());
+/// # Ok::<(), flatstream_reflect::ReflectError>(())
+/// ```
+#[derive(Clone)]
+pub struct IntegerField {
+    schema: Arc<Schema>,
+    /// The table, an index into the schema's objects.
+    table: u32,
+    /// The field, an index into the table's fields.
+    field: usize,
+}
+
+impl core::fmt::Debug for IntegerField {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IntegerField")
+            .field("table", &self.table_name())
+            .field("name", &self.name())
+            .finish()
+    }
+}
+
+impl IntegerField {
+    /// The integer field `name` (of any integer type, enums included) of
+    /// the table `root` names, as [`Schema::root`] finds it: the schema's
+    /// `root_type` for `None`.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`Schema::root`], and
+    /// [`ReflectError::NoIntegerField`] when the table has no field `name`
+    /// (listing its integer fields) or that field is not an integer (a
+    /// bool, a float, a string...).
+    pub fn new(schema: Arc<Schema>, root: Option<&str>, name: &str) -> Result<Self, ReflectError> {
+        let (table, field) = {
+            let table = schema.root(root)?.table;
+            let object = &schema.plan.objects[table as usize];
+            let no = |reason: String| ReflectError::NoIntegerField {
+                table: object.name.to_string(),
+                field: name.to_owned(),
+                reason,
+            };
+            let Some(field) = object.fields.iter().position(|f| *f.name == *name) else {
+                let integers: Vec<String> = object
+                    .fields
+                    .iter()
+                    .filter(|f| integer(f.kind).is_some())
+                    .map(|f| format!("`{}`", f.name))
+                    .collect();
+                return Err(no(if integers.is_empty() {
+                    "the table has no field of that name, and no integer field".to_owned()
+                } else {
+                    format!(
+                        "the table has no field of that name (its integer fields: {})",
+                        integers.join(", ")
+                    )
+                }));
+            };
+            let kind = object.fields[field].kind;
+            if integer(kind).is_none() {
+                return Err(no(format!("it is {}", describe_kind(kind))));
+            }
+            (table, field)
+        };
+        Ok(IntegerField {
+            schema,
+            table,
+            field,
+        })
+    }
+
+    /// The field's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.plan_field().map_or("", |f| &f.name)
+    }
+
+    /// The table's name, fully qualified.
+    #[must_use]
+    pub fn table_name(&self) -> &str {
+        self.schema
+            .plan
+            .objects
+            .get(self.table as usize)
+            .map_or("", |o| &o.name)
+    }
+
+    /// Verifies `buf` as a FlatBuffer whose root is the field's table
+    /// ([`Root::verify`]), then reads the field: its value, or its default
+    /// when it is absent (FlatBuffers builders leave out fields at their
+    /// default).
+    ///
+    /// `None` when the value is not a `u64`: an optional scalar (`= null`)
+    /// that is absent, or a negative value of a signed field. (flatc
+    /// stores a `ulong` default above `i64::MAX` as 0 in a binary schema,
+    /// so such a field reads as 0 when it is absent.)
+    ///
+    /// # Errors
+    ///
+    /// [`ReflectError::InvalidBuffer`] when `buf` does not verify.
+    pub fn read(&self, buf: &[u8]) -> Result<Option<u64>, ReflectError> {
+        let root = Root {
+            schema: &self.schema,
+            table: self.table,
+        };
+        root.verify(buf)?;
+        let internal = |offset: usize| ReflectError::InvalidBuffer {
+            offset,
+            path: format!("{}.{}", root.name(), self.name()),
+            kind: InvalidKind::Internal,
+        };
+        let field = self.plan_field().ok_or_else(|| internal(0))?;
+        let scalar = integer(field.kind).ok_or_else(|| internal(0))?;
+        let size = scalar.size();
+        // The buffer verified: every read below is in bounds. A `None`
+        // would be a bug, reported rather than trusted.
+        let bits = match field_position(buf, field.offset).ok_or_else(|| internal(0))? {
+            Some(pos) => match size {
+                1 => read::u8_at(buf, pos).map(u64::from),
+                2 => read::u16_at(buf, pos).map(u64::from),
+                4 => read::u32_at(buf, pos).map(u64::from),
+                _ => read::u64_at(buf, pos),
+            }
+            .ok_or_else(|| internal(pos))?,
+            None if field.optional => return Ok(None),
+            None => match field.default {
+                // Truncated to the field's width, as flatc stores it.
+                plan::DefaultValue::Integer(v) => v.cast_unsigned() & width_mask(size),
+                plan::DefaultValue::Real(_) => return Err(internal(0)),
+            },
+        };
+        if !scalar.is_signed() {
+            return Ok(Some(bits));
+        }
+        // Sign-extended from the field's width.
+        let shift = 64 - 8 * u32::try_from(size).unwrap_or(8);
+        let value = (bits << shift).cast_signed() >> shift;
+        Ok(u64::try_from(value).ok())
+    }
+
+    /// The field in the compiled schema.
+    fn plan_field(&self) -> Option<&plan::Field> {
+        self.schema
+            .plan
+            .objects
+            .get(self.table as usize)?
+            .fields
+            .get(self.field)
+    }
+}
+
+/// The scalar type of an integer field (enums included); `None` for any
+/// other kind.
+fn integer(kind: plan::Kind) -> Option<plan::Scalar> {
+    match kind {
+        plan::Kind::Scalar { scalar, .. } if scalar.is_integer() => Some(scalar),
+        _ => None,
+    }
+}
+
+/// A field's kind in words, for errors: `a float`, `a string`...
+fn describe_kind(kind: plan::Kind) -> &'static str {
+    use plan::{Kind, Scalar};
+    match kind {
+        Kind::Scalar {
+            scalar: Scalar::Bool,
+            ..
+        } => "a bool",
+        Kind::Scalar {
+            scalar: Scalar::F32,
+            ..
+        } => "a float",
+        Kind::Scalar {
+            scalar: Scalar::F64,
+            ..
+        } => "a double",
+        Kind::Scalar { .. } => "an integer",
+        Kind::String => "a string",
+        Kind::Struct(_) => "a struct",
+        Kind::Table(_) => "a table",
+        Kind::Union(_) => "a union",
+        Kind::Vector(_) => "a vector",
+        Kind::Array { .. } => "an array",
+        Kind::Nested(_) => "a nested FlatBuffer",
+        Kind::Unsupported(what) => what,
+    }
+}
+
+/// The low `size` bytes of a `u64`.
+fn width_mask(size: usize) -> u64 {
+    match size {
+        8.. => u64::MAX,
+        n => (1u64 << (8 * n)) - 1,
+    }
+}
+
+/// Where the field in vtable slot `slot` of the root table of the verified
+/// `buf` is: `Some(None)` when it is absent, `None` when `buf` is not what
+/// the verifier saw.
+fn field_position(buf: &[u8], slot: u16) -> Option<Option<usize>> {
+    let table = usize::try_from(read::u32_at(buf, 0)?).ok()?;
+    let soffset = i64::from(read::i32_at(buf, table)?);
+    let vtable = usize::try_from(i64::try_from(table).ok()? - soffset).ok()?;
+    let vtable_len = usize::from(read::u16_at(buf, vtable)?);
+    let slot = usize::from(slot);
+    if slot + 2 > vtable_len {
+        return Some(None);
+    }
+    match read::u16_at(buf, vtable + slot)? {
+        0 => Some(None),
+        offset => Some(Some(table.checked_add(usize::from(offset))?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// flatc's binary schema of `tests/schemas/all_features.fbs`.
+    fn all_features() -> Arc<Schema> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let bfbs = std::fs::read(dir.join("tests/schemas/all_features.bfbs")).expect("the schema");
+        Arc::new(Schema::from_bfbs(bfbs).expect("a binary schema"))
+    }
+
+    /// A buffer flatc made from `tests/inputs/all_features/{name}.json`.
+    fn buffer(name: &str) -> Vec<u8> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(dir.join(format!("tests/data/all_features/{name}.allf"))).expect("a buffer")
+    }
+
+    fn read(schema: &Arc<Schema>, field: &str, buf: &[u8]) -> Option<u64> {
+        IntegerField::new(Arc::clone(schema), None, field)
+            .expect("an integer field")
+            .read(buf)
+            .expect("a valid buffer")
+    }
+
+    #[test]
+    fn integer_fields_read_what_flatc_wrote() {
+        let schema = all_features();
+        let extreme = buffer("scalars_extreme");
+        assert_eq!(read(&schema, "u8", &extreme), Some(255));
+        assert_eq!(read(&schema, "u16", &extreme), Some(65_535));
+        assert_eq!(read(&schema, "u32", &extreme), Some(4_294_967_295));
+        assert_eq!(read(&schema, "u64", &extreme), Some(u64::MAX));
+        // Negative values are no u64.
+        for signed in ["i8", "i16", "i32", "i64"] {
+            assert_eq!(read(&schema, signed, &extreme), None, "{signed}");
+        }
+
+        // Absent fields read as their defaults, truncated to their width.
+        let empty = buffer("empty");
+        assert_eq!(read(&schema, "u64", &empty), Some(0));
+        assert_eq!(read(&schema, "d_i32", &empty), Some(42));
+        assert_eq!(read(&schema, "d_u16", &empty), Some(65_535));
+        // flatc stores a `ulong` default above `i64::MAX` as 0 in a binary
+        // schema (its reflection field is a `long`): that is what it says.
+        assert_eq!(read(&schema, "d_u64", &empty), Some(0));
+        assert_eq!(read(&schema, "d_i8", &empty), None, "default -5");
+        // An enum is an integer; Blue is 2.
+        assert_eq!(read(&schema, "color", &empty), Some(2));
+        // Written with values other than their defaults.
+        let non_defaults = buffer("non_defaults");
+        assert_eq!(read(&schema, "d_i32", &non_defaults), Some(0));
+        assert_eq!(read(&schema, "d_u64", &non_defaults), Some(0));
+        assert_eq!(read(&schema, "d_i8", &non_defaults), Some(0));
+
+        // Optional scalars: present (even at 0) or absent.
+        let optional = buffer("optional");
+        assert_eq!(read(&schema, "o_i32", &optional), Some(0));
+        assert_eq!(read(&schema, "o_u64", &optional), Some(u64::MAX));
+        let null = buffer("optional_null");
+        assert_eq!(read(&schema, "o_i32", &null), None);
+        assert_eq!(read(&schema, "o_u64", &null), None);
+    }
+
+    #[test]
+    fn integer_fields_refuse_other_fields_and_bad_buffers() {
+        let schema = all_features();
+        for (name, why) in [
+            ("f64", "it is a double"),
+            ("b", "it is a bool"),
+            ("text", "it is a string"),
+            ("pos", "it is a struct"),
+            ("v_u64", "it is a vector"),
+            (
+                "missing",
+                "no field of that name (its integer fields: `i8`,",
+            ),
+        ] {
+            let error = IntegerField::new(Arc::clone(&schema), None, name).expect_err(name);
+            assert!(
+                matches!(&error, ReflectError::NoIntegerField { table, field, .. }
+                    if table == "af.Everything" && field == name),
+                "{error:?}"
+            );
+            assert!(error.to_string().contains(why), "{name}: {error}");
+        }
+        // Another root, by name.
+        let hp = IntegerField::new(Arc::clone(&schema), Some("Monster"), "hp").expect("hp");
+        assert_eq!(hp.table_name(), "af.Monster");
+        assert_eq!(hp.name(), "hp");
+
+        // Nothing is read from a buffer that does not verify.
+        let field = IntegerField::new(schema, None, "u64").expect("u64");
+        let mut bad = buffer("scalars_extreme");
+        bad.truncate(bad.len() / 2);
+        assert!(field.read(&bad).is_err_and(|e| e.is_invalid_buffer()));
+        assert!(field.read(&[]).is_err_and(|e| e.is_invalid_buffer()));
     }
 }

@@ -50,8 +50,13 @@ impl Scalar {
         }
     }
 
-    fn is_integer(self) -> bool {
+    pub(crate) fn is_integer(self) -> bool {
         !matches!(self, Scalar::Bool | Scalar::F32 | Scalar::F64)
+    }
+
+    /// Whether it is a signed integer.
+    pub(crate) fn is_signed(self) -> bool {
+        matches!(self, Scalar::I8 | Scalar::I16 | Scalar::I32 | Scalar::I64)
     }
 
     fn from_base(base: r::BaseType) -> Option<Self> {
@@ -138,6 +143,9 @@ pub(crate) struct Field {
     pub(crate) kind: Kind,
     pub(crate) default: DefaultValue,
     pub(crate) required: bool,
+    /// An optional scalar (`= null`): absent means no value, not its
+    /// default.
+    pub(crate) optional: bool,
     /// A scalar key: flatc prints it even when absent.
     pub(crate) print_always: bool,
 }
@@ -519,6 +527,7 @@ fn compile_object(
             kind,
             default,
             required: f.required(),
+            optional: f.optional(),
             print_always: f.key() && !is_struct && matches!(kind, Kind::Scalar { .. }),
         });
     }

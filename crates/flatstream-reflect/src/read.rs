@@ -16,3 +16,4 @@ reader!(u8_at, u8);
 reader!(u16_at, u16);
 reader!(u32_at, u32);
 reader!(i32_at, i32);
+reader!(u64_at, u64);

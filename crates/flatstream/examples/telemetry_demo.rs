@@ -13,7 +13,7 @@
 //! then every field against the reading that was written, regenerated from
 //! its index), and checks that each producer's messages arrive exactly once
 //! and in order. Afterwards the closed segments are replayed once more at
-//! full speed.
+//! full speed, a thread per core, each taking whole segments.
 //!
 //! It prints the throughput of each part and a per-stage breakdown:
 //! generate, build, submit (the queue), frame+write and sync (the I/O
@@ -333,35 +333,89 @@ fn verify(payload: &[u8], scratch: &mut [f32; MAX_SAMPLES]) -> Result<u64, Strin
     Ok(i)
 }
 
-/// Reads the finished capture once more, as fast as it goes.
+/// Reads the finished capture once more, as fast as it goes: its closed
+/// segments are standalone streams, so one thread per core takes the next
+/// segment until none is left. Every reading must turn up exactly once.
 fn replay(dir: &Path, count: u64, clock: &StageClock) -> Result<Followed, String> {
     let start = Instant::now();
-    let mut follower = Follower::open(dir, deframer())
-        .map_err(|e| format!("replaying {}: {e}", dir.display()))?
-        .with_follow(false);
-    let mut scratch = [0.0; MAX_SAMPLES];
-    let mut seen = 0;
-    loop {
-        let sampled = seen % SAMPLE_EVERY == 0;
-        let t0 = sampled.then(Instant::now);
-        let Some(payload) = follower.next().map_err(|e| format!("replaying: {e}"))? else {
-            break;
-        };
-        let t1 = sampled.then(Instant::now);
-        verify(payload, &mut scratch).map_err(|e| format!("replaying message {seen}: {e}"))?;
-        if let (Some(t0), Some(t1)) = (t0, t1) {
-            add(&clock.read, t0, t1);
-            add(&clock.verify, t1, Instant::now());
-        }
-        seen += 1;
-    }
-    if seen != count {
-        return Err(format!("replay read {seen} messages, {count} were written"));
+    let segments = segment::list(dir).map_err(|e| format!("replaying: {e}"))?;
+    let next = AtomicU64::new(0);
+    let seen: Vec<AtomicU64> = (0..count.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let read: u64 = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| s.spawn(|| replay_segments(&segments, &next, &seen, count, clock)))
+            .collect();
+        workers.into_iter().try_fold(0, |total, worker| {
+            let n = worker
+                .join()
+                .unwrap_or_else(|_| Err("a replay thread panicked".to_owned()))?;
+            Ok::<u64, String>(total + n)
+        })
+    })?;
+    let missing = count
+        - seen
+            .iter()
+            .map(|w| u64::from(w.load(Ordering::Relaxed).count_ones()))
+            .sum::<u64>();
+    if read != count || missing != 0 {
+        return Err(format!(
+            "replay read {read} messages, {count} were written, {missing} readings missing"
+        ));
     }
     Ok(Followed {
-        messages: seen,
+        messages: read,
         elapsed: start.elapsed(),
     })
+}
+
+/// One replay thread: reads whole segments, taken in turn from `next`,
+/// marking each reading in `seen` (a second sighting is an error).
+fn replay_segments(
+    segments: &[segment::Segment],
+    next: &AtomicU64,
+    seen: &[AtomicU64],
+    count: u64,
+    clock: &StageClock,
+) -> Result<u64, String> {
+    let mut scratch = [0.0; MAX_SAMPLES];
+    let mut read = 0;
+    while let Some(seg) = usize::try_from(next.fetch_add(1, Ordering::Relaxed))
+        .ok()
+        .and_then(|k| segments.get(k))
+    {
+        let name = seg.path.display();
+        let mut follower = Follower::open(&seg.path, deframer())
+            .map_err(|e| format!("replaying {name}: {e}"))?
+            .with_follow(false);
+        loop {
+            let sampled = read % SAMPLE_EVERY == 0;
+            let t0 = sampled.then(Instant::now);
+            let Some(payload) = follower
+                .next()
+                .map_err(|e| format!("replaying {name}: {e}"))?
+            else {
+                break;
+            };
+            let t1 = sampled.then(Instant::now);
+            let i = verify(payload, &mut scratch)
+                .map_err(|e| format!("replaying {name}, message {read}: {e}"))?;
+            if let (Some(t0), Some(t1)) = (t0, t1) {
+                add(&clock.read, t0, t1);
+                add(&clock.verify, t1, Instant::now());
+            }
+            let word = seen
+                .get(usize::try_from(i / 64).unwrap_or(usize::MAX))
+                .filter(|_| i < count)
+                .ok_or_else(|| format!("{name}: reading {i} was never written"))?;
+            let bit = 1 << (i % 64);
+            if word.fetch_or(bit, Ordering::Relaxed) & bit != 0 {
+                return Err(format!("{name}: reading {i} read twice"));
+            }
+            read += 1;
+        }
+    }
+    Ok(read)
 }
 
 fn progress_bar(count: u64) -> ProgressBar {
