@@ -26,12 +26,12 @@ use std::thread::{self, JoinHandle, Thread};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use flatbuffers::{Allocator, FlatBufferBuilder};
-use flatstream_core::{Framer, encode_header_checked, finished_payload};
+use flatstream_core::{encode_header_checked, finished_payload};
 
 use crate::error::{Error, Result};
 use crate::gap::GapMarker;
 use crate::policy::{Backpressure, SyncPolicy};
-use crate::sink::{CapturePosition, CaptureSink};
+use crate::sink::{CapturePosition, CaptureSink, ChecksOnly};
 
 /// The default queue capacity, in messages.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 65_536;
@@ -640,25 +640,6 @@ impl Drop for BackgroundWriter {
     /// ignoring errors: call `close` to see them.
     fn drop(&mut self) {
         let _ = self.shutdown();
-    }
-}
-
-/// A framer that writes nothing: `encode_header_checked` with it is the
-/// writers' payload checks alone.
-#[derive(Debug)]
-struct ChecksOnly;
-
-impl Framer for ChecksOnly {
-    fn header_len(&self) -> usize {
-        0
-    }
-
-    fn encode_header(
-        &mut self,
-        _payload: &[u8],
-        _header: &mut [u8],
-    ) -> flatstream_core::Result<()> {
-        Ok(())
     }
 }
 

@@ -8,6 +8,14 @@
 //! type, then the messages. The segment being written is named `.open`; it
 //! gets its final name only once it is complete and synced, so a reader
 //! never sees a closed segment that is incomplete.
+//!
+//! Sequence and message numbers are never used twice, across restarts too:
+//! a segment is never removed except by retention (one that holds no
+//! message is closed like any other, its header alone a valid stream), and
+//! retention never deletes the newest closed segment, whose header and
+//! messages are what a restart numbers the next segment from. A follower
+//! therefore never sees a sequence number vanish and come back with other
+//! messages.
 
 use core::time::Duration;
 use std::collections::VecDeque;
@@ -18,8 +26,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use flatstream_core::{
-    Deframer, Framer, Position, StreamHeader, StreamReader, StreamWriter, recover_file_for_append,
-    wire,
+    Deframer, Framer, Position, StreamHeader, StreamReader, StreamWriter, encode_header_checked,
+    recover_file_for_append, wire,
 };
 
 use crate::error::{Error, IoContext, Result};
@@ -27,7 +35,7 @@ use crate::index::{IndexBuilder, IndexOptions, build_index};
 use crate::segment::{
     self, DirLock, META_FIRST_MESSAGE, META_SEQUENCE, META_START, Segment, format_utc, sync_dir,
 };
-use crate::sink::{CapturePosition, CaptureSink, FILE_BUFFER};
+use crate::sink::{CapturePosition, CaptureSink, ChecksOnly, FILE_BUFFER};
 
 /// The segment size at which [`SegmentOptions::new`] rotates: 256 MiB.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 256 << 20;
@@ -151,7 +159,12 @@ impl Rotation {
 /// Which closed segments a [`SegmentWriter`] deletes, oldest first, after
 /// each segment it closes: none, or those over a total size or an age.
 ///
-/// The open segment is never deleted.
+/// The open segment is never deleted, and neither is the newest closed
+/// segment, whatever its size or age: its header carries the numbering
+/// (sequence and first message) that a restart continues from, so deleting
+/// it could let a restarted writer number its messages from 0 again. A
+/// directory under retention therefore always keeps at least its newest
+/// closed segment, which may be more than a byte limit allows.
 ///
 /// # Examples
 ///
@@ -184,7 +197,8 @@ impl Retention {
     }
 
     /// Delete the oldest closed segments while the closed segments' files
-    /// hold more than `n` bytes in all (index sidecars not counted).
+    /// hold more than `n` bytes in all (index sidecars not counted), but
+    /// never the newest closed one.
     #[must_use]
     pub const fn max_bytes(n: u64) -> Self {
         Self::keep_all().and_max_bytes(n)
@@ -192,8 +206,7 @@ impl Retention {
 
     /// Delete the oldest closed segments while one ended more than `age`
     /// ago. A segment ends where the next one starts (the start time in its
-    /// name), so the newest closed segment is kept by this rule until a
-    /// segment after it exists.
+    /// name); the newest closed segment is never deleted.
     #[must_use]
     pub const fn max_age(age: Duration) -> Self {
         Self::keep_all().and_max_age(age)
@@ -330,7 +343,11 @@ impl SegmentOptions {
     }
 
     /// Sets the largest payload accepted, as
-    /// [`StreamWriter::with_max_frame_len`].
+    /// [`StreamWriter::with_max_frame_len`] does for a stream. It limits
+    /// messages only: each segment's header frame (the user's header plus
+    /// the capture's metadata) is held to the format's limit,
+    /// [`wire::MAX_WIRE_FRAME_LEN`], so a small limit never makes the
+    /// writer unable to start a segment.
     #[must_use]
     pub fn with_max_frame_len(mut self, max_frame_len: usize) -> Self {
         self.max_frame_len = Some(max_frame_len);
@@ -424,21 +441,25 @@ struct ClosedSegment {
 /// are numbered capture-wide from 0, so numbers survive retention.
 ///
 /// A segment is created lazily, by the first message after
-/// [`open`](SegmentWriter::open) or a rotation; its header is synced and its
-/// name made durable before that message is written. Closing a segment
-/// flushes and syncs it, writes its index sidecar (if indexing), renames it
-/// to its closed name and syncs the directory: a closed name always holds a
-/// complete, durable segment. A segment that holds no message when it is
-/// closed is removed instead, and its sequence number is used again.
+/// [`open`](SegmentWriter::open) or a rotation that the writer accepts (a
+/// payload it refuses creates nothing); its header is synced and its name
+/// made durable before that message is written. Closing a segment flushes
+/// and syncs it, writes its index sidecar (if indexing), renames it to its
+/// closed name and syncs the directory: a closed name always holds a
+/// complete, durable segment. A segment that holds no message (its first
+/// message failed to be written) is closed all the same, header only: a
+/// segment is never removed except by [`Retention`], so a sequence number
+/// is never used twice and never vanishes under a follower.
 ///
 /// # Restart after a crash
 ///
 /// [`open`](SegmentWriter::open) takes the directory's lock for the life of
 /// the writer, recovers an `.open` segment left by a crash (a torn or
-/// zero-filled tail is truncated; corruption is refused, never truncated),
-/// rebuilds its index, closes it, and goes on with the next sequence and
-/// message numbers: every complete frame written before the crash is kept,
-/// none is duplicated.
+/// zero-filled tail is truncated; corruption is refused, never truncated;
+/// a header that never reached the disk is written), rebuilds its index,
+/// closes it, and goes on with the next sequence and message numbers:
+/// every complete frame written before the crash is kept, none is
+/// duplicated, and no number is used again.
 ///
 /// # Dropping
 ///
@@ -451,8 +472,10 @@ struct ClosedSegment {
 /// # Errors and stopping
 ///
 /// Every error names the file concerned (stream errors also the frame and
-/// byte offset in it). A refused payload (too large, empty) writes nothing
-/// and the writer goes on. A torn frame stops the stream writer, which then
+/// byte offset in it). A refused payload (over
+/// [`SegmentOptions::with_max_frame_len`], empty or all zero bytes) is
+/// refused before anything is done for it (no rotation, no segment
+/// created), and the writer goes on. A torn frame stops the stream writer, which then
 /// answers [`ErrorKind::TornWrite`](flatstream_core::ErrorKind::TornWrite)
 /// to every write and refuses to close the segment. An I/O error while
 /// creating, syncing or closing a segment stops the whole writer: that call
@@ -503,6 +526,9 @@ pub struct SegmentWriter<F, D> {
     next_sequence: u64,
     /// The capture-wide number of the next message.
     next_message: u64,
+    /// The largest payload accepted: the user's limit (the stream writer
+    /// holds frames to the format's, so that headers are spared it).
+    max_payload_len: usize,
     /// When to rotate.
     rotation: Rotation,
     /// What to delete.
@@ -550,11 +576,13 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
     /// Takes the directory's lock, held while the writer lives. If the last
     /// segment is `.open` (the previous writer crashed or was dropped), it
     /// is recovered with [`recover_file_for_append`]: a torn or zero-filled
-    /// tail is truncated and the truncation synced; its index is rebuilt
-    /// (if indexing); it is synced and renamed to its closed name. A
-    /// recovered segment without any message is removed instead. Retention
-    /// is then applied, and the next segment (created by the next message)
-    /// continues the sequence and message numbers.
+    /// tail is truncated and the truncation synced; if not even its header
+    /// reached the disk (the file is empty, or its header was torn), the
+    /// header is written (its sequence number from its name, its first
+    /// message the next one); its index is rebuilt (if indexing); it is
+    /// synced and renamed to its closed name, whether or not it holds a
+    /// message. Retention is then applied, and the next segment (created by
+    /// the next message) continues the sequence and message numbers.
     ///
     /// # Errors
     ///
@@ -577,62 +605,9 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
         std::fs::create_dir_all(&dir).at(&dir)?;
         let lock = DirLock::acquire(&dir)?;
         let mut segments = segment::list(&dir)?;
+        let last_open = segments.pop_if(|s| s.open);
 
-        // A recovered segment without messages is removed: its sequence
-        // number is used again, and its header (if it has one) says which
-        // message comes next, even when retention deleted every segment
-        // before it.
-        let mut removed: Option<(u64, Option<u64>)> = None;
-        let mut last_summary = None;
-        if let Some(last) = segments.pop_if(|s| s.open) {
-            let (summary, closed) = recover_open(&dir, &last, deframer.clone(), &options)?;
-            match closed {
-                Some(closed) => {
-                    segments.push(closed);
-                    last_summary = Some(summary);
-                }
-                None => {
-                    let first = match &summary.header {
-                        Some(header) => Some(first_message(header, &last.path)?),
-                        None => None,
-                    };
-                    removed = Some((last.sequence, first));
-                }
-            }
-        }
-
-        let (next_sequence, next_message) = match (removed, segments.last()) {
-            (Some((sequence, Some(first))), _) => (sequence, first),
-            (removed, None) => (removed.map_or(0, |(sequence, _)| sequence), 0),
-            (removed, Some(last)) => {
-                let summary = match last_summary {
-                    Some(summary) => summary,
-                    None => summarize(&last.path, deframer.clone())?,
-                };
-                let Some(header) = &summary.header else {
-                    return Err(Error::Invalid {
-                        path: last.path.clone(),
-                        reason: "the segment has no capture header".to_owned(),
-                    });
-                };
-                let first = first_message(header, &last.path)?;
-                let next = first.checked_add(summary.messages);
-                let sequence = match removed {
-                    Some((sequence, _)) => Some(sequence),
-                    None => last.sequence.checked_add(1),
-                };
-                let (Some(sequence), Some(next)) = (sequence, next) else {
-                    return Err(Error::Invalid {
-                        path: last.path.clone(),
-                        reason: "the segment's sequence or message numbers are at their limit"
-                            .to_owned(),
-                    });
-                };
-                (sequence, next)
-            }
-        };
-
-        let mut closed = VecDeque::with_capacity(segments.len());
+        let mut closed = VecDeque::with_capacity(segments.len() + 1);
         let mut closed_bytes = 0u64;
         for segment in segments {
             let len = std::fs::metadata(&segment.path).at(&segment.path)?.len();
@@ -640,10 +615,15 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
             closed.push_back(ClosedSegment { segment, len });
         }
 
-        let mut writer = StreamWriter::new(SegmentFile::default(), framer);
-        if let Some(max) = options.max_frame_len {
-            writer = writer.with_max_frame_len(max);
-        }
+        // Headers are held to the format's limit only: the user's limit is
+        // for messages, checked in `write_payload` (a small one must not
+        // make the capture's own header frame unwritable).
+        let writer = StreamWriter::new(SegmentFile::default(), framer)
+            .with_max_frame_len(wire::MAX_WIRE_FRAME_LEN);
+        let max_payload_len = options
+            .max_frame_len
+            .unwrap_or(wire::DEFAULT_MAX_FRAME_LEN)
+            .min(wire::MAX_WIRE_FRAME_LEN);
         let mut this = SegmentWriter {
             dir,
             deframer,
@@ -651,8 +631,9 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
             open: None,
             closed,
             closed_bytes,
-            next_sequence,
-            next_message,
+            next_sequence: 0,
+            next_message: 0,
+            max_payload_len,
             rotation: options.rotation,
             retention: options.retention,
             header: options.header,
@@ -661,14 +642,96 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
             stopped: None,
             _lock: lock,
         };
+        // The numbers go on after the newest segment, which the recovered
+        // `.open` one becomes if there is one.
+        match last_open {
+            Some(last) => this.recover_open(&last)?,
+            None => (this.next_sequence, this.next_message) = this.numbers_after_closed()?,
+        }
         this.apply_retention(SystemTime::now())?;
         Ok(this)
+    }
+
+    /// The sequence and message numbers that follow the newest closed
+    /// segment, from its header and its messages; `(0, 0)` without one.
+    fn numbers_after_closed(&self) -> Result<(u64, u64)> {
+        let Some(last) = self.closed.back() else {
+            return Ok((0, 0));
+        };
+        let path = &last.segment.path;
+        let summary = summarize(path, self.deframer.clone())?;
+        let Some(header) = &summary.header else {
+            return Err(Error::Invalid {
+                path: path.clone(),
+                reason: "the segment has no capture header".to_owned(),
+            });
+        };
+        let first = first_message(header, path)?;
+        after(path, last.segment.sequence, first, summary.messages)
+    }
+
+    /// Recovers the `.open` segment `last` left by a crash: truncates a
+    /// torn tail, writes its header if none reached the disk (its first
+    /// message then the one after the newest closed segment), closes it
+    /// (sync, rename, directory sync, index), and sets the next numbers
+    /// after it. A segment without messages is closed like any other:
+    /// removing it would let its sequence number be used again.
+    fn recover_open(&mut self, last: &Segment) -> Result<()> {
+        let path = &last.path;
+        let (mut file, recovery) = recover_file_for_append(path, self.deframer.clone())
+            .map_err(|e| Error::stream(path, e))?;
+        let summary = summarize(path, self.deframer.clone())?;
+        let first = match &summary.header {
+            Some(header) => first_message(header, path)?,
+            None if summary.messages > 0 || recovery.valid_len > 0 => {
+                return Err(Error::Invalid {
+                    path: path.clone(),
+                    reason: "the segment has frames but no capture header".to_owned(),
+                });
+            }
+            // Created, but its header never (fully) reached the disk: the
+            // file is empty now (recovery truncated a torn header). Its name
+            // is all it has; the header makes it a segment like the others,
+            // so its sequence number is not used again.
+            None => {
+                let (_, next_message) = self.numbers_after_closed()?;
+                self.next_message = next_message;
+                self.begin_segment_file(file, last)?;
+                file = self.take_file(path)?;
+                next_message
+            }
+        };
+        // Frames written before the crash may never have been synced.
+        file.sync_data().at(path)?;
+        let len = file.metadata().at(path)?.len();
+        drop(file);
+        let closed = Segment {
+            open: false,
+            path: last.closed_path(),
+            ..last.clone()
+        };
+        std::fs::rename(path, &closed.path).at(path)?;
+        sync_dir(&self.dir)?;
+        // Indexed once closed: an index describes a segment that no longer
+        // grows. A crash before this leaves a closed segment without an
+        // index, which readers scan instead (and `build_index` can add).
+        if let Some(index) = &self.index {
+            build_index(&closed.path, self.deframer.clone(), index.options())?;
+        }
+        (self.next_sequence, self.next_message) =
+            after(&closed.path, closed.sequence, first, summary.messages)?;
+        self.closed_bytes = self.closed_bytes.saturating_add(len);
+        self.closed.push_back(ClosedSegment {
+            segment: closed,
+            len,
+        });
+        Ok(())
     }
 
     /// Closes the open segment now (flush, sync, index, rename, directory
     /// sync), then applies retention; the next message starts a new
     /// segment. Nothing happens when no segment is open; an open segment
-    /// that holds no message is removed instead of closed.
+    /// that holds no message is closed all the same (header only).
     ///
     /// # Errors
     ///
@@ -736,6 +799,25 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
         match &self.stopped {
             Some(cause) => Err(Error::Stopped(Arc::clone(cause))),
             None => Ok(()),
+        }
+    }
+
+    /// Refuses `payload` as the stream writer would (too large for the
+    /// user's limit or the framer's, empty or all zero bytes), before any
+    /// rotation or new segment is done for it: a refused message must leave
+    /// no trace, not even an empty segment.
+    fn check_payload(&mut self, payload: &[u8]) -> Result<()> {
+        let max_payload_len = self.max_payload_len;
+        let writer = self.stream()?;
+        let limit = max_payload_len.min(writer.framer().max_frame_len());
+        let at = Position {
+            offset: writer.bytes_written(),
+            frame: writer.frames_written(),
+        };
+        match encode_header_checked(&mut ChecksOnly, payload, limit, false, &mut []) {
+            Ok(()) => Ok(()),
+            Err(e) if self.open.is_some() => Err(Error::stream(self.open_path(), e.at(at))),
+            Err(e) => Err(Error::stream(&self.dir, e)),
         }
     }
 
@@ -814,10 +896,20 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
             }
             Err(TryLockError::Error(e)) => return Err(Error::io(path, e)),
         }
-        let header = match &self.open {
-            Some(open) => self.segment_header(&open.segment),
+        let segment = match &self.open {
+            Some(open) => open.segment.clone(),
             None => return Ok(()),
         };
+        self.begin_segment_file(file, &segment)?;
+        sync_dir(&self.dir)
+    }
+
+    /// Puts the empty `file` of `segment` under the stream writer (counting
+    /// from the segment's start, with a fresh index), writes the segment's
+    /// header frame (its first message the next one), flushes and syncs it.
+    fn begin_segment_file(&mut self, file: File, segment: &Segment) -> Result<()> {
+        let path = &segment.path;
+        let header = self.segment_header(segment);
         if let Some(writer) = self.writer.take() {
             self.writer = Some(writer.starting_at(Position {
                 offset: 0,
@@ -836,11 +928,25 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
         if let Some(file) = &writer.get_ref().file {
             file.get_ref().sync_data().at(path)?;
         }
-        sync_dir(&self.dir)
+        Ok(())
     }
 
-    /// Closes the open segment (or removes it when it holds no message),
-    /// then applies retention at `now`.
+    /// Takes the file of the segment at `path` back from the stream writer,
+    /// its buffer flushed.
+    fn take_file(&mut self, path: &Path) -> Result<File> {
+        match self.stream()?.get_mut().file.take() {
+            Some(buffered) => buffered
+                .into_inner()
+                .map_err(|e| Error::io(path, e.into_error())),
+            None => Err(Error::Invalid {
+                path: path.to_path_buf(),
+                reason: "the segment writer lost the segment's file".to_owned(),
+            }),
+        }
+    }
+
+    /// Closes the open segment (one without messages too), then applies
+    /// retention at `now`.
     fn close_open(&mut self, now: SystemTime) -> Result<()> {
         let Some(open) = &self.open else {
             return Ok(());
@@ -858,15 +964,16 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
         self.apply_retention(now)
     }
 
-    /// Syncs and renames the flushed open segment, with its index; removes
-    /// it instead if it holds no message.
+    /// Syncs and renames the flushed open segment, with its index. One that
+    /// holds no message is closed too, header only: removing it would let
+    /// its sequence number be used again under a follower that saw it.
     fn seal(&mut self) -> Result<()> {
         // The segment stays the open one until it is closed, so that after a
         // failure `position` still says where its frames end.
         let Some(open) = &self.open else {
             return Ok(());
         };
-        let (segment, messages) = (open.segment.clone(), open.messages);
+        let segment = open.segment.clone();
         let path = &segment.path;
         let writer = self.stream()?;
         let (len, frames) = (writer.bytes_written(), writer.frames_written());
@@ -875,15 +982,6 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
                 .into_inner()
                 .map_err(|e| Error::io(path, e.into_error()))?;
             file.sync_data().at(path)?;
-        }
-        if messages == 0 {
-            if let Some(index) = &mut self.index {
-                index.reset();
-            }
-            std::fs::remove_file(path).at(path)?;
-            self.open = None;
-            self.next_sequence = segment.sequence;
-            return sync_dir(&self.dir);
         }
         if let Some(index) = &mut self.index {
             index.finish(&segment.index_path(), len, frames)?;
@@ -906,25 +1004,26 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
 
     /// Deletes the oldest closed segments (with their index sidecars) that
     /// the retention policy no longer keeps at `now`, then syncs the
-    /// directory.
+    /// directory. The newest closed segment is never deleted.
     fn apply_retention(&mut self, now: SystemTime) -> Result<()> {
         let mut deleted_any = false;
         let result = loop {
-            let Some(oldest) = self.closed.front() else {
+            // The newest closed segment stays whatever the policy says: its
+            // header and messages are what a restart numbers the next
+            // segment from; without it a restart would start at 0 again.
+            let (Some(oldest), Some(next)) = (self.closed.front(), self.closed.get(1)) else {
                 break Ok(());
             };
             let over_bytes = self
                 .retention
                 .max_bytes
                 .is_some_and(|max| self.closed_bytes > max);
-            let end = self
-                .closed
-                .get(1)
-                .map(|next| next.segment.start)
-                .or_else(|| self.open.as_ref().map(|open| open.segment.start));
-            let too_old = self.retention.max_age.is_some_and(|age| {
-                end.is_some_and(|end| now.duration_since(end).is_ok_and(|d| d > age))
-            });
+            // A segment ends where the next one starts.
+            let end = next.segment.start;
+            let too_old = self
+                .retention
+                .max_age
+                .is_some_and(|age| now.duration_since(end).is_ok_and(|d| d > age));
             if !over_bytes && !too_old {
                 break Ok(());
             }
@@ -959,12 +1058,19 @@ impl<F: Framer + Send, D: Deframer + Clone + Send> CaptureSink for SegmentWriter
     ///
     /// # Errors
     ///
-    /// The stream writer's refusal of the payload (nothing written; the
-    /// writer goes on) or its I/O error, naming the segment and the
-    /// position; an error of rotation or retention (the message was not
-    /// written); [`Error::Stopped`] after an error that stopped the writer.
+    /// - the refusal of a payload over
+    ///   [`SegmentOptions::with_max_frame_len`] (or the framer's own limit)
+    ///   or empty or all zero bytes, as every FlatStream writer refuses it,
+    ///   naming the open segment and the position of the next frame (the
+    ///   directory when no segment is open): nothing was done, no rotation
+    ///   and no new segment, and the writer goes on;
+    /// - the framer's refusal or the stream writer's I/O error, naming the
+    ///   segment and the position;
+    /// - an error of rotation or retention (the message was not written);
+    /// - [`Error::Stopped`] after an error that stopped the writer.
     fn write_payload(&mut self, payload: &[u8]) -> Result<()> {
         self.check_running()?;
+        self.check_payload(payload)?;
         let header_len = self.stream()?.framer().header_len();
         let frame_len = (header_len as u64).saturating_add(payload.len() as u64);
         // The clock is read only when a decision needs it: per message, it
@@ -1079,50 +1185,16 @@ impl<F: Framer + Send, D: Deframer + Clone + Send> CaptureSink for SegmentWriter
     }
 }
 
-/// Recovers the `.open` segment `last` of `dir` after a crash: truncates a
-/// torn tail, then closes it (index, sync, rename) or, without a message,
-/// removes it. Answers its summary and, if it was closed, its closed
-/// description.
-fn recover_open<D: Deframer + Clone>(
-    dir: &Path,
-    last: &Segment,
-    deframer: D,
-    options: &SegmentOptions,
-) -> Result<(Summary, Option<Segment>)> {
-    let path = &last.path;
-    let (file, _recovery) =
-        recover_file_for_append(path, deframer.clone()).map_err(|e| Error::stream(path, e))?;
-    let summary = summarize(path, deframer.clone())?;
-    if summary.messages == 0 {
-        drop(file);
-        remove_if_present(&last.index_path())?;
-        std::fs::remove_file(path).at(path)?;
-        sync_dir(dir)?;
-        return Ok((summary, None));
+/// The sequence and message numbers after the segment at `path`, numbered
+/// `sequence`, whose first message is `first` and which holds `messages`.
+fn after(path: &Path, sequence: u64, first: u64, messages: u64) -> Result<(u64, u64)> {
+    match (sequence.checked_add(1), first.checked_add(messages)) {
+        (Some(sequence), Some(message)) => Ok((sequence, message)),
+        _ => Err(Error::Invalid {
+            path: path.to_path_buf(),
+            reason: "the segment's sequence or message numbers are at their limit".to_owned(),
+        }),
     }
-    if summary.header.is_none() {
-        return Err(Error::Invalid {
-            path: path.clone(),
-            reason: "the segment has messages but no capture header".to_owned(),
-        });
-    }
-    // Frames written before the crash may never have been synced.
-    file.sync_data().at(path)?;
-    drop(file);
-    let closed = Segment {
-        open: false,
-        path: last.closed_path(),
-        ..last.clone()
-    };
-    std::fs::rename(path, &closed.path).at(path)?;
-    sync_dir(dir)?;
-    // Indexed once closed: an index describes a segment that no longer
-    // grows. A crash before this leaves a closed segment without an index,
-    // which readers scan instead (and `build_index` can add).
-    if let Some(index) = &options.index {
-        build_index(&closed.path, deframer, index)?;
-    }
-    Ok((summary, Some(closed)))
 }
 
 /// Reads the segment at `path`: its header, and how many messages follow.

@@ -114,6 +114,27 @@ impl<S: CaptureSink + ?Sized> CaptureSink for Box<S> {
 /// Bytes of the buffer between a sink's stream writer and its file.
 pub(crate) const FILE_BUFFER: usize = 256 * 1024;
 
+/// A framer that writes nothing: `encode_header_checked` with it is the
+/// writers' payload checks alone, so a payload can be refused exactly as a
+/// stream writer would refuse it before anything is done for it (queued,
+/// or a segment created).
+#[derive(Debug)]
+pub(crate) struct ChecksOnly;
+
+impl Framer for ChecksOnly {
+    fn header_len(&self) -> usize {
+        0
+    }
+
+    fn encode_header(
+        &mut self,
+        _payload: &[u8],
+        _header: &mut [u8],
+    ) -> flatstream_core::Result<()> {
+        Ok(())
+    }
+}
+
 /// A capture into one file, appended to across restarts: opening recovers
 /// the file (truncating a torn or zero-filled tail, under an exclusive lock
 /// held while the sink lives) and goes on after its last intact frame.

@@ -7,13 +7,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use flatstream::{ChecksumDeframer, ChecksumFramer, Crc32, StreamHeader, StreamReader, Tail};
+use flatstream::{
+    ChecksumDeframer, ChecksumFramer, Crc32, ErrorKind, Framer, StreamHeader, StreamReader, Tail,
+};
 use flatstream_capture::segment::{
     self, META_FIRST_MESSAGE, META_SEQUENCE, META_START, Segment, format_utc,
 };
 use flatstream_capture::{
-    CapturePosition, CaptureSink, Error, IndexOptions, Retention, Rotation, SegmentOptions,
-    SegmentWriter,
+    CapturePosition, CaptureSink, Error, Follower, IndexOptions, Retention, Rotation,
+    SegmentOptions, SegmentWriter,
 };
 
 type Writer = SegmentWriter<ChecksumFramer<Crc32>, ChecksumDeframer<Crc32>>;
@@ -333,47 +335,338 @@ fn restart_after_a_crash_truncates_the_torn_tail_and_continues_the_numbers() {
     );
 }
 
+/// A CRC-32 framer that refuses, in `encode_header`, payloads starting with
+/// [`REFUSE`]: a refusal the segment writer cannot see coming, so the
+/// segment created for such a payload holds no message.
+struct Refusing(ChecksumFramer<Crc32>);
+
+const REFUSE: &[u8] = b"refuse";
+
+impl Framer for Refusing {
+    fn header_len(&self) -> usize {
+        self.0.header_len()
+    }
+
+    fn encode_header(&mut self, payload: &[u8], header: &mut [u8]) -> flatstream::Result<()> {
+        if payload.starts_with(REFUSE) {
+            return Err(ErrorKind::Custom("refused by the test framer".to_owned()).into());
+        }
+        self.0.encode_header(payload, header)
+    }
+}
+
+type RefusingWriter = SegmentWriter<Refusing, ChecksumDeframer<Crc32>>;
+
+fn open_refusing(dir: &Path, options: SegmentOptions) -> Result<RefusingWriter, Error> {
+    SegmentWriter::open(
+        dir,
+        Refusing(ChecksumFramer::new(Crc32)),
+        ChecksumDeframer::new(Crc32),
+        options,
+    )
+}
+
+fn sequences(dir: &Path) -> Vec<(u64, bool)> {
+    segment::list(dir)
+        .expect("list")
+        .iter()
+        .map(|s| (s.sequence, s.open))
+        .collect()
+}
+
 #[test]
-fn restart_removes_an_open_segment_without_messages() {
-    let dir = TempDir::new("empty-open");
-    let options = || SegmentOptions::new().with_rotation(Rotation::never());
-    let mut writer = open(&dir.0, options()).expect("open");
+fn a_payload_the_writer_refuses_creates_no_segment_and_rotates_nothing() {
+    let dir = TempDir::new("refused-up-front");
+    let options = SegmentOptions::new()
+        .with_rotation(Rotation::by_frames(1))
+        .with_max_frame_len(32);
+    let mut writer = open(&dir.0, options).expect("open");
     writer.write_payload(&message(0)).expect("write");
-    writer.write_payload(&message(1)).expect("write");
+    let full = writer.open_segment().expect("segment 0").clone();
+    let at = writer.position();
+
+    // Segment 0 is full: an accepted message would close it. Refused ones
+    // leave it open, and nothing new in the directory.
+    for refused in [&b""[..], &[0; 8][..], &[1; 33][..]] {
+        let err = writer
+            .write_payload(refused)
+            .expect_err("refused before rotating");
+        let Error::Stream {
+            path: Some(path),
+            source,
+        } = &err
+        else {
+            panic!("expected a stream error, got {err:?}");
+        };
+        assert_eq!(path, &full.path, "names the open segment");
+        assert!(
+            matches!(
+                source.kind(),
+                ErrorKind::EmptyPayload | ErrorKind::FrameTooLarge { .. }
+            ),
+            "{err}"
+        );
+        let position = source.position().expect("the position of the next frame");
+        assert_eq!((position.offset, position.frame), (at.offset, at.frame));
+        assert_eq!(writer.open_segment(), Some(&full), "not rotated");
+        assert_eq!(writer.position(), at);
+    }
+    assert_eq!(sequences(&dir.0), [(0, true)]);
+
+    // With no segment open, a refused payload creates none: it names the
+    // directory.
     writer.rotate().expect("rotate");
-    // Refused, but it created segment 1, which now holds only its header.
+    let err = writer.write_payload(&[1; 33]).expect_err("over the limit");
+    assert!(
+        matches!(&err, Error::Stream { path: Some(path), source }
+            if path == &dir.0 && matches!(source.kind(), ErrorKind::FrameTooLarge { declared: 33, limit: 32 })),
+        "{err:?}"
+    );
+    assert_eq!(writer.open_segment(), None);
+    assert_eq!(sequences(&dir.0), [(0, false)]);
+
+    writer.write_payload(&message(1)).expect("write");
+    assert_eq!(writer.open_segment().expect("segment 1").sequence, 1);
+    writer.finish().expect("finish");
+    drop(writer);
+    assert_eq!(sequences(&dir.0), [(0, false), (1, false)]);
+}
+
+#[test]
+fn a_segment_without_messages_is_closed_not_removed_and_its_number_never_reused() {
+    let dir = TempDir::new("empty-closed");
+    let options = || {
+        SegmentOptions::new()
+            .with_rotation(Rotation::never())
+            .with_index(IndexOptions::new())
+    };
+    let mut writer = open_refusing(&dir.0, options()).expect("open");
+    writer.write_payload(&message(0)).expect("write");
+    writer.rotate().expect("rotate");
+    // The framer refuses it after segment 1 was created for it.
     writer
-        .write_payload(b"")
-        .expect_err("empty payloads are refused");
+        .write_payload(REFUSE)
+        .expect_err("the framer refuses it");
     let empty = writer.open_segment().expect("segment 1 is open").clone();
     assert_eq!(empty.sequence, 1);
-    writer.flush().expect("flush");
-    drop(writer);
-    assert!(empty.path.exists());
 
-    let mut writer = open(&dir.0, options()).expect("reopen");
-    assert!(
-        !empty.path.exists(),
-        "the segment without messages was removed"
-    );
-    assert!(!empty.closed_path().exists(), "and not closed");
-    assert_eq!(writer.next_message(), 2);
+    // Rotated: closed with its header alone, not removed.
+    writer.rotate().expect("rotate");
+    assert!(!empty.path.exists());
+    let (header, messages) = read_segment(&empty.closed_path());
+    assert!(messages.is_empty());
+    assert_eq!(header.metadata(META_SEQUENCE), Some("1"));
+    assert_eq!(header.metadata(META_FIRST_MESSAGE), Some("1"));
+    assert!(matches!(recovery(&empty.closed_path()).tail, Tail::Clean));
+    assert!(empty.index_path().exists(), "indexed like any other");
+    assert_eq!(writer.position().segment, 2, "number 1 is not used again");
+    writer.write_payload(&message(1)).expect("write");
+    assert_eq!(writer.open_segment().expect("segment 2").sequence, 2);
+
+    // Another one at `finish`.
+    writer.rotate().expect("rotate");
+    writer.write_payload(REFUSE).expect_err("refused");
+    writer.finish().expect("finish");
+    drop(writer);
     assert_eq!(
-        writer.position().segment,
-        1,
-        "its sequence number is used again"
+        sequences(&dir.0),
+        [(0, false), (1, false), (2, false), (3, false)]
     );
+
+    // And one left `.open` by a crash: closed at restart.
+    let mut writer = open_refusing(&dir.0, options()).expect("reopen");
+    writer.write_payload(REFUSE).expect_err("refused");
+    let crashed = writer.open_segment().expect("segment 4").clone();
+    assert_eq!(crashed.sequence, 4);
+    drop(writer);
+    let mut writer = open_refusing(&dir.0, options()).expect("reopen");
+    assert!(!crashed.path.exists());
+    let (header, messages) = read_segment(&crashed.closed_path());
+    assert_eq!(header.metadata(META_FIRST_MESSAGE), Some("2"));
+    assert!(messages.is_empty());
+    assert_eq!(writer.next_message(), 2);
+    assert_eq!(writer.position().segment, 5, "its number is not used again");
     writer.write_payload(&message(2)).expect("write");
     writer.finish().expect("finish");
     drop(writer);
+
     let segments = segment::list(&dir.0).expect("list");
+    let firsts: Vec<(u64, String, usize)> = segments
+        .iter()
+        .map(|s| {
+            let (header, messages) = read_segment(&s.path);
+            let first = header
+                .metadata(META_FIRST_MESSAGE)
+                .expect("first")
+                .to_owned();
+            (s.sequence, first, messages.len())
+        })
+        .collect();
+    let expected: Vec<(u64, String, usize)> = [
+        (0, 0, 1),
+        (1, 1, 0),
+        (2, 1, 1),
+        (3, 2, 0),
+        (4, 2, 0),
+        (5, 2, 1),
+    ]
+    .into_iter()
+    .map(|(s, f, n)| (s, f.to_string(), n))
+    .collect();
+    assert_eq!(firsts, expected);
+}
+
+#[test]
+fn a_follower_inside_a_segment_without_messages_reads_on_into_its_successor() {
+    let dir = TempDir::new("empty-followed");
+    let options = SegmentOptions::new().with_rotation(Rotation::never());
+    let mut writer = open_refusing(&dir.0, options).expect("open");
+    writer.write_payload(&message(0)).expect("write");
+    writer.rotate().expect("rotate");
+    writer
+        .write_payload(REFUSE)
+        .expect_err("refused by the framer");
+    writer.flush().expect("flush");
+
+    let mut follower = Follower::open(&dir.0, ChecksumDeframer::new(Crc32)).expect("follow");
+    assert_eq!(follower.next().expect("read"), Some(&message(0)[..]));
     assert_eq!(
-        segments.iter().map(|s| s.sequence).collect::<Vec<_>>(),
-        [0, 1]
+        follower
+            .next_timeout(Duration::from_millis(20))
+            .expect("wait"),
+        None
     );
-    let (header, messages) = read_segment(&segments[1].path);
-    assert_eq!(header.metadata(META_FIRST_MESSAGE), Some("2"));
-    assert_eq!(messages, [message(2)]);
+    assert_eq!(follower.position().segment, 1, "inside the empty segment");
+
+    // Segment 1 is closed (not removed), and 2 holds the next messages.
+    writer.rotate().expect("rotate");
+    writer.write_payload(&message(1)).expect("write");
+    writer.write_payload(&message(2)).expect("write");
+    writer.flush().expect("flush");
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let next = follower
+            .next_timeout(Duration::from_secs(5))
+            .expect("read")
+            .expect("a message within 5 s");
+        got.push(next.to_vec());
+    }
+    assert_eq!(got, [message(1), message(2)]);
+    assert_eq!(follower.position().segment, 2);
+}
+
+#[test]
+fn restart_gives_an_open_segment_whose_header_never_reached_the_disk_its_header() {
+    // The bytes of a header frame, from a segment written for the purpose.
+    let reference = TempDir::new("torn-header-reference");
+    let mut writer = open(&reference.0, SegmentOptions::new()).expect("open");
+    writer.write_payload(&message(0)).expect("write");
+    writer.finish().expect("finish");
+    drop(writer);
+    let bytes = std::fs::read(&segment::list(&reference.0).expect("list")[0].path).expect("read");
+
+    let options = || {
+        SegmentOptions::new()
+            .with_rotation(Rotation::never())
+            .with_index(IndexOptions::new())
+    };
+    // Nothing, then a header cut after 10 bytes; with and without closed
+    // segments before it.
+    for (case, content) in [("empty", &bytes[..0]), ("torn", &bytes[..10])] {
+        for earlier in [0u64, 3] {
+            let dir = TempDir::new(&format!("headerless-{case}-{earlier}"));
+            std::fs::create_dir_all(&dir.0).expect("create");
+            if earlier > 0 {
+                let mut writer = open(&dir.0, options()).expect("open");
+                for i in 0..earlier {
+                    writer.write_payload(&message(i)).expect("write");
+                }
+                writer.finish().expect("finish");
+            }
+            let sequence = 7;
+            let start = SystemTime::now();
+            let crashed = Segment::new(&dir.0, sequence, start, true);
+            std::fs::write(&crashed.path, content).expect("write the crashed segment");
+
+            let mut writer = open(&dir.0, options()).expect("reopen");
+            assert!(!crashed.path.exists(), "{case}/{earlier}: closed");
+            let closed = crashed.closed_path();
+            assert!(
+                matches!(recovery(&closed).tail, Tail::Clean),
+                "{case}/{earlier}"
+            );
+            let (header, messages) = read_segment(&closed);
+            assert!(messages.is_empty());
+            assert_eq!(
+                header.metadata(META_SEQUENCE),
+                Some("7"),
+                "{case}/{earlier}"
+            );
+            assert_eq!(
+                header.metadata(META_FIRST_MESSAGE),
+                Some(earlier.to_string().as_str()),
+                "{case}/{earlier}"
+            );
+            assert_eq!(
+                header.metadata(META_START),
+                Some(format_utc(start).as_str())
+            );
+            assert!(crashed.index_path().exists(), "{case}/{earlier}: indexed");
+            assert_eq!(writer.next_message(), earlier);
+            assert_eq!(writer.position().segment, 8, "{case}/{earlier}");
+            writer.write_payload(&message(earlier)).expect("write");
+            writer.finish().expect("finish");
+            drop(writer);
+            let last = segment::list(&dir.0)
+                .expect("list")
+                .pop()
+                .expect("a segment");
+            assert_eq!(last.sequence, 8);
+            let (header, messages) = read_segment(&last.path);
+            assert_eq!(
+                header.metadata(META_FIRST_MESSAGE),
+                Some(earlier.to_string().as_str())
+            );
+            assert_eq!(messages, [message(earlier)]);
+        }
+    }
+}
+
+#[test]
+fn a_small_frame_limit_holds_messages_to_it_but_not_the_segment_header() {
+    let dir = TempDir::new("small-limit");
+    // A header frame of well over 16 bytes.
+    let user = StreamHeader::new().with_root_type("example.telemetry.a.rather.long.RootType");
+    let options = SegmentOptions::new()
+        .with_rotation(Rotation::by_frames(2))
+        .with_header(user)
+        .with_max_frame_len(16);
+    let mut writer = open(&dir.0, options).expect("open");
+    for i in 0..3 {
+        writer
+            .write_payload(&message(i))
+            .expect("16 bytes: at the limit");
+    }
+    let err = writer.write_payload(&[7; 17]).expect_err("over the limit");
+    assert!(
+        matches!(
+            err.stream_error().map(flatstream::Error::kind),
+            Some(ErrorKind::FrameTooLarge {
+                declared: 17,
+                limit: 16
+            })
+        ),
+        "{err}"
+    );
+    writer.finish().expect("finish");
+    drop(writer);
+    let segments = segment::list(&dir.0).expect("list");
+    assert_eq!(segments.len(), 2);
+    let all: Vec<Vec<u8>> = segments
+        .iter()
+        .flat_map(|s| read_segment(&s.path).1)
+        .collect();
+    assert_eq!(all, (0..3).map(message).collect::<Vec<_>>());
 }
 
 #[test]
@@ -503,14 +796,45 @@ fn retention_by_bytes_deletes_exactly_the_oldest_closed_segments() {
     }
     drop(writer);
 
-    // A limit no closed segment fits: every closed one goes, the open stays.
+    // A limit no closed segment fits: every closed one goes but the newest
+    // (it carries the numbering a restart continues), the open one stays.
     let all = TempDir::new("retention-bytes-zero");
     let writer = one_message_per_segment(&all.0, Retention::max_bytes(0), 3);
-    let segments = segment::list(&all.0).expect("list");
-    assert_eq!(segments.len(), 1);
-    assert!(segments[0].open);
-    assert_eq!(segments[0].sequence, 2);
+    assert_eq!(sequences(&all.0), [(1, false), (2, true)]);
+    assert_eq!(writer.deleted_segments(), 1);
+}
+
+#[test]
+fn retention_never_deletes_the_newest_closed_segment_so_a_restart_keeps_the_numbers() {
+    let dir = TempDir::new("retention-newest");
+    let options = || {
+        SegmentOptions::new()
+            .with_rotation(Rotation::by_frames(1))
+            .with_retention(Retention::max_bytes(1).and_max_age(Duration::from_nanos(1)))
+    };
+    let mut writer = open(&dir.0, options()).expect("open");
+    for i in 0..3 {
+        writer.write_payload(&message(i)).expect("write");
+    }
+    writer.finish().expect("finish");
+    // Long after: still the newest closed segment.
+    writer
+        .tick(SystemTime::now() + Duration::from_secs(86_400))
+        .expect("tick");
     assert_eq!(writer.deleted_segments(), 2);
+    drop(writer);
+    assert_eq!(sequences(&dir.0), [(2, false)]);
+
+    let mut writer = open(&dir.0, options()).expect("reopen");
+    assert_eq!(sequences(&dir.0), [(2, false)], "kept at open too");
+    assert_eq!(writer.next_message(), 3);
+    assert_eq!(writer.position().segment, 3);
+    writer.write_payload(&message(3)).expect("write");
+    writer.sync().expect("sync");
+    let open_path = writer.open_segment().expect("segment 3").path.clone();
+    let (header, _) = read_segment(&open_path);
+    assert_eq!(header.metadata(META_FIRST_MESSAGE), Some("3"));
+    assert_eq!(header.metadata(META_SEQUENCE), Some("3"));
 }
 
 #[test]
@@ -535,15 +859,18 @@ fn retention_by_age_deletes_exactly_the_segments_that_ended_too_long_ago() {
     assert!(!segments[0].index_path().exists());
     assert!(segments[1].path.exists() && segments[1].index_path().exists());
 
-    // Long after everything: every closed segment goes, the open one stays.
+    // Long after everything: every closed segment goes but the newest, and
+    // the open one stays.
     writer
         .tick(starts[3] + hour + Duration::from_nanos(1))
         .expect("tick");
-    assert_eq!(writer.deleted_segments(), 3);
+    assert_eq!(writer.deleted_segments(), 2);
     let left = segment::list(&dir.0).expect("list");
-    assert_eq!(left.len(), 1);
-    assert_eq!(left[0].path, segments[3].path);
-    assert!(!segments[2].index_path().exists());
+    assert_eq!(left.len(), 2);
+    assert_eq!(left[0].path, segments[2].path);
+    assert_eq!(left[1].path, segments[3].path);
+    assert!(!segments[1].index_path().exists());
+    assert!(segments[2].index_path().exists());
     assert_eq!(writer.next_message(), 4);
 }
 
