@@ -157,9 +157,13 @@ fn parse_rfc3339(s: &str) -> Result<u64, String> {
     if !(1..=12).contains(&month) {
         return Err(format!("month {month} is not 1 to 12"));
     }
-    if day == 0 || day > days_in_month(year, month) {
-        return Err(format!("{year:04}-{month:02} has no day {day}"));
-    }
+    // Four-digit years, two-digit months and days: far inside the types.
+    let days = flatstream_capture::segment::days_since_epoch(
+        i64::try_from(year).unwrap_or(0),
+        u32::try_from(month).unwrap_or(0),
+        u32::try_from(day).unwrap_or(0),
+    )
+    .ok_or_else(|| format!("{year:04}-{month:02} has no day {day}"))?;
     if hour > 23 || minute > 59 || second > 59 {
         return Err(format!(
             "{hour:02}:{minute:02}:{second:02} is not a time of day (leap seconds are not supported)"
@@ -167,39 +171,12 @@ fn parse_rfc3339(s: &str) -> Result<u64, String> {
     }
     // Four-digit years and times of day: far inside an i64.
     let clock = i64::try_from(hour * 3600 + minute * 60 + second).unwrap_or(0);
-    let local = days_from_civil(year, month, day) * 86_400 + clock;
+    let local = days * 86_400 + clock;
     let secs = u64::try_from(local - offset_secs)
         .map_err(|_| "times before 1970-01-01T00:00:00Z are not supported".to_owned())?;
     secs.checked_mul(1_000_000_000)
         .and_then(|n| n.checked_add(nanos))
         .ok_or_else(|| "past what 64 bits of nanoseconds hold (the year 2554)".to_owned())
-}
-
-fn days_in_month(year: u64, month: u64) -> u64 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to a date of year 0 to 9999 (negative before
-/// 1970): Howard Hinnant's `days_from_civil`.
-fn days_from_civil(year: u64, month: u64, day: u64) -> i64 {
-    let year = i64::try_from(year).unwrap_or(0) - i64::from(month <= 2);
-    let (month, day) = (
-        i64::try_from(month).unwrap_or(1),
-        i64::try_from(day).unwrap_or(1),
-    );
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
