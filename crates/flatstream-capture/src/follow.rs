@@ -7,6 +7,31 @@
 //! complete yet, nothing is consumed, and the follower looks again after
 //! its poll interval. It polls (no file system notifications), so the delay
 //! from a flush to the message is at most about one poll interval.
+//!
+//! Three things a power loss or a hand can leave under a follower are told
+//! apart from messages:
+//!
+//! - Zero fill: a frame whose length, checksum and payload are all zero
+//!   bytes, what a file system leaves after the last frame that landed
+//!   (core's recovery calls it [`Tail::ZeroFilled`](flatstream_core::Tail)
+//!   and truncates it). It is never a message: at the end of a file still
+//!   being written it is waited at like a torn tail (nothing consumed; the
+//!   next writer's recovery truncates it and closes the segment), and in a
+//!   closed segment, or when not following, it is an error naming the file
+//!   and the position. Only a frame with an empty payload is looked at, so
+//!   this costs nothing per message.
+//! - A file shorter than what the follower read of it (truncated, or
+//!   rewritten in place): checked when a read meets the end of the file. A
+//!   file cut back no further than the follower's position (a torn tail
+//!   that recovery truncated) is read again from there; one cut below it is
+//!   an [`Error::Invalid`] naming the file and both lengths.
+//! - An open segment whose name vanished: read to its end through the file
+//!   the follower holds, then the directory decides. Its closed name means
+//!   it was renamed; otherwise it was deleted (by retention once closed, by
+//!   hand, or by a writer that removed it empty), and the follower stays on
+//!   its sequence number until a listing shows a later segment, or another
+//!   segment with that number (which is then read too: the follower never
+//!   moves past a number that may still come).
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::Poll;
@@ -18,7 +43,7 @@ use std::sync::Arc;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
-use flatstream_core::{Deframer, FrameSpan, Position, ReadBuffer, StreamHeader};
+use flatstream_core::{Deframer, ErrorKind, FrameSpan, Position, ReadBuffer, StreamHeader, wire};
 
 use crate::error::{Error, IoContext, Result};
 use crate::segment::{META_FIRST_MESSAGE, Segment};
@@ -44,10 +69,15 @@ const OPEN_ATTEMPTS: u32 = 3;
 /// [`next`](Follower::next) blocks until the next message is complete,
 /// polling every [`DEFAULT_POLL_INTERVAL`] (see
 /// [`with_poll_interval`](Follower::with_poll_interval)); a frame the writer
-/// is still writing is waited for, never reported as torn. Damage is
-/// reported, not waited on: a checksum mismatch or a length over the limit
-/// is an error naming the file and the frame's position, and so is a torn
-/// tail in a segment that was closed (or in anything, when not following).
+/// is still writing is waited for, never reported as torn, and so is zero
+/// fill (a frame of zero bytes, never a message: what a power loss leaves
+/// after the last frame that landed, which the next writer's recovery
+/// truncates; only frames with an empty payload are looked at, so this
+/// costs nothing per message). Damage is reported, not waited on: a
+/// checksum mismatch or a length over the limit is an error naming the
+/// file and the frame's position, and so is a torn tail or zero fill in a
+/// segment that was closed (or in anything, when not following), and a
+/// file truncated below the follower's position.
 ///
 /// In a capture directory (see [`segment`](crate::segment)), each segment's
 /// header frame is kept apart ([`header`](Follower::header)) and gives the
@@ -55,8 +85,10 @@ const OPEN_ATTEMPTS: u32 = 3;
 /// ([`next_message`](Follower::next_message)). When the open segment is
 /// renamed after rotation, the follower reads it to its final end (bytes
 /// may have landed after its last read), then goes on with the next
-/// segment. Segments deleted before the follower reached them are reported
-/// once, as [`Error::SegmentsGone`].
+/// segment; deleted while it is read, it is read to its end all the same
+/// (through the file the follower holds), and a segment later listed with
+/// its number is read too. Segments deleted before the follower reached
+/// them are reported once, as [`Error::SegmentsGone`].
 ///
 /// Once warm, reading a message allocates nothing: one buffer per segment
 /// (or file) is reused.
@@ -118,6 +150,10 @@ pub struct Follower<D> {
     /// Polls at the end of an open segment since the directory was last
     /// listed.
     idle_polls: u32,
+    /// The segment last left after its names vanished, and its header: a
+    /// segment listed later with that sequence number is read unless it
+    /// has the same header (the same segment under another name).
+    vanished: Option<(u64, Option<StreamHeader>)>,
     /// Ends waiting, from any thread.
     stop: StopHandle,
 }
@@ -149,6 +185,12 @@ struct Current<D> {
     /// header; in a segment, whose frame 0 is its header by convention,
     /// only if it was read as a payload (a damaged header is no message).
     zero_is_message: bool,
+    /// The next frame is zero fill: the buffer is empty at its start, and
+    /// the file is looked at there before it is read again.
+    zero_fill: bool,
+    /// Its names vanished (it was deleted): its end is final once the
+    /// directory shows a later segment or another one with its number.
+    vanished: bool,
 }
 
 impl<D> Current<D> {
@@ -209,6 +251,17 @@ impl<D: Deframer + Clone> Follower<D> {
     /// returns [`Error::SegmentsGone`] and reading goes on with the next
     /// segment still there; if it does not exist yet, it is waited on.
     ///
+    /// The position is checked against its file before anything is read
+    /// from it: frame 0 starts at byte offset 0, and no other frame does; a
+    /// position inside the file's first frame (its header, in a segment) is
+    /// refused, and the frame right after that one is frame 1. Elsewhere, a
+    /// position that is not a frame start cannot be told at once: with a
+    /// checksummed framing the first frame read from it must verify like
+    /// every other, so what is read there is damage (an error), never a
+    /// message, and zero bytes there are zero fill (see [`Follower`]). With
+    /// the plain framing nothing can tell: pass only a position that a
+    /// follower or a seek returned.
+    ///
     /// # Examples
     ///
     /// ```
@@ -238,8 +291,11 @@ impl<D: Deframer + Clone> Follower<D> {
     /// # Errors
     ///
     /// [`Error::Io`] when `path` does not exist or cannot be opened, read
-    /// or listed; [`Error::Invalid`] when `at.offset` is past the end of its
-    /// file; [`Error::Stream`] when the file's header frame is damaged.
+    /// or listed; [`Error::Invalid`], naming the file and the position,
+    /// when `at` is refused as said above or is past the end of its file
+    /// (for a segment not entered yet, from the [`next`](Follower::next)
+    /// that enters it); [`Error::Stream`] when the file's header frame is
+    /// damaged.
     pub fn open_at(path: impl AsRef<Path>, deframer: D, at: CapturePosition) -> Result<Self> {
         Self::start(path.as_ref(), deframer, Some(at))
     }
@@ -260,6 +316,7 @@ impl<D: Deframer + Clone> Follower<D> {
             carried: 0,
             pending: None,
             idle_polls: 0,
+            vanished: None,
             stop: StopHandle::new(),
         };
         if is_dir {
@@ -309,8 +366,9 @@ impl<D: Deframer + Clone> Follower<D> {
     /// more (`true`, the default: `tail -f`) or stops there (`false`: like
     /// `cat`, [`next`](Follower::next) returns `Ok(None)` at the end, and a
     /// torn tail there is an [`UnexpectedEof`](flatstream_core::ErrorKind::UnexpectedEof)
-    /// error naming the file and position). Not following, a directory is
-    /// read through its last segment, open or closed.
+    /// error naming the file and position, as is zero fill, an error of its
+    /// own). Not following, a directory is read through its last segment,
+    /// open or closed.
     ///
     /// # Examples
     ///
@@ -358,26 +416,31 @@ impl<D: Deframer + Clone> Follower<D> {
     /// The next message: its payload, lent until the next call.
     ///
     /// Blocks while there is none yet: at the end of what was written, at a
-    /// frame the writer is still writing, and in a directory with no
-    /// segment yet. Returns `Ok(None)` only when not following and the end
-    /// is reached (calling again reads what was added since), or once the
-    /// [`StopHandle`] was stopped (then at once, and ever after).
+    /// frame the writer is still writing, at zero fill in a file still being
+    /// written, and in a directory with no segment yet. Returns `Ok(None)`
+    /// only when not following and the end is reached (calling again reads
+    /// what was added since), or once the [`StopHandle`] was stopped (then
+    /// at once, and ever after).
     ///
     /// After an error, calling again goes on where that is possible: after
     /// a checksum mismatch with the next frame; after
     /// [`Error::SegmentsGone`] with the next segment there; after a torn
-    /// tail or a length over the limit in a closed segment, with the next
-    /// segment (the rest of the damaged one cannot be read). A length over
-    /// the limit in a file still being written is reported again.
+    /// tail, zero fill, a length over the limit or a truncation in a closed
+    /// segment, with the next segment (the rest of the damaged one cannot
+    /// be read). The same damage in a file still being written (or read
+    /// without following) is reported again.
     ///
     /// # Errors
     ///
     /// [`Error::Stream`] naming the file, with the frame's position in it:
-    /// a checksum mismatch, a length over the limit, a torn tail in a
-    /// closed segment (or when not following), a damaged header, or a read
-    /// error. [`Error::SegmentsGone`] when the next segments were deleted
-    /// before they were read. [`Error::Io`] when the directory cannot be
-    /// listed or a segment cannot be opened.
+    /// a checksum mismatch, a length over the limit, a torn tail or zero
+    /// fill in a closed segment (or when not following), a damaged header,
+    /// or a read error. [`Error::Invalid`] naming the file and both lengths
+    /// when it was truncated below the follower's position, and when the
+    /// position given to [`open_at`](Follower::open_at) is refused in the
+    /// segment it names. [`Error::SegmentsGone`] when the next segments were
+    /// deleted before they were read. [`Error::Io`] when the directory
+    /// cannot be listed or a segment cannot be opened.
     #[allow(clippy::should_implement_trait)] // A lending iterator cannot be `Iterator`.
     pub fn next(&mut self) -> Result<Option<&[u8]>> {
         self.next_until(None)
@@ -445,6 +508,19 @@ impl<D: Deframer + Clone> Follower<D> {
                 self.leave();
                 continue;
             }
+            if current.zero_fill {
+                // Looked at in the file, not read as a frame: the buffer
+                // would consume it.
+                let at = current.buffer.position().offset;
+                let header_len = current.buffer.cursor().deframer().header_len();
+                if zero_frame_at(&mut current.file, at, header_len).at(&current.path)? {
+                    if self.at_zero_fill()? {
+                        continue;
+                    }
+                    return Ok(Poll::Pending);
+                }
+                current.zero_fill = false;
+            }
             let final_end = current.closed || !follow;
             let file = &mut current.file;
             let mut read = |buf: &mut [u8]| read_file(file, buf, final_end);
@@ -453,7 +529,10 @@ impl<D: Deframer + Clone> Follower<D> {
                 // judged, and would take a header written later for a
                 // payload: it is only asked once there is a first frame.
                 if let Poll::Ready(Err(e)) = current.buffer.poll_header(&mut read) {
-                    return Err(Error::stream(&current.path, e));
+                    if self.read_again(&e)? {
+                        continue;
+                    }
+                    return Err(self.stream_error(e));
                 }
                 if current.buffer.cursor().header_pending() && current.buffer.buffered().is_empty()
                 {
@@ -470,6 +549,14 @@ impl<D: Deframer + Clone> Follower<D> {
             let before = current.buffer.position();
             match current.buffer.poll_frame_span(&mut read) {
                 Poll::Ready(Ok(Some(span))) => {
+                    // Only a frame without payload can be zero fill: one
+                    // comparison per message.
+                    if span.payload_start == span.end
+                        && is_zero(current.buffer.payload(header_of(span)))
+                    {
+                        self.stall_at_zero_fill(before)?;
+                        continue;
+                    }
                     if current.buffer.position().frame == 1 {
                         current.zero_is_message = true;
                     }
@@ -486,6 +573,12 @@ impl<D: Deframer + Clone> Follower<D> {
                     return Ok(Poll::Ready(None));
                 }
                 Poll::Ready(Err(e)) => {
+                    if self.read_again(&e)? {
+                        continue;
+                    }
+                    let Some(current) = self.current.as_mut() else {
+                        return Err(Error::from(e));
+                    };
                     let stuck = e.ends_iteration(current.buffer.position() != before);
                     if current.closed {
                         // Nothing past this point of a closed segment can
@@ -511,9 +604,111 @@ impl<D: Deframer + Clone> Follower<D> {
         }
     }
 
-    /// Whether the current open segment was closed since the last look (it
-    /// was renamed, or a later segment exists): then its end is final, and
-    /// it is read to there before the next segment.
+    /// After a read error: whether it only says to read again (`Ok(true)`),
+    /// or what it is when it is not a frame's damage. The file shrank no
+    /// further than the position (a torn tail truncated by recovery): the
+    /// bytes read past it are stale and are read again. It shrank below the
+    /// position: an error. A checksum mismatch of a frame of zero bytes
+    /// (with a checksum whose value for nothing is not zero): zero fill.
+    fn read_again(&mut self, e: &flatstream_core::Error) -> Result<bool> {
+        let Some(current) = self.current.as_mut() else {
+            return Ok(false);
+        };
+        let at = current.buffer.position();
+        if let Some(&Shrunk { len, .. }) = shrunk(e) {
+            if len >= at.offset {
+                self.rewind(at)?;
+                return Ok(true);
+            }
+            if current.closed {
+                current.done = true;
+            }
+            return Err(Error::Invalid {
+                path: current.path.clone(),
+                reason: format!(
+                    "it has {len} bytes, fewer than the {} the follower read up to {at}: it was \
+                     truncated or rewritten under the follower",
+                    at.offset
+                ),
+            });
+        }
+        if let ErrorKind::ChecksumMismatch { .. } = e.kind()
+            && let Some(damaged) = e.position()
+        {
+            let header_len = current.buffer.cursor().deframer().header_len();
+            if zero_frame_at(&mut current.file, damaged.offset, header_len).at(&current.path)? {
+                self.stall_at_zero_fill(damaged)?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// A frame error in the current file, naming it.
+    fn stream_error(&self, e: flatstream_core::Error) -> Error {
+        match self.current.as_ref() {
+            Some(current) => Error::stream(&current.path, e),
+            None => Error::from(e),
+        }
+    }
+
+    /// The frame at `at` is zero fill: un-reads it (the buffer starts over
+    /// there), so that the file is looked at there again before anything
+    /// is read.
+    fn stall_at_zero_fill(&mut self, at: Position) -> Result<()> {
+        self.rewind(at)?;
+        if let Some(current) = self.current.as_mut() {
+            current.zero_fill = true;
+        }
+        Ok(())
+    }
+
+    /// At zero fill: an error where the end is final (a closed segment,
+    /// which is then left, or when not following), else waiting for the
+    /// next writer's recovery to truncate it (`Ok(false)`) unless the
+    /// segment was closed since (`Ok(true)`: look again).
+    fn at_zero_fill(&mut self) -> Result<bool> {
+        let follow = self.follow;
+        let Some(current) = self.current.as_mut() else {
+            return Ok(true);
+        };
+        if current.closed || !follow {
+            current.done |= current.closed;
+            return Err(zero_fill_error(&current.path, current.buffer.position()));
+        }
+        self.check_closed()
+    }
+
+    /// Starts the current file's buffer over at `at`, a frame start at or
+    /// before its position: what was read past `at` is read again from the
+    /// file. The header read already is kept.
+    fn rewind(&mut self, at: Position) -> Result<()> {
+        let Some(current) = self.current.as_mut() else {
+            return Ok(());
+        };
+        current
+            .file
+            .seek(SeekFrom::Start(at.offset))
+            .at(&current.path)?;
+        if current.resumed_header.is_none() {
+            current.resumed_header = current.buffer.header().cloned();
+        }
+        let mut buffer = ReadBuffer::new(self.deframer.clone()).starting_at(at);
+        if let Some(n) = self.max_frame_len {
+            buffer.set_max_frame_len(n);
+        }
+        current.buffer = buffer;
+        Ok(())
+    }
+
+    /// Whether the current open segment was closed since the last look:
+    /// then its end is final, and it is read to there before the next
+    /// segment. It was closed when it was renamed (its closed name exists),
+    /// or a later segment exists (a writer that crashed never renames it;
+    /// looked for every [`LIST_EVERY`] polls). When both its names are
+    /// gone, it was deleted: closed once a listing shows a later segment or
+    /// another with its number, and not before (a writer may still be
+    /// writing it, or be about to reuse its number).
     fn check_closed(&mut self) -> Result<bool> {
         let Some(current) = self.current.as_mut() else {
             return Ok(false);
@@ -521,20 +716,28 @@ impl<D: Deframer + Clone> Follower<D> {
         let Some(open) = current.open.as_ref() else {
             return Ok(false);
         };
-        let renamed = match std::fs::symlink_metadata(&open.path) {
-            Ok(_) => false,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => true,
-            Err(e) => return Err(Error::io(&open.path, e)),
-        };
         self.idle_polls = self.idle_polls.wrapping_add(1);
-        let superseded = !renamed
-            && self.idle_polls.is_multiple_of(LIST_EVERY)
-            && first_from(&self.path, current.sequence.saturating_add(1))?.is_some();
-        if !(renamed || superseded) {
-            return Ok(false);
-        }
-        if renamed {
-            current.path = open.closed_path();
+        let list_now = self.idle_polls.is_multiple_of(LIST_EVERY);
+        if exists(&open.path)? {
+            let superseded =
+                list_now && first_from(&self.path, current.sequence.saturating_add(1))?.is_some();
+            if !superseded {
+                return Ok(false);
+            }
+        } else {
+            let closed = open.closed_path();
+            if exists(&closed)? {
+                current.path = closed;
+            } else {
+                // Listed at once the first time, then as often as above.
+                if current.vanished && !list_now {
+                    return Ok(false);
+                }
+                current.vanished = true;
+                if first_from(&self.path, current.sequence)?.is_none() {
+                    return Ok(false);
+                }
+            }
         }
         current.open = None;
         current.closed = true;
@@ -542,13 +745,17 @@ impl<D: Deframer + Clone> Follower<D> {
     }
 
     /// Leaves the current segment: the next one to read is the following
-    /// sequence number.
+    /// sequence number (or, after a segment whose names vanished, another
+    /// segment with its number, if one is listed).
     fn leave(&mut self) {
         if let Some(current) = self.current.take() {
             self.carried = current.next_message();
             self.between = current.position();
             self.want = Some(current.sequence.saturating_add(1));
             self.resume = None;
+            self.vanished = current
+                .vanished
+                .then(|| (current.sequence, current.header().cloned()));
         }
     }
 
@@ -558,9 +765,19 @@ impl<D: Deframer + Clone> Follower<D> {
         if !self.is_dir {
             return Ok(false);
         }
-        let Some(mut found) = first_from(&self.path, self.want.unwrap_or(0))? else {
+        // After a segment whose names vanished, its number is listed too: a
+        // writer that reuses numbers may have written another segment with
+        // it (which `enter` passes over if it is the same one, renamed).
+        let vanished = self.vanished.as_ref().map(|(sequence, _)| *sequence);
+        let want = self.want.unwrap_or(0);
+        let from = vanished.map_or(want, |sequence| sequence.min(want));
+        let Some(mut found) = first_from(&self.path, from)? else {
             return Ok(false);
         };
+        if vanished == Some(found.sequence) {
+            self.enter_listed(found, attempts)?;
+            return Ok(true);
+        }
         if let Some(want) = self.want
             && found.sequence > want
         {
@@ -633,13 +850,7 @@ impl<D: Deframer + Clone> Follower<D> {
         let mut buffer = ReadBuffer::new(self.deframer.clone());
         let mut resumed_header = None;
         if let Some(at) = resume.filter(|at| at.offset != 0 || at.frame != 0) {
-            let len = file.metadata().at(&path)?.len();
-            if at.offset > len {
-                return Err(Error::Invalid {
-                    path,
-                    reason: format!("cannot resume at {at}: the file has {len} bytes"),
-                });
-            }
+            self.check_resume(&mut file, &path, at)?;
             resumed_header = read_header(&mut file, &path, self.deframer.clone())?;
             file.seek(SeekFrom::Start(at.offset)).at(&path)?;
             buffer = buffer.starting_at(Position {
@@ -660,7 +871,7 @@ impl<D: Deframer + Clone> Follower<D> {
         {
             self.pending = Some(Error::stream(&path, e));
         }
-        self.current = Some(Current {
+        let mut current = Current {
             sequence,
             path,
             open,
@@ -671,10 +882,57 @@ impl<D: Deframer + Clone> Follower<D> {
             first_message: self.carried,
             resumed_header,
             zero_is_message: !self.is_dir,
-        });
+            zero_fill: false,
+            vanished: false,
+        };
+        // The segment whose names vanished, listed again under another
+        // name (renamed by hand): it was read to its end already.
+        if let Some((vanished, header)) = self.vanished.take()
+            && vanished == sequence
+            && header.is_some()
+            && current.header() == header.as_ref()
+        {
+            current.done = true;
+        }
+        self.current = Some(current);
         self.resume = None;
         self.idle_polls = 0;
         Ok(())
+    }
+
+    /// Refuses a position to resume at that cannot be a frame start of
+    /// `file`: frame 0 anywhere but at byte offset 0 (or another frame
+    /// there), a position past the end, inside the first frame, or right
+    /// after it but not frame 1. Each refusal is [`Error::Invalid`] naming
+    /// the file and the position.
+    fn check_resume(&self, file: &mut File, path: &Path, at: CapturePosition) -> Result<()> {
+        let refuse = |reason: String| Error::Invalid {
+            path: path.to_path_buf(),
+            reason: format!("cannot resume at {at}: {reason}"),
+        };
+        if at.offset == 0 || at.frame == 0 {
+            return Err(refuse(
+                "frame 0 starts at byte offset 0, and no other frame does".to_owned(),
+            ));
+        }
+        let len = file.metadata().at(path)?.len();
+        if at.offset > len {
+            return Err(refuse(format!("the file has {len} bytes")));
+        }
+        let header_len = self.deframer.header_len();
+        match first_frame_end(file, header_len).at(path)? {
+            Some(end) if at.offset > end => Ok(()),
+            Some(end) if at.offset == end && at.frame == 1 => Ok(()),
+            Some(end) if at.offset == end => {
+                Err(refuse(format!("frame 1 starts at byte offset {end}")))
+            }
+            Some(end) => Err(refuse(format!(
+                "it lies inside frame 0 (the header, in a segment), bytes 0 to {end}"
+            ))),
+            None => Err(refuse(format!(
+                "it lies inside frame 0, whose {header_len}-byte frame header is not all there"
+            ))),
+        }
     }
 }
 
@@ -808,11 +1066,134 @@ impl StopHandle {
 }
 
 /// The read function of a follower's buffer: at the end of the file,
-/// `Pending` (more may come), unless the end is final.
+/// `Pending` (more may come), unless the end is final. There, and only
+/// there, the file's length is compared with what was read of it: a
+/// [`Shrunk`] error when it is shorter.
 fn read_file(file: &mut File, buf: &mut [u8], final_end: bool) -> Poll<io::Result<usize>> {
     match file.read(buf) {
-        Ok(0) if !final_end => Poll::Pending,
+        Ok(0) => match shrunk_below(file) {
+            Ok(Some(shrunk)) => Poll::Ready(Err(io::Error::other(shrunk))),
+            Ok(None) if final_end => Poll::Ready(Ok(0)),
+            Ok(None) => Poll::Pending,
+            Err(e) => Poll::Ready(Err(e)),
+        },
         other => Poll::Ready(other),
+    }
+}
+
+/// What the read function answers when the file is shorter than what was
+/// read of it: it was truncated (or rewritten in place) under the reader.
+#[derive(Debug)]
+struct Shrunk {
+    /// The file's length now.
+    len: u64,
+    /// The bytes read of it.
+    read: u64,
+}
+
+impl core::fmt::Display for Shrunk {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "the file has {} bytes, fewer than the {} read of it",
+            self.len, self.read
+        )
+    }
+}
+
+impl core::error::Error for Shrunk {}
+
+/// `file`, read to its end, is shorter than what was read of it.
+fn shrunk_below(file: &mut File) -> io::Result<Option<Shrunk>> {
+    let read = file.stream_position()?;
+    let len = file.metadata()?.len();
+    Ok((len < read).then_some(Shrunk { len, read }))
+}
+
+/// The [`Shrunk`] inside a read error, if that is what it is.
+fn shrunk(e: &flatstream_core::Error) -> Option<&Shrunk> {
+    match e.kind() {
+        ErrorKind::Io(io) => io.get_ref()?.downcast_ref(),
+        _ => None,
+    }
+}
+
+/// The span of the header of `span`'s frame (all of it, when its payload
+/// is empty), as a span whose "payload" [`ReadBuffer::payload`] lends.
+pub(crate) fn header_of(span: FrameSpan) -> FrameSpan {
+    FrameSpan {
+        start: span.start,
+        payload_start: span.start,
+        end: span.payload_start,
+    }
+}
+
+/// Whether `bytes`, a frame's header, are all zero (and there): with an
+/// empty payload, a frame of zero fill.
+pub(crate) fn is_zero(bytes: &[u8]) -> bool {
+    !bytes.is_empty() && bytes.iter().all(|&b| b == 0)
+}
+
+/// Whether a frame of zero fill starts at `offset` of `file`: its
+/// `header_len` bytes there are all there and all zero. The file's position
+/// is kept.
+pub(crate) fn zero_frame_at(file: &mut File, offset: u64, header_len: usize) -> io::Result<bool> {
+    let back = file.stream_position()?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut bytes = [0_u8; wire::MAX_HEADER_LEN];
+    let want = header_len.min(bytes.len());
+    let got = read_up_to(file, &mut bytes[..want]);
+    file.seek(SeekFrom::Start(back))?;
+    Ok(got? == want && is_zero(&bytes[..want]))
+}
+
+/// The error for zero fill at `at` of `path`, where it cannot be waited
+/// at: a closed segment, or a file read without following.
+pub(crate) fn zero_fill_error(path: &Path, at: Position) -> Error {
+    Error::stream(
+        path,
+        flatstream_core::Error::custom(
+            "zero fill: a frame of zero bytes, never a message, where the frames written end \
+             (what a power loss leaves; recovery truncates it)",
+        )
+        .at(at),
+    )
+}
+
+/// Reads into all of `buf` unless the file ends first; the bytes read.
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Where the first frame of `file` ends, as its length prefix says;
+/// `None` while its frame header is not all there. The file's position is
+/// left anywhere.
+fn first_frame_end(file: &mut File, header_len: usize) -> io::Result<Option<u64>> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut bytes = [0_u8; wire::MAX_HEADER_LEN];
+    let want = header_len.clamp(wire::LENGTH_PREFIX_LEN, bytes.len());
+    if read_up_to(file, &mut bytes[..want])? < want {
+        return Ok(None);
+    }
+    let declared = u64::from(wire::read_length_prefix(&bytes));
+    Ok(Some(declared.saturating_add(header_len as u64)))
+}
+
+/// Whether `path` exists (a dangling name counts).
+fn exists(path: &Path) -> Result<bool> {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(path, e)),
     }
 }
 

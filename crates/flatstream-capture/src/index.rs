@@ -5,16 +5,31 @@
 //! message, then one whenever [`IndexOptions`]' message count or byte count
 //! since the last entry is reached. A seek reads at most one header per
 //! probe of a binary search over the segments, the target segment's
-//! sidecar, and then scans forward from the nearest entry: at most one
-//! interval of frames.
+//! sidecar, and then scans forward from the nearest entry to the next one
+//! (or to the segment's end): one interval of frames.
 //!
-//! A sidecar is only a hint. It names the segment length and frame count it
-//! describes and carries a CRC-32, so a damaged index, or a stale one (of a
-//! segment that was rewritten or recovered since), is detected: seeking
-//! then ignores it and scans from the segment's header, and
-//! [`build_index`] writes a fresh one. Nothing is ever trusted that the
-//! segment itself does not confirm: a scan from an entry that does not land
-//! on a good frame is redone from the header.
+//! A sidecar is only a hint, and a seek uses it only as far as the segment
+//! confirms it. It names the segment length and frame count it describes
+//! and carries a CRC-32, so a damaged index, or a stale one (of a segment
+//! that was rewritten or recovered since), is detected at once and
+//! ignored, and [`build_index`] writes a fresh one; its first entry must be
+//! the segment's first message, where the header ends. The entry a seek
+//! starts from is then checked by the scan from it: every frame verifies,
+//! the message there fits the entry (for [`seek_to_time`], its timestamp is
+//! the entry's), and the scan reaches the next entry, or the end of the
+//! segment the index names, exactly: a frame ends at that byte offset, at
+//! that frame index. Only then is what it found taken; anything else, and
+//! the seek scans from the segment's header instead (slower, never wrong).
+//! What a seek does not read it cannot check: a sidecar forged to agree
+//! with its segment wherever a seek looks (every entry from some point on,
+//! and the frame count, shifted alike) is caught by
+//! [`SegmentIndex::check`], which reads the whole segment.
+//!
+//! Zero fill (a frame of zero bytes, what a power loss leaves after the
+//! last frame that landed) is never a message: in a segment still being
+//! written, a plain file or a slice (which may be growing) it is where the
+//! messages end, as a torn frame is; in a closed segment it is an error
+//! naming the file and the position.
 //!
 //! # Sidecar format (version 1)
 //!
@@ -60,11 +75,12 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use flatstream_core::{
-    Decoded, Deframer, FrameCursor, Position, ReadBuffer, SliceReader, Step, StreamHeader,
-    StreamReader, wire,
+    Deframer, ErrorKind, FrameCursor, Position, ReadBuffer, SliceReader, Step, StreamHeader,
+    StreamReader,
 };
 
 use crate::error::{Error, IoContext, Result};
+use crate::follow::{header_of, is_zero, zero_fill_error, zero_frame_at};
 use crate::segment::{self, META_FIRST_MESSAGE, META_SEQUENCE, OPEN_SUFFIX, Segment};
 use crate::sink::CapturePosition;
 
@@ -447,7 +463,8 @@ fn sidecar_path(path: &Path) -> Option<PathBuf> {
 ///
 /// [`Error::Invalid`] for an open segment (still being written: it has no
 /// index) or a header whose [`META_FIRST_MESSAGE`] is not a number;
-/// [`Error::Stream`] when a frame is torn or damaged (recover the segment
+/// [`Error::Stream`] when a frame is torn or damaged, or is zero fill (a
+/// frame of zero bytes, what a power loss leaves: recover the segment
 /// first); [`Error::Io`] when a file cannot be read or written. Each names
 /// the file concerned.
 pub fn build_index<D: Deframer>(segment: &Path, deframer: D, options: &IndexOptions) -> Result<()> {
@@ -455,26 +472,24 @@ pub fn build_index<D: Deframer>(segment: &Path, deframer: D, options: &IndexOpti
         path: segment.to_path_buf(),
         reason: "an open segment has no index: it is still being written".to_owned(),
     })?;
-    let file = File::open(segment).at(segment)?;
-    let mut reader = StreamReader::new(file, deframer);
-    let header = reader
-        .header()
-        .map_err(|e| Error::stream(segment, e))?
-        .map(|h| meta_u64(h, META_FIRST_MESSAGE, segment))
-        .transpose()?;
-    let mut message = header.flatten().unwrap_or(0);
+    let mut deframer = deframer;
+    let mut stats = SeekStats::default();
+    let head =
+        file_head(segment, &mut deframer, None, &mut stats)?.ok_or_else(|| Error::Invalid {
+            path: segment.to_path_buf(),
+            reason: "no header could be read".to_owned(),
+        })?;
     let mut builder = IndexBuilder::new(options.clone());
-    loop {
-        let at = reader.position();
-        match reader.read_message() {
-            Ok(Some(payload)) => builder.observe(at, message, payload),
-            Ok(None) => break,
-            Err(e) => return Err(Error::stream(segment, e)),
-        }
-        message = message.saturating_add(1);
-    }
-    let end = reader.position();
-    builder.finish(&index_path, end.offset, end.frame)
+    let mut frames = FileFrames {
+        path: segment,
+        deframer: &mut deframer,
+        torn_is_end: false,
+    };
+    let end = frames.scan(head.after, head.first_message, &mut stats, &mut |seen| {
+        builder.observe(seen.at, seen.message, seen.payload);
+        false
+    })?;
+    builder.finish(&index_path, end.at.offset, end.at.frame)
 }
 
 /// A segment's index, read back from its sidecar: the entries, and the
@@ -548,16 +563,19 @@ impl SegmentIndex {
     }
 
     /// Checks that this index describes the segment (or stream file) at
-    /// `segment`: its length, its first message, every entry at the start
-    /// of a good frame (read and verified with `deframer`) with the right
-    /// message number, and its frame count (by a scan from the last entry
-    /// to the end).
+    /// `segment`, by reading all of it: its length, and every frame
+    /// (verified with `deframer`), so that each entry is confirmed to name
+    /// a message by its number, frame index and byte offset, and the frame
+    /// count is the segment's. It costs one sequential read of the segment,
+    /// as [`build_index`] does; a seek checks only what it uses (see
+    /// [`seek_to_message`]). Timestamps are not checked: the index does
+    /// not carry the function that read them.
     ///
     /// # Errors
     ///
     /// [`Error::Invalid`] naming the segment and saying what differs;
-    /// [`Error::Stream`] when the segment's frames after the last entry are
-    /// torn or damaged; [`Error::Io`] when it cannot be read.
+    /// [`Error::Stream`] when a frame of the segment is torn, damaged or
+    /// zero fill; [`Error::Io`] when it cannot be read.
     pub fn check<D: Deframer>(&self, segment: &Path, mut deframer: D) -> Result<()> {
         let invalid = |reason: String| Error::Invalid {
             path: segment.to_path_buf(),
@@ -590,32 +608,45 @@ impl SegmentIndex {
             }
             _ => {}
         }
-        let mut file = File::open(segment).at(segment)?;
-        let mut frame = Vec::new();
-        for (i, entry) in self.entries.iter().enumerate() {
-            if let Err(reason) = spot_check(&mut file, &mut deframer, entry, len, &mut frame) {
-                return Err(match reason {
-                    Spot::Io(e) => Error::io(segment, e),
-                    Spot::Bad(reason) => invalid(format!(
-                        "index entry {i} (message {}, frame {}) at byte offset {} is not the \
-                         start of a frame: {reason}",
-                        entry.message, entry.frame, entry.offset
-                    )),
-                });
-            }
-        }
-        let (from, message) = self
-            .entries
-            .last()
-            .map_or((head.after, head.first_message), |e| {
-                (e.position(), e.message)
-            });
         let mut frames = FileFrames {
             path: segment,
             deframer: &mut deframer,
             torn_is_end: false,
         };
-        let end = frames.scan(from, message, &mut stats, &mut |_, _| false)?;
+        // Each entry is compared with the first frame that starts at or
+        // after its offset: the same message, frame and offset, or wrong.
+        let mut next_entry = 0;
+        let mut wrong = None;
+        let end = frames.scan(head.after, head.first_message, &mut stats, &mut |seen| {
+            let Some(entry) = self.entries.get(next_entry) else {
+                return false;
+            };
+            if entry.offset > seen.at.offset {
+                return false;
+            }
+            if (entry.message, entry.position()) != (seen.message, seen.at) {
+                wrong = Some((seen.message, seen.at));
+                return true;
+            }
+            next_entry += 1;
+            false
+        })?;
+        if let Some(entry) = self.entries.get(next_entry) {
+            let what = wrong.map_or_else(
+                || "lies past the segment's last frame".to_owned(),
+                |(message, at)| {
+                    format!(
+                        "is not in the segment, whose message {message} is frame {} at byte \
+                         offset {}",
+                        at.frame, at.offset
+                    )
+                },
+            );
+            return Err(invalid(format!(
+                "index entry {next_entry} (message {}, frame {}, byte offset {}) {what}",
+                entry.message, entry.frame, entry.offset
+            )));
+        }
         if end.at != self.end() {
             return Err(invalid(format!(
                 "the index describes {} frames in {} bytes; the segment has {} frames in {} bytes",
@@ -897,57 +928,6 @@ impl Le<'_> {
     }
 }
 
-/// Why an entry is not at a frame start.
-enum Spot {
-    /// Reading the segment failed.
-    Io(io::Error),
-    /// What is there is not a good frame.
-    Bad(String),
-}
-
-/// Reads the frame at `entry`'s offset and verifies it with `deframer`.
-fn spot_check<D: Deframer>(
-    file: &mut File,
-    deframer: &mut D,
-    entry: &IndexEntry,
-    len: u64,
-    frame: &mut Vec<u8>,
-) -> core::result::Result<(), Spot> {
-    let header_len = deframer.header_len();
-    if !(wire::LENGTH_PREFIX_LEN..=wire::MAX_HEADER_LEN).contains(&header_len) {
-        return Err(Spot::Bad(format!(
-            "the deframer's header length {header_len} is not a FlatStream header's"
-        )));
-    }
-    let left = len - entry.offset;
-    if left < header_len as u64 {
-        return Err(Spot::Bad(
-            "the segment ends inside a frame header".to_owned(),
-        ));
-    }
-    file.seek(SeekFrom::Start(entry.offset)).map_err(Spot::Io)?;
-    frame.resize(header_len, 0);
-    file.read_exact(frame).map_err(Spot::Io)?;
-    let declared = u64::from(wire::read_length_prefix(frame));
-    let limit = deframer.max_frame_len() as u64;
-    if declared > limit || declared > left - header_len as u64 {
-        return Err(Spot::Bad(format!(
-            "it declares {declared} bytes, past the segment's end or the limit of {limit}"
-        )));
-    }
-    // Bounded by the segment's length, checked above.
-    let total =
-        header_len + usize::try_from(declared).map_err(|_| Spot::Bad("too large".into()))?;
-    frame.resize(total, 0);
-    file.read_exact(&mut frame[header_len..])
-        .map_err(Spot::Io)?;
-    match flatstream_core::decode(deframer, frame, usize::MAX) {
-        Ok(Decoded::Frame { frame_len, .. }) if frame_len == total => Ok(()),
-        Ok(_) => Err(Spot::Bad("not a whole frame".to_owned())),
-        Err(kind) => Err(Spot::Bad(kind.to_string())),
-    }
-}
-
 /// What seeking costs: counted, so a test can show it is logarithmic.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct SeekStats {
@@ -1038,6 +1018,7 @@ fn file_head<D: Deframer>(
     stats: &mut SeekStats,
 ) -> Result<Option<Head>> {
     stats.headers_read += 1;
+    let header_len = deframer.header_len();
     let file = File::open(path).at(path)?;
     let mut reader = StreamReader::new(file, deframer);
     let found = reader
@@ -1050,10 +1031,16 @@ fn file_head<D: Deframer>(
         return head_of(header, segment, path, after).map(Some);
     }
     // A segment without a header: one still being written, or a broken one.
+    // Zero fill where its header goes is a header that has not landed.
+    let zero_fill = || {
+        let mut file = File::open(path).at(path)?;
+        zero_frame_at(&mut file, 0, header_len).at(path)
+    };
     let incomplete = match reader.read_message() {
         Ok(None) => true,
         Err(e) if e.is_unexpected_eof() => true,
-        Ok(Some(_)) => false,
+        Ok(Some(payload)) => payload.is_empty() && zero_fill()?,
+        Err(e) if is_mismatch(&e) && zero_fill()? => true,
         Err(e) => return Err(Error::stream(path, e)),
     };
     match segment {
@@ -1074,16 +1061,31 @@ struct Scanned {
     message: u64,
 }
 
+/// A message a scan met.
+#[derive(Debug, Clone, Copy)]
+struct Seen<'p> {
+    /// Its number.
+    message: u64,
+    /// Where its frame starts.
+    at: Position,
+    /// Where its frame ends: the next frame's start.
+    next: Position,
+    /// Its payload.
+    payload: &'p [u8],
+}
+
 /// A stream whose frames can be scanned from a frame boundary.
 trait Frames {
     /// Scans from `from`, a frame boundary where message `message` starts,
-    /// until `stop(message, payload)` says so, or the end.
+    /// until `stop` says so of a message, or the end. Zero fill (a frame of
+    /// zero bytes, never a message) is the end where a torn frame would be
+    /// (a stream still being written), and an error anywhere else.
     fn scan(
         &mut self,
         from: Position,
         message: u64,
         stats: &mut SeekStats,
-        stop: &mut dyn FnMut(u64, &[u8]) -> bool,
+        stop: &mut dyn FnMut(&Seen<'_>) -> bool,
     ) -> Result<Scanned>;
 }
 
@@ -1095,12 +1097,19 @@ fn frame_start(end: Position, len: usize) -> Position {
     }
 }
 
+/// Whether `e` is a checksum mismatch: where a frame of zero bytes fails a
+/// checksum whose value for nothing is not zero, it is zero fill all the
+/// same.
+fn is_mismatch(e: &flatstream_core::Error) -> bool {
+    matches!(e.kind(), ErrorKind::ChecksumMismatch { .. })
+}
+
 /// The frames of a file, read through core's [`ReadBuffer`].
 struct FileFrames<'a, D> {
     path: &'a Path,
     deframer: &'a mut D,
-    /// Whether a torn last frame is the end (a file still being written)
-    /// rather than damage.
+    /// Whether a torn last frame (or zero fill) is the end (a file still
+    /// being written) rather than damage.
     torn_is_end: bool,
 }
 
@@ -1110,27 +1119,53 @@ impl<D: Deframer> Frames for FileFrames<'_, D> {
         from: Position,
         message: u64,
         stats: &mut SeekStats,
-        stop: &mut dyn FnMut(u64, &[u8]) -> bool,
+        stop: &mut dyn FnMut(&Seen<'_>) -> bool,
     ) -> Result<Scanned> {
         let path = self.path;
+        let torn_is_end = self.torn_is_end;
+        let header_len = self.deframer.header_len();
+        let zero_fill = |at: Position, message: u64| {
+            if torn_is_end {
+                Ok(Scanned {
+                    found: false,
+                    at,
+                    message,
+                })
+            } else {
+                Err(zero_fill_error(path, at))
+            }
+        };
         let mut file = File::open(path).at(path)?;
         file.seek(SeekFrom::Start(from.offset)).at(path)?;
         let mut buffer = ReadBuffer::new(&mut *self.deframer).starting_at(from);
-        let mut read = |buf: &mut [u8]| Poll::Ready(file.read(buf));
         let mut message = message;
         loop {
-            let polled = match buffer.poll_frame_span(&mut read) {
+            let polled = match buffer.poll_frame_span(|buf: &mut [u8]| Poll::Ready(file.read(buf)))
+            {
                 Poll::Ready(polled) => polled,
                 // A file's read function is never pending.
                 Poll::Pending => Err(io::Error::from(io::ErrorKind::WouldBlock).into()),
             };
             match polled {
                 Ok(Some(span)) => {
+                    let next = buffer.position();
+                    let at = frame_start(next, span.end - span.start);
+                    // Only a frame without payload can be zero fill: one
+                    // comparison per frame.
+                    if span.payload_start == span.end && is_zero(buffer.payload(header_of(span))) {
+                        return zero_fill(at, message);
+                    }
                     stats.frames_scanned += 1;
-                    if stop(message, buffer.payload(span)) {
+                    let seen = Seen {
+                        message,
+                        at,
+                        next,
+                        payload: buffer.payload(span),
+                    };
+                    if stop(&seen) {
                         return Ok(Scanned {
                             found: true,
-                            at: frame_start(buffer.position(), span.end - span.start),
+                            at,
                             message,
                         });
                     }
@@ -1143,22 +1178,30 @@ impl<D: Deframer> Frames for FileFrames<'_, D> {
                         message,
                     });
                 }
-                Err(e) if self.torn_is_end && e.is_unexpected_eof() => {
+                Err(e) if torn_is_end && e.is_unexpected_eof() => {
                     return Ok(Scanned {
                         found: false,
                         at: buffer.position(),
                         message,
                     });
                 }
-                Err(e) => return Err(Error::stream(path, e)),
+                Err(e) => {
+                    if is_mismatch(&e)
+                        && let Some(at) = e.position()
+                        && zero_frame_at(&mut file, at.offset, header_len).at(path)?
+                    {
+                        return zero_fill(at, message);
+                    }
+                    return Err(Error::stream(path, e));
+                }
             }
         }
     }
 }
 
 /// The frames of a slice (or memory map), read through core's cursor. A
-/// torn last frame is the end: the slice may map a file still being
-/// written.
+/// torn last frame, or zero fill, is the end: the slice may map a file
+/// still being written.
 struct SliceFrames<'a, D> {
     data: &'a [u8],
     deframer: &'a mut D,
@@ -1170,70 +1213,162 @@ impl<D: Deframer> Frames for SliceFrames<'_, D> {
         from: Position,
         message: u64,
         stats: &mut SeekStats,
-        stop: &mut dyn FnMut(u64, &[u8]) -> bool,
+        stop: &mut dyn FnMut(&Seen<'_>) -> bool,
     ) -> Result<Scanned> {
+        let data = self.data;
         let buf = usize::try_from(from.offset)
             .ok()
-            .and_then(|start| self.data.get(start..))
+            .and_then(|start| data.get(start..))
             .ok_or_else(|| {
                 flatstream_core::Error::custom("a scan starts past the end of the slice").at(from)
             })?;
+        let header_len = self.deframer.header_len();
         let mut cursor = FrameCursor::new(&mut *self.deframer).starting_at(from);
         let mut message = message;
         loop {
+            let end = |at: Position, message: u64| Scanned {
+                found: false,
+                at,
+                message,
+            };
             match cursor.poll(buf, true) {
                 Ok(Step::Frame(span)) => {
+                    let next = cursor.position();
+                    let at = frame_start(next, span.end - span.start);
+                    // Only a frame without payload can be zero fill.
+                    if span.payload_start == span.end && is_zero(span.frame(buf)) {
+                        return Ok(end(at, message));
+                    }
                     stats.frames_scanned += 1;
-                    if stop(message, span.payload(buf)) {
+                    let seen = Seen {
+                        message,
+                        at,
+                        next,
+                        payload: span.payload(buf),
+                    };
+                    if stop(&seen) {
                         return Ok(Scanned {
                             found: true,
-                            at: frame_start(cursor.position(), span.end - span.start),
+                            at,
                             message,
                         });
                     }
                     message = message.saturating_add(1);
                 }
                 Ok(Step::Header(_)) => {}
-                Ok(Step::End | Step::Need { .. }) => {
-                    return Ok(Scanned {
-                        found: false,
-                        at: cursor.position(),
-                        message,
-                    });
+                Ok(Step::End | Step::Need { .. }) => return Ok(end(cursor.position(), message)),
+                Err(e) if e.is_unexpected_eof() => return Ok(end(cursor.position(), message)),
+                Err(e) => {
+                    if is_mismatch(&e)
+                        && let Some(at) = e.position()
+                        && let Ok(offset) = usize::try_from(at.offset)
+                        && data
+                            .get(offset..)
+                            .and_then(|rest| rest.get(..header_len))
+                            .is_some_and(is_zero)
+                    {
+                        return Ok(end(at, message));
+                    }
+                    return Err(e.into());
                 }
-                Err(e) if e.is_unexpected_eof() => {
-                    return Ok(Scanned {
-                        found: false,
-                        at: cursor.position(),
-                        message,
-                    });
-                }
-                Err(e) => return Err(e.into()),
             }
         }
     }
 }
 
-/// Scans `frames` from `start`, an entry of `index`, or from the header
-/// without one. A scan from an entry that fails, or that ends anywhere but
-/// where the index says the segment ends (an entry that is not at a frame
-/// start may read as a torn frame), is redone from the header: the index
-/// is only a hint.
+/// Scans `frames` from entry `start` of `index`, or from the header
+/// without one (or when the segment does not confirm the entry: see
+/// [`scan_checked`]). `entry_ok` says whether the entry fits its own
+/// message's payload.
 fn scan_from<F: Frames>(
     frames: &mut F,
     index: Option<&SegmentIndex>,
-    start: Option<&IndexEntry>,
+    start: Option<usize>,
     head: &Head,
     stats: &mut SeekStats,
-    stop: &mut dyn FnMut(u64, &[u8]) -> bool,
+    entry_ok: &dyn Fn(&IndexEntry, &[u8]) -> bool,
+    stop: &mut dyn FnMut(&Seen<'_>) -> bool,
 ) -> Result<Scanned> {
-    if let (Some(index), Some(entry)) = (index, start)
-        && let Ok(scanned) = frames.scan(entry.position(), entry.message, stats, stop)
-        && (scanned.found || scanned.at == index.end())
+    if let (Some(index), Some(start)) = (index, start)
+        && let Some(scanned) = scan_checked(frames, index, start, stats, entry_ok, stop)
     {
         return Ok(scanned);
     }
     frames.scan(head.after, head.first_message, stats, stop)
+}
+
+/// The scan from entry `start` of `index`, if the segment confirms the
+/// index as far as the scan goes; `None` if not.
+///
+/// The entry is a hint until then: the scan from it must verify frame by
+/// frame, its first message must fit the entry (`entry_ok`), and every
+/// later entry it passes, and the segment's end the index names, must be
+/// reached exactly (a frame ends at that byte offset, with that frame
+/// index). What the scan looks for is taken only once the next of these
+/// checkpoints is reached, or if it starts at one reached already: a scan
+/// costs at most one interval of the index more than the scan itself.
+fn scan_checked<F: Frames>(
+    frames: &mut F,
+    index: &SegmentIndex,
+    start: usize,
+    stats: &mut SeekStats,
+    entry_ok: &dyn Fn(&IndexEntry, &[u8]) -> bool,
+    stop: &mut dyn FnMut(&Seen<'_>) -> bool,
+) -> Option<Scanned> {
+    let entries = index.entries();
+    let entry = *entries.get(start)?;
+    let end = index.end();
+    // The later entries, then the end.
+    let checkpoint = |k: usize| match entries.get(start + 1 + k) {
+        Some(e) => Some(e.position()),
+        None => (start + 1 + k == entries.len()).then_some(end),
+    };
+    let mut next_checkpoint = 0;
+    let mut reached = None;
+    let mut found = None;
+    let mut confirmed = false;
+    let mut wrong = false;
+    let scanned = frames.scan(entry.position(), entry.message, stats, &mut |seen| {
+        if seen.at == entry.position() && !entry_ok(&entry, seen.payload) {
+            wrong = true;
+            return true;
+        }
+        if found.is_none() && stop(seen) {
+            found = Some((seen.message, seen.at));
+            if reached == Some(seen.at) {
+                confirmed = true;
+                return true;
+            }
+        }
+        match checkpoint(next_checkpoint) {
+            Some(at) if seen.next.offset < at.offset => false,
+            Some(at) if seen.next == at => {
+                next_checkpoint += 1;
+                reached = Some(at);
+                confirmed = found.is_some();
+                confirmed
+            }
+            // A frame across a checkpoint, at another frame index, or past
+            // the end.
+            _ => {
+                wrong = true;
+                true
+            }
+        }
+    });
+    let scanned = scanned.ok()?;
+    if wrong {
+        return None;
+    }
+    match found {
+        Some((message, at)) if confirmed => Some(Scanned {
+            found: true,
+            at,
+            message,
+        }),
+        None if reached == Some(end) && scanned.at == end => Some(scanned),
+        _ => None,
+    }
 }
 
 /// Message `n` of one stream, or its end; `n` is at least its first.
@@ -1245,12 +1380,20 @@ fn find_message<F: Frames>(
     stats: &mut SeekStats,
 ) -> Result<Scanned> {
     let start = index.and_then(|index| {
-        let entries = index.entries();
-        entries[..entries.partition_point(|e| e.message <= n)].last()
+        index
+            .entries()
+            .partition_point(|e| e.message <= n)
+            .checked_sub(1)
     });
-    scan_from(frames, index, start, head, stats, &mut |message, _| {
-        message >= n
-    })
+    scan_from(
+        frames,
+        index,
+        start,
+        head,
+        stats,
+        &|_, _| true,
+        &mut |seen| seen.message >= n,
+    )
 }
 
 /// The first message of one stream whose timestamp is at least `t`, or its
@@ -1267,17 +1410,21 @@ fn find_time<F: Frames>(
     // timestamps being non-decreasing. Entries without one are passed over.
     let start = index.and_then(|index| {
         let mut start = None;
-        for e in index.entries() {
+        for (i, e) in index.entries().iter().enumerate() {
             match e.timestamp {
                 Some(ts) if ts >= t => break,
-                Some(_) => start = Some(e),
+                Some(_) => start = Some(i),
                 None => {}
             }
         }
         start
     });
-    scan_from(frames, index, start, head, stats, &mut |_, payload| {
-        timestamp(payload).is_some_and(|ts| ts >= t)
+    // The entry's timestamp is its message's, as the builder read it.
+    let entry_ok = |e: &IndexEntry, payload: &[u8]| {
+        timestamp(payload).filter(|&ts| ts != NO_TIMESTAMP) == e.timestamp
+    };
+    scan_from(frames, index, start, head, stats, &entry_ok, &mut |seen| {
+        timestamp(seen.payload).is_some_and(|ts| ts >= t)
     })
 }
 
@@ -1497,20 +1644,18 @@ impl<'a, D: Deframer> Capture<'a, D> {
         let Some(head) = self.head(i)? else {
             return Ok(FirstTime::Nothing);
         };
-        if let Some(index) = self.index(i, &head)?
-            && index.has_timestamps()
-        {
-            return Ok(match index.entries().first() {
-                None => FirstTime::Nothing,
-                Some(e) => e.timestamp.map_or(FirstTime::Untimed, FirstTime::At),
-            });
-        }
+        // Read from the message itself, not from a sidecar's first entry:
+        // a timestamp the segment does not confirm would steer the search.
+        let segment = &self.segments[i];
+        let mut frames = FileFrames {
+            path: &segment.path,
+            deframer: &mut *self.deframer,
+            torn_is_end: segment.open,
+        };
         let mut first = None;
-        let scanned = self.find_in(i, &head, |frames, _, stats| {
-            frames.scan(head.after, head.first_message, stats, &mut |_, payload| {
-                first = Some(timestamp(payload));
-                true
-            })
+        let scanned = frames.scan(head.after, head.first_message, self.stats, &mut |seen| {
+            first = Some(timestamp(seen.payload));
+            true
         })?;
         Ok(match first {
             Some(Some(ts)) if scanned.found => FirstTime::At(ts),
@@ -1563,9 +1708,15 @@ impl<'a, D: Deframer> Capture<'a, D> {
 /// on the segments' first message numbers), then the target segment's
 /// sidecar, if it has one that fits its current length (an open segment
 /// has none; a stale or damaged one is ignored), and a forward scan from
-/// the nearest entry before the message (at most one index interval), or
-/// from the segment's header without one. A segment still being written
-/// may end in a torn frame: its end is taken to be before it; and while
+/// the nearest entry before the message to the next entry (one index
+/// interval), or from the segment's header without one. The sidecar is
+/// used only as far as the segment confirms it: the scan from the entry
+/// must verify frame by frame and reach the next entry (or the segment's
+/// end the sidecar names) exactly, at the byte offset and frame index the
+/// sidecar says; else the seek scans from the header. A sidecar forged to
+/// agree with its segment wherever a seek looks is caught only by
+/// [`SegmentIndex::check`], which reads the whole segment. A segment still being written may end in
+/// a torn frame or zero fill: its end is taken to be before it; and while
 /// its header is not all on disk, it holds no message yet.
 ///
 /// # Examples
@@ -1672,10 +1823,12 @@ pub(crate) fn seek_message<D: Deframer>(
 /// Timestamps are assumed non-decreasing through the capture (messages
 /// without one are passed over). In a directory the search starts at the
 /// segment whose name's start time is the last at or before `t` (no reads),
-/// steps back while that segment's first message is already at or after
-/// `t` (the names and the payloads' clocks may differ), then uses the
-/// sidecar's timestamps to jump near `t` and scans forward, on into later
-/// segments if need be.
+/// steps back while that segment's first message (read, not taken from a
+/// sidecar) is already at or after `t` (the names and the payloads' clocks
+/// may differ), then uses the sidecar's timestamps to jump near `t`
+/// (the entry's timestamp checked against its message, and the scan from
+/// it against the next entry, as for [`seek_to_message`]) and scans
+/// forward, on into later segments if need be.
 ///
 /// # Examples
 ///
@@ -1747,9 +1900,9 @@ pub(crate) fn seek_time<D: Deframer>(
 /// [`seek_to_message`] in one stream held in memory (a slice, or a memory
 /// map of a segment or stream file), with its index if the caller read
 /// one: used only if it fits the data (same length, same first message),
-/// and only as a hint (an entry that is not at a good frame is passed
-/// over). A torn last frame is taken for the end: the data may map a file
-/// still being written.
+/// and only as far as the data confirms it (see [`seek_to_message`]).
+/// A torn last frame, or zero fill, is taken for the end: the data may map
+/// a file still being written.
 ///
 /// # Examples
 ///
@@ -1930,14 +2083,17 @@ mod tests {
                 "time of message {n}"
             );
             // The search over names costs no reads: the named segment's
-            // header, its sidecar and one interval (from the entry before
-            // the first at t, as messages before it may be at t too); and,
-            // when the segment's first message is at t, the header and
-            // sidecar of the segment before.
+            // header, its first message (read, not taken from the sidecar,
+            // to see whether to step back), its sidecar and one interval
+            // (from the entry before the first at t, as messages before it
+            // may be at t too); and, when the segment's first message is at
+            // t, the header, first message and sidecar of the segment
+            // before.
             assert!(stats.headers_read <= 2, "time of message {n}: {stats:?}");
             assert!(stats.indexes_read <= 2, "time of message {n}: {stats:?}");
+            let first_messages = if n % PER == 0 { 2 } else { 1 };
             assert!(
-                stats.frames_scanned <= EVERY + 1,
+                stats.frames_scanned <= EVERY + 1 + first_messages,
                 "time of message {n}: {stats:?}"
             );
             if n % PER != 0 {

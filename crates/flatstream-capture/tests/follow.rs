@@ -13,6 +13,7 @@ use std::time::{Instant, SystemTime};
 
 use flatstream::{
     ChecksumDeframer, ChecksumFramer, Crc32, ErrorKind, Position, StreamHeader, StreamWriter,
+    XxHash64,
 };
 use flatstream_capture::segment::{
     META_FIRST_MESSAGE, META_SEQUENCE, META_START, Segment, format_utc,
@@ -729,4 +730,270 @@ fn reading_allocates_nothing_once_warm() {
         allocated, 0,
         "allocations while reading, waiting at the end included"
     );
+}
+
+#[test]
+fn a_segment_deleted_while_read_is_read_to_its_end_and_a_reused_number_is_read_too() {
+    let dir = TempDir::new("vanished");
+    let mut first = TestSegment::begin(&dir.0, 0, 0);
+    first.append(&payload(0));
+    first.append(&payload(1));
+    let mut follower = Follower::open(&dir.0, deframer()).expect("open");
+    assert_eq!(next_owned(&mut follower), Some(payload(0)));
+    assert_eq!(next_owned(&mut follower), Some(payload(1)));
+
+    // Deleted under both names while its writer still writes it: the
+    // follower reads on through the file it holds, and waits there while
+    // no later segment says the writer moved on.
+    fs::remove_file(&first.segment.path).expect("delete");
+    first.append(&payload(2));
+    assert_eq!(next_owned(&mut follower), Some(payload(2)));
+    let waited = follower
+        .next_timeout(Duration::from_millis(20))
+        .expect("waiting is no error");
+    assert_eq!(waited, None);
+    drop(first);
+
+    // A writer that reuses numbers: another segment 0 (another start time),
+    // then segment 1. Both are read, nothing is reported missing.
+    let mut again = TestSegment::begin(&dir.0, 0, 3);
+    again.append(&payload(3));
+    again.append(&payload(4));
+    again.close();
+    let mut next = TestSegment::begin(&dir.0, 1, 5);
+    next.append(&payload(5));
+    for i in 3..6 {
+        assert_eq!(next_owned(&mut follower), Some(payload(i)), "message {i}");
+    }
+    assert_eq!(
+        (follower.position().segment, follower.next_message()),
+        (1, 6)
+    );
+}
+
+#[test]
+fn a_followed_segment_renamed_by_hand_under_its_number_is_not_read_twice() {
+    let dir = TempDir::new("renamed-same-number");
+    let mut first = TestSegment::begin(&dir.0, 0, 0);
+    first.append(&payload(0));
+    first.append(&payload(1));
+    let mut follower = Follower::open(&dir.0, deframer()).expect("open");
+    assert_eq!(next_owned(&mut follower), Some(payload(0)));
+    assert_eq!(next_owned(&mut follower), Some(payload(1)));
+    // Not its own closed name: another start time in it. The follower finds
+    // the number listed again, with the header it read.
+    let elsewhere = Segment::new(
+        &dir.0,
+        0,
+        first.segment.start + Duration::from_secs(1),
+        false,
+    );
+    fs::rename(&first.segment.path, &elsewhere.path).expect("rename");
+    drop(first);
+    let mut second = TestSegment::begin(&dir.0, 1, 2);
+    second.append(&payload(2));
+    assert_eq!(next_owned(&mut follower), Some(payload(2)), "once each");
+}
+
+/// `n` zero bytes appended to `path`: what a file system leaves after a
+/// power loss when the data of the last writes never landed.
+fn append_zeros(path: &Path, n: usize) {
+    let mut file = OpenOptions::new().append(true).open(path).expect("open");
+    file.write_all(&vec![0; n]).expect("zero fill");
+}
+
+#[test]
+fn zero_fill_is_waited_at_while_written_and_an_error_once_closed() {
+    let dir = TempDir::new("zero-fill");
+    // Segment 0, closed with zero fill after its two messages.
+    let closed = write_closed_segments(&dir.0, &[2]);
+    let (seg0, _) = &closed[0];
+    let end0 = fs::metadata(seg0).expect("stat").len();
+    append_zeros(seg0, 40);
+    // Segment 1, open, its writer cut off by a power loss.
+    let mut open = TestSegment::begin(&dir.0, 1, 2);
+    open.append(&payload(2));
+    open.append(&payload(3));
+    let end1 = open.writer.bytes_written();
+    append_zeros(&open.segment.path, 64);
+
+    let mut follower = Follower::open(&dir.0, deframer()).expect("open");
+    assert_eq!(next_owned(&mut follower), Some(payload(0)));
+    assert_eq!(next_owned(&mut follower), Some(payload(1)));
+    let error = next_error(&mut follower, seg0, end0, 3);
+    assert!(error.to_string().contains("zero fill"), "{error}");
+    assert_eq!(
+        next_owned(&mut follower),
+        Some(payload(2)),
+        "on with segment 1"
+    );
+    assert_eq!(next_owned(&mut follower), Some(payload(3)));
+    // Waited at, as a torn tail is: no message, no error, nothing consumed.
+    let waited = follower
+        .next_timeout(Duration::from_millis(20))
+        .expect("waiting is no error");
+    assert_eq!(waited, None);
+    let at = CapturePosition {
+        segment: 1,
+        frame: 3,
+        offset: end1,
+    };
+    assert_eq!(follower.position(), at);
+    // Not following, it is an error, every time.
+    let mut reader = Follower::open_at(&dir.0, deframer(), at)
+        .expect("open")
+        .with_follow(false);
+    for _ in 0..2 {
+        let error = next_error(&mut reader, &open.segment.path, end1, 3);
+        assert!(error.to_string().contains("zero fill"), "{error}");
+    }
+
+    // The next writer's recovery truncates it and closes the segment: the
+    // follower goes on with the next one.
+    OpenOptions::new()
+        .write(true)
+        .open(&open.segment.path)
+        .expect("open")
+        .set_len(end1)
+        .expect("truncate");
+    open.close();
+    let mut next = TestSegment::begin(&dir.0, 2, 4);
+    next.append(&payload(4));
+    assert_eq!(next_owned(&mut follower), Some(payload(4)));
+}
+
+#[test]
+fn zero_fill_that_fails_its_checksum_is_zero_fill_too() {
+    // XXH64 of nothing is not zero: a frame of zero bytes fails its
+    // checksum instead of passing for an empty payload.
+    let dir = TempDir::new("zero-fill-xxh");
+    let path = dir.0.join("xxh.fstream");
+    let mut writer = StreamWriter::new(
+        File::create(&path).expect("create"),
+        ChecksumFramer::new(XxHash64),
+    );
+    writer.write_payload(&payload(0)).expect("write");
+    let end = writer.bytes_written();
+    append_zeros(&path, 48);
+    let next = |follower: &mut Follower<ChecksumDeframer<XxHash64>>| {
+        follower
+            .next_timeout(Duration::from_millis(20))
+            .map(|m| m.map(<[u8]>::to_vec))
+    };
+
+    let mut follower = Follower::open(&path, ChecksumDeframer::new(XxHash64)).expect("open");
+    assert_eq!(next(&mut follower).expect("read"), Some(payload(0)));
+    assert_eq!(next(&mut follower).expect("waited at, no error"), None);
+    assert_eq!(follower.position().offset, end);
+    // Not following, the error says zero fill, not a checksum mismatch.
+    let mut reader = Follower::open(&path, ChecksumDeframer::new(XxHash64))
+        .expect("open")
+        .with_follow(false);
+    assert_eq!(next(&mut reader).expect("read"), Some(payload(0)));
+    let error = next(&mut reader).expect_err("zero fill");
+    assert!(error.to_string().contains("zero fill"), "{error}");
+
+    // Truncated (as recovery does) and written on: the follower reads on.
+    writer.get_ref().set_len(end).expect("truncate");
+    writer.write_payload(&payload(1)).expect("write");
+    let mut got = None;
+    for _ in 0..100 {
+        got = next(&mut follower).expect("read");
+        if got.is_some() {
+            break;
+        }
+    }
+    assert_eq!(got, Some(payload(1)));
+}
+
+#[test]
+fn a_truncated_torn_tail_is_read_again_and_a_deeper_cut_is_an_error() {
+    let dir = TempDir::new("shrunk");
+    let path = dir.0.join("shrunk.fstream");
+    let mut file = File::create(&path).expect("create");
+    file.write_all(&frame_bytes(&payload(0))).expect("write");
+    let end = file.stream_position().expect("position");
+    let torn = frame_bytes(&payload(1));
+    file.write_all(&torn[..torn.len() / 2]).expect("write");
+    let mut follower = Follower::open(&path, deframer()).expect("open");
+    assert_eq!(next_owned(&mut follower), Some(payload(0)));
+    let waited = follower
+        .next_timeout(Duration::from_millis(20))
+        .expect("a torn tail is waited at");
+    assert_eq!(waited, None);
+
+    // Recovery truncates the torn frame, and the writer writes another one
+    // there: the bytes of the torn one the follower read are not used.
+    file.set_len(end).expect("truncate");
+    let waited = follower
+        .next_timeout(Duration::from_millis(20))
+        .expect("cut back no further than the follower's position: no error");
+    assert_eq!(waited, None);
+    file.seek(SeekFrom::Start(end)).expect("seek");
+    file.write_all(&frame_bytes(&payload(7))).expect("write");
+    assert_eq!(next_owned(&mut follower), Some(payload(7)));
+
+    // Cut below the follower's position: an error naming the file and both
+    // lengths.
+    let position = follower.position().offset;
+    file.set_len(3).expect("truncate");
+    match follower.next_timeout(Duration::from_millis(50)) {
+        Err(Error::Invalid {
+            path: named,
+            reason,
+        }) => {
+            assert_eq!(named, path);
+            assert!(
+                reason.contains("3 bytes") && reason.contains(&format!("{position}")),
+                "{reason}"
+            );
+        }
+        other => panic!("{:?}", other.map(|m| m.map(<[u8]>::to_vec))),
+    }
+}
+
+#[test]
+fn positions_that_cannot_be_frame_starts_are_refused_naming_the_file() {
+    let dir = TempDir::new("refused");
+    let segments = write_closed_segments(&dir.0, &[3]);
+    let (path, offsets) = &segments[0];
+    let header_end = offsets[0];
+    let len = fs::metadata(path).expect("stat").len();
+    let position = |frame, offset| CapturePosition {
+        segment: 0,
+        frame,
+        offset,
+    };
+    for at in [
+        position(0, offsets[1]),
+        position(2, 0),
+        position(1, 5),
+        position(1, header_end - 1),
+        position(2, header_end),
+        position(5, len + 1),
+    ] {
+        for target in [path.as_path(), dir.0.as_path()] {
+            match Follower::open_at(target, deframer(), at) {
+                Err(Error::Invalid {
+                    path: named,
+                    reason,
+                }) => {
+                    assert_eq!(&named, path);
+                    assert!(reason.contains(&at.to_string()), "{reason}");
+                }
+                other => panic!("{at} in {}: {other:?}", target.display()),
+            }
+        }
+    }
+    // Frame starts are taken: the header's end as frame 1, and the end.
+    for (at, first) in [
+        (position(1, header_end), Some(payload(0))),
+        (position(3, offsets[2]), Some(payload(2))),
+        (position(4, len), None),
+    ] {
+        let mut follower = Follower::open_at(path, deframer(), at)
+            .expect("a frame start")
+            .with_follow(false);
+        assert_eq!(follower.next().expect("read").map(<[u8]>::to_vec), first);
+    }
 }

@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use flatstream::{
     ChecksumDeframer, ChecksumFramer, Crc32, Position, ReadBuffer, StreamHeader, StreamWriter,
+    XxHash64,
 };
 use flatstream_capture::segment::{self, META_FIRST_MESSAGE, META_SEQUENCE, META_START, Segment};
 use flatstream_capture::{
@@ -1003,4 +1004,205 @@ fn build_index_refuses_open_and_torn_segments() {
         seek_to_message(dir.path(), deframer(), 33).expect("seek"),
         position_of(&written, 33)
     );
+}
+
+/// `n` zero bytes appended to `path`: what a file system leaves after a
+/// power loss when the data of the last writes never landed.
+fn append_zeros(path: &Path, n: usize) {
+    let mut file = fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open");
+    file.write_all(&vec![0; n]).expect("zero fill");
+}
+
+#[test]
+fn zero_fill_ends_a_growing_stream_and_is_an_error_in_a_closed_segment() {
+    let dir = TempDir::new("zero-fill");
+    /// Five messages, then zero fill.
+    fn messages<F: flatstream::Framer>(framer: F) -> (Vec<u8>, u64) {
+        let mut writer = StreamWriter::new(Vec::new(), framer);
+        for n in 0..5 {
+            writer.write_payload(&payload(n, ts(n))).expect("write");
+        }
+        let end = writer.bytes_written();
+        let mut data = writer.into_inner();
+        data.extend_from_slice(&[0; 64]);
+        (data, end)
+    }
+    let out_of_range = |result: Result<CapturePosition, Error>| {
+        matches!(
+            result,
+            Err(Error::OutOfRange {
+                requested: 5,
+                first: 0,
+                end: 5
+            })
+        )
+    };
+
+    // A slice and a plain file (either may be a stream still being
+    // written) end where the fill starts: no empty messages.
+    let (data, end) = messages(ChecksumFramer::new(Crc32));
+    assert!(out_of_range(seek_to_message_in(&data, deframer(), None, 5)));
+    let plain = dir.path().join("plain.fstream");
+    fs::write(&plain, &data).expect("write");
+    assert!(out_of_range(seek_to_message(&plain, deframer(), 5)));
+    let after_all = seek_to_time(&plain, deframer(), time(ts(99)), &timestamp_fn()).expect("seek");
+    assert_eq!((after_all.frame, after_all.offset), (5, end));
+    // XXH64 of nothing is not zero: there a frame of zero bytes fails its
+    // checksum instead of passing for an empty payload. Zero fill all the
+    // same.
+    let (data, _) = messages(ChecksumFramer::new(XxHash64));
+    assert!(out_of_range(seek_to_message_in(
+        &data,
+        ChecksumDeframer::new(XxHash64),
+        None,
+        5
+    )));
+
+    // A closed segment with zero fill is damaged (recovery truncates it):
+    // indexing and seeking through it say where.
+    let mut builder = IndexBuilder::new(options());
+    let spec = Spec {
+        sequence: 0,
+        name_time: T0,
+        first: 0,
+        count: 5,
+        open: false,
+    };
+    let w = write_segment(dir.path(), spec, &mut builder, &ts);
+    append_zeros(&w.segment.path, 64);
+    let zero_fill_at_end = |result: Result<_, Error>| match result {
+        Err(Error::Stream {
+            path: Some(path),
+            source,
+        }) => {
+            assert_eq!(path, w.segment.path);
+            assert_eq!(
+                source.position(),
+                Some(Position {
+                    offset: w.len,
+                    frame: 6
+                })
+            );
+            assert!(source.to_string().contains("zero fill"), "{source}");
+        }
+        other => panic!("{other:?}"),
+    };
+    zero_fill_at_end(build_index(&w.segment.path, deframer(), &options()));
+    zero_fill_at_end(seek_to_message(dir.path(), deframer(), 5).map(|_| ()));
+}
+
+/// Writes a sidecar for `w` with the entries given (message, where its
+/// frame starts, the timestamp it claims) and frame count, as a builder
+/// would: well-formed and checksummed, whatever it says.
+fn forge_sidecar(w: &Written, entries: &[(u64, Position, u64)], frames: u64) {
+    let options = IndexOptions::new()
+        .every_messages(1)
+        .with_timestamp(timestamp_fn());
+    let mut builder = IndexBuilder::new(options);
+    for &(message, at, stamp) in entries {
+        builder.observe(at, message, &payload(message, stamp));
+    }
+    builder
+        .finish(&w.segment.index_path(), w.len, frames)
+        .expect("a well-formed sidecar");
+}
+
+#[test]
+fn a_sidecar_is_used_only_as_far_as_its_segment_confirms_it() {
+    let dir = TempDir::new("forged-positions");
+    let mut builder = IndexBuilder::new(IndexOptions::new().every_messages(10));
+    let spec = Spec {
+        sequence: 0,
+        name_time: T0,
+        first: 0,
+        count: 40,
+        open: false,
+    };
+    let w = write_segment(dir.path(), spec, &mut builder, &ts);
+    let p = w.positions.clone();
+    let data = fs::read(&w.segment.path).expect("read");
+    let written = [w.clone()];
+    let shifted = Position {
+        offset: p[10].offset,
+        frame: 26,
+    };
+
+    // Entry 1 says message 25 (frame 26) where message 10 starts, with the
+    // honest frame count: the scan from it does not end where the segment
+    // does.
+    forge_sidecar(&w, &[(0, p[0], ts(0)), (25, shifted, ts(10))], 41);
+    let index = SegmentIndex::read(&w.segment.index_path()).expect("read");
+    for n in [0, 10, 24, 25, 30, 39] {
+        let i = usize::try_from(n).expect("small");
+        let at = seek_to_message_in(&data, deframer(), Some(&index), n).expect("seek");
+        assert_eq!((at.frame, at.offset), (p[i].frame, p[i].offset), "{n}");
+        let at = seek_to_message(dir.path(), deframer(), n).expect("seek");
+        assert_eq!(at, position_of(&written, n), "{n}");
+    }
+    assert!(matches!(
+        index.check(&w.segment.path, deframer()),
+        Err(Error::Invalid { .. })
+    ));
+
+    // The same lie with the frame count shifted alike agrees with the
+    // segment everywhere a seek from entry 1 looks; `check` reads all of
+    // the segment and refuses it.
+    forge_sidecar(&w, &[(0, p[0], ts(0)), (25, shifted, ts(10))], 56);
+    let index = SegmentIndex::read(&w.segment.index_path()).expect("read");
+    match index.check(&w.segment.path, deframer()) {
+        Err(Error::Invalid { path, reason }) => {
+            assert_eq!(path, w.segment.path);
+            assert!(reason.contains("index entry 1"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Still fine where it is confirmed.
+    let at = seek_to_message(dir.path(), deframer(), 5).expect("seek");
+    assert_eq!(at, position_of(&written, 5));
+}
+
+#[test]
+fn sidecar_timestamps_are_checked_against_their_messages() {
+    let dir = TempDir::new("forged-times");
+    let mut builder = IndexBuilder::new(options());
+    // Segment 0's last message has the timestamp of segment 1's first.
+    let stamp = |n: u64| ts(if n == 19 { 20 } else { n });
+    let spec = |sequence: u64, name_time: u64, first: u64| Spec {
+        sequence,
+        name_time,
+        first,
+        count: 20,
+        open: false,
+    };
+    let written = [
+        write_segment(dir.path(), spec(0, T0, 0), &mut builder, &stamp),
+        write_segment(dir.path(), spec(1, ts(20), 20), &mut builder, &stamp),
+    ];
+    let timestamp = timestamp_fn();
+    let seek = |t: u64| seek_to_time(dir.path(), deframer(), time(t), &timestamp).expect("seek");
+    assert_eq!(seek(ts(20)), position_of(&written, 19));
+    assert_eq!(seek(ts(8)), position_of(&written, 8));
+
+    // Segment 1's first entry claims an earlier time than its message has:
+    // taken for true, the search would not step back to segment 0.
+    let w1 = &written[1];
+    forge_sidecar(
+        w1,
+        &[(20, w1.positions[0], ts(0)), (30, w1.positions[10], ts(30))],
+        21,
+    );
+    assert_eq!(seek(ts(20)), position_of(&written, 19));
+    // Segment 0's entry at message 10 claims an earlier time than its
+    // message has: taken for true, a seek to message 8's time would start
+    // after message 8.
+    let w0 = &written[0];
+    forge_sidecar(
+        w0,
+        &[(0, w0.positions[0], ts(0)), (10, w0.positions[10], ts(5))],
+        21,
+    );
+    assert_eq!(seek(ts(8)), position_of(&written, 8));
 }
