@@ -17,6 +17,10 @@
 //! (`CAPTURE_CRASH_CHILD` set). The trials are seeded (the seed is printed;
 //! set `CAPTURE_CRASH_SEED` to replay one).
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::{deframer, framer};
 use core::time::Duration;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -25,9 +29,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use flatstream::{
-    ChecksumDeframer, ChecksumFramer, Crc32, StreamHeader, StreamReader, Tail, recover,
-};
+use flatstream::{StreamHeader, StreamReader, Tail, recover};
 use flatstream_capture::segment::{self, META_FIRST_MESSAGE, META_SEQUENCE};
 use flatstream_capture::{
     BackgroundWriter, CaptureOptions, Rotation, SegmentOptions, SegmentWriter, SyncPolicy,
@@ -81,14 +83,6 @@ fn payload(i: u64) -> Vec<u8> {
     p.extend_from_slice(&i.to_le_bytes());
     p.extend((0..extra).map(|_| rng.next().to_le_bytes()[0]));
     p
-}
-
-fn framer() -> ChecksumFramer<Crc32> {
-    ChecksumFramer::new(Crc32::new())
-}
-
-fn deframer() -> ChecksumDeframer<Crc32> {
-    ChecksumDeframer::new(Crc32::new())
 }
 
 /// The child: capture until killed.

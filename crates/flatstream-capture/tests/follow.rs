@@ -4,6 +4,10 @@
 #[path = "support/counting.rs"]
 mod counting;
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::{TempDir, deframer, framer};
 use core::time::Duration;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -19,35 +23,6 @@ use flatstream_capture::segment::{
     META_FIRST_MESSAGE, META_SEQUENCE, META_START, Segment, format_utc,
 };
 use flatstream_capture::{CapturePosition, Error, Follower};
-
-/// A directory of its own under the temp dir, removed at the end.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "flatstream-capture-follow-{}-{test}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create the test directory");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn deframer() -> ChecksumDeframer<Crc32> {
-    ChecksumDeframer::new(Crc32)
-}
-
-fn framer() -> ChecksumFramer<Crc32> {
-    ChecksumFramer::new(Crc32)
-}
 
 /// Message `i`: its number, then a filler of varying length.
 fn payload(i: u64) -> Vec<u8> {

@@ -7,7 +7,11 @@
 
 extern crate alloc;
 
+#[path = "support/common.rs"]
+mod common;
+
 use alloc::sync::Arc;
+use common::{TempDir, deframer, framer};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::time::Duration;
 use std::fs::{self, File, OpenOptions};
@@ -34,39 +38,6 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A directory of its own under the temp dir, removed at the end.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "flatstream-capture-hostile-{}-{test}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create the test directory");
-        TempDir(path)
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn deframer() -> ChecksumDeframer<Crc32> {
-    ChecksumDeframer::new(Crc32)
-}
-
-fn framer() -> ChecksumFramer<Crc32> {
-    ChecksumFramer::new(Crc32)
 }
 
 fn open_writer(dir: &Path, options: SegmentOptions) -> Result<Writer> {

@@ -4,12 +4,16 @@
 
 extern crate alloc;
 
+#[path = "support/common.rs"]
+mod common;
+
 use alloc::sync::Arc;
+use common::{TempDir, deframer};
 use core::task::Poll;
 use core::time::Duration;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use flatstream::{
@@ -21,31 +25,6 @@ use flatstream_capture::{
     CapturePosition, Error, IndexBuilder, IndexEntry, IndexOptions, SegmentIndex, TimestampFn,
     build_index, seek_to_message, seek_to_message_in, seek_to_time,
 };
-
-/// A fresh directory under the system's temporary one, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "flatstream-capture-index-{}-{name}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create the test directory");
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Nanoseconds since the epoch of the default timestamps: late 2027.
 const T0: u64 = 1_820_000_000_000_000_000;
@@ -70,10 +49,6 @@ fn payload(n: u64, timestamp: u64) -> Vec<u8> {
 
 fn timestamp_fn() -> TimestampFn {
     Arc::new(|p: &[u8]| Some(u64::from_le_bytes(p.get(..8)?.try_into().ok()?)))
-}
-
-fn deframer() -> ChecksumDeframer<Crc32> {
-    ChecksumDeframer::new(Crc32)
 }
 
 fn options() -> IndexOptions {

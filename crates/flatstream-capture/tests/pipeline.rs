@@ -8,10 +8,14 @@
 #[path = "support/counting.rs"]
 mod counting;
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::{TempDir, deframer, framer};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::time::Duration;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Barrier, Mutex, MutexGuard, mpsc};
 use std::thread;
 
@@ -34,35 +38,6 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A directory of its own under the temp dir, removed at the end.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "flatstream-capture-pipeline-{}-{test}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create the test directory");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn deframer() -> ChecksumDeframer<Crc32> {
-    ChecksumDeframer::new(Crc32)
-}
-
-fn framer() -> ChecksumFramer<Crc32> {
-    ChecksumFramer::new(Crc32)
 }
 
 fn open_writer(dir: &Path, options: SegmentOptions) -> Writer {

@@ -1,10 +1,14 @@
 //! `SegmentWriter`: rotation, standalone segments, restart after a crash,
 //! corruption, the directory lock, retention, and positions.
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::TempDir;
 use core::time::Duration;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use flatstream::{
@@ -22,26 +26,6 @@ type Writer = SegmentWriter<ChecksumFramer<Crc32>, ChecksumDeframer<Crc32>>;
 
 /// Bytes of a CRC-32 frame's header: the length and the checksum.
 const FRAME_HEADER: u64 = 8;
-
-/// A temporary capture directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "flatstream-capture-segments-{}-{test}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn open(dir: &Path, options: SegmentOptions) -> Result<Writer, Error> {
     SegmentWriter::open(
@@ -92,7 +76,7 @@ fn len(path: &Path) -> u64 {
 
 #[test]
 fn rotation_by_frames_makes_standalone_segments_whose_message_numbers_chain() {
-    let dir = TempDir::new("by-frames");
+    let dir = TempDir::absent("by-frames");
     let user = StreamHeader::new()
         .with_root_type("example.Reading")
         .with_metadata("host", "probe-7")
@@ -166,7 +150,7 @@ fn rotation_by_frames_makes_standalone_segments_whose_message_numbers_chain() {
 
 #[test]
 fn rotation_by_bytes_keeps_each_segment_within_the_limit() {
-    let dir = TempDir::new("by-bytes");
+    let dir = TempDir::absent("by-bytes");
     let limit = 300;
     let options = SegmentOptions::new().with_rotation(Rotation::by_bytes(limit));
     let mut writer = open(&dir.0, options).expect("open");
@@ -214,7 +198,7 @@ fn rotation_by_bytes_keeps_each_segment_within_the_limit() {
 
 #[test]
 fn rotation_by_age_happens_on_tick_without_new_messages() {
-    let dir = TempDir::new("by-age");
+    let dir = TempDir::absent("by-age");
     let options = SegmentOptions::new().with_rotation(Rotation::by_age(Duration::from_secs(60)));
     let mut writer = open(&dir.0, options).expect("open");
     writer.write_payload(&message(0)).expect("write");
@@ -250,7 +234,7 @@ fn rotation_by_age_happens_on_tick_without_new_messages() {
 
 #[test]
 fn restart_after_a_crash_truncates_the_torn_tail_and_continues_the_numbers() {
-    let dir = TempDir::new("crash");
+    let dir = TempDir::absent("crash");
     let options = || {
         SegmentOptions::new()
             .with_rotation(Rotation::by_frames(3))
@@ -376,7 +360,7 @@ fn sequences(dir: &Path) -> Vec<(u64, bool)> {
 
 #[test]
 fn a_payload_the_writer_refuses_creates_no_segment_and_rotates_nothing() {
-    let dir = TempDir::new("refused-up-front");
+    let dir = TempDir::absent("refused-up-front");
     let options = SegmentOptions::new()
         .with_rotation(Rotation::by_frames(1))
         .with_max_frame_len(32);
@@ -434,7 +418,7 @@ fn a_payload_the_writer_refuses_creates_no_segment_and_rotates_nothing() {
 
 #[test]
 fn a_segment_without_messages_is_closed_not_removed_and_its_number_never_reused() {
-    let dir = TempDir::new("empty-closed");
+    let dir = TempDir::absent("empty-closed");
     let options = || {
         SegmentOptions::new()
             .with_rotation(Rotation::never())
@@ -518,7 +502,7 @@ fn a_segment_without_messages_is_closed_not_removed_and_its_number_never_reused(
 
 #[test]
 fn a_follower_inside_a_segment_without_messages_reads_on_into_its_successor() {
-    let dir = TempDir::new("empty-followed");
+    let dir = TempDir::absent("empty-followed");
     let options = SegmentOptions::new().with_rotation(Rotation::never());
     let mut writer = open_refusing(&dir.0, options).expect("open");
     writer.write_payload(&message(0)).expect("write");
@@ -558,7 +542,7 @@ fn a_follower_inside_a_segment_without_messages_reads_on_into_its_successor() {
 #[test]
 fn restart_gives_an_open_segment_whose_header_never_reached_the_disk_its_header() {
     // The bytes of a header frame, from a segment written for the purpose.
-    let reference = TempDir::new("torn-header-reference");
+    let reference = TempDir::absent("torn-header-reference");
     let mut writer = open(&reference.0, SegmentOptions::new()).expect("open");
     writer.write_payload(&message(0)).expect("write");
     writer.finish().expect("finish");
@@ -574,7 +558,7 @@ fn restart_gives_an_open_segment_whose_header_never_reached_the_disk_its_header(
     // segments before it.
     for (case, content) in [("empty", &bytes[..0]), ("torn", &bytes[..10])] {
         for earlier in [0u64, 3] {
-            let dir = TempDir::new(&format!("headerless-{case}-{earlier}"));
+            let dir = TempDir::absent(&format!("headerless-{case}-{earlier}"));
             std::fs::create_dir_all(&dir.0).expect("create");
             if earlier > 0 {
                 let mut writer = open(&dir.0, options()).expect("open");
@@ -634,7 +618,7 @@ fn restart_gives_an_open_segment_whose_header_never_reached_the_disk_its_header(
 
 #[test]
 fn a_small_frame_limit_holds_messages_to_it_but_not_the_segment_header() {
-    let dir = TempDir::new("small-limit");
+    let dir = TempDir::absent("small-limit");
     // A header frame of well over 16 bytes.
     let user = StreamHeader::new().with_root_type("example.telemetry.a.rather.long.RootType");
     let options = SegmentOptions::new()
@@ -671,7 +655,7 @@ fn a_small_frame_limit_holds_messages_to_it_but_not_the_segment_header() {
 
 #[test]
 fn corruption_in_the_open_segment_is_refused_naming_the_file_and_nothing_is_truncated() {
-    let dir = TempDir::new("corrupt");
+    let dir = TempDir::absent("corrupt");
     let options = || SegmentOptions::new().with_rotation(Rotation::never());
     let mut writer = open(&dir.0, options()).expect("open");
     for i in 0..5 {
@@ -716,7 +700,7 @@ fn corruption_in_the_open_segment_is_refused_naming_the_file_and_nothing_is_trun
 
 #[test]
 fn a_second_writer_on_the_same_directory_is_locked_out() {
-    let dir = TempDir::new("locked");
+    let dir = TempDir::absent("locked");
     let first = open(&dir.0, SegmentOptions::new()).expect("open");
     match open(&dir.0, SegmentOptions::new()) {
         Err(Error::Locked { path }) => assert_eq!(path, dir.0),
@@ -744,7 +728,7 @@ fn one_message_per_segment(dir: &Path, retention: Retention, n: u64) -> Writer {
 fn retention_by_bytes_deletes_exactly_the_oldest_closed_segments() {
     // The sizes of the segments, from a capture that keeps everything (the
     // same messages make the same segment sizes).
-    let reference = TempDir::new("retention-bytes-reference");
+    let reference = TempDir::absent("retention-bytes-reference");
     let mut writer = one_message_per_segment(&reference.0, Retention::keep_all(), 8);
     writer.finish().expect("finish");
     drop(writer);
@@ -768,7 +752,7 @@ fn retention_by_bytes_deletes_exactly_the_oldest_closed_segments() {
     }
     assert_eq!(expected, [4, 5, 6]);
 
-    let dir = TempDir::new("retention-bytes");
+    let dir = TempDir::absent("retention-bytes");
     let writer = one_message_per_segment(&dir.0, Retention::max_bytes(limit), 8);
     let open = writer.open_segment().expect("segment 7 is open").clone();
     assert_eq!(open.sequence, 7);
@@ -798,7 +782,7 @@ fn retention_by_bytes_deletes_exactly_the_oldest_closed_segments() {
 
     // A limit no closed segment fits: every closed one goes but the newest
     // (it carries the numbering a restart continues), the open one stays.
-    let all = TempDir::new("retention-bytes-zero");
+    let all = TempDir::absent("retention-bytes-zero");
     let writer = one_message_per_segment(&all.0, Retention::max_bytes(0), 3);
     assert_eq!(sequences(&all.0), [(1, false), (2, true)]);
     assert_eq!(writer.deleted_segments(), 1);
@@ -806,7 +790,7 @@ fn retention_by_bytes_deletes_exactly_the_oldest_closed_segments() {
 
 #[test]
 fn retention_never_deletes_the_newest_closed_segment_so_a_restart_keeps_the_numbers() {
-    let dir = TempDir::new("retention-newest");
+    let dir = TempDir::absent("retention-newest");
     let options = || {
         SegmentOptions::new()
             .with_rotation(Rotation::by_frames(1))
@@ -840,7 +824,7 @@ fn retention_never_deletes_the_newest_closed_segment_so_a_restart_keeps_the_numb
 #[test]
 fn retention_by_age_deletes_exactly_the_segments_that_ended_too_long_ago() {
     let hour = Duration::from_secs(3600);
-    let dir = TempDir::new("retention-age");
+    let dir = TempDir::absent("retention-age");
     let mut writer = one_message_per_segment(&dir.0, Retention::max_age(hour), 4);
     let segments = segment::list(&dir.0).expect("list");
     assert_eq!(
@@ -876,7 +860,7 @@ fn retention_by_age_deletes_exactly_the_segments_that_ended_too_long_ago() {
 
 #[test]
 fn position_after_sync_matches_what_a_reader_finds_on_disk() {
-    let dir = TempDir::new("position");
+    let dir = TempDir::absent("position");
     let mut writer = open(&dir.0, SegmentOptions::new()).expect("open");
     assert_eq!(
         writer.position(),
