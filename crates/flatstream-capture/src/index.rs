@@ -1104,6 +1104,35 @@ fn is_mismatch(e: &flatstream_core::Error) -> bool {
     matches!(e.kind(), ErrorKind::ChecksumMismatch { .. })
 }
 
+/// One frame of a scan, the same for every kind of source: counts it and
+/// asks `stop` about it; `Some` when the scan ends there, otherwise the
+/// message number moves on.
+fn visit(
+    stats: &mut SeekStats,
+    stop: &mut dyn FnMut(&Seen<'_>) -> bool,
+    message: &mut u64,
+    at: Position,
+    next: Position,
+    payload: &[u8],
+) -> Option<Scanned> {
+    stats.frames_scanned += 1;
+    let seen = Seen {
+        message: *message,
+        at,
+        next,
+        payload,
+    };
+    if stop(&seen) {
+        return Some(Scanned {
+            found: true,
+            at,
+            message: *message,
+        });
+    }
+    *message = message.saturating_add(1);
+    None
+}
+
 /// The frames of a file, read through core's [`ReadBuffer`].
 struct FileFrames<'a, D> {
     path: &'a Path,
@@ -1155,21 +1184,10 @@ impl<D: Deframer> Frames for FileFrames<'_, D> {
                     if span.payload_start == span.end && is_zero(buffer.payload(header_of(span))) {
                         return zero_fill(at, message);
                     }
-                    stats.frames_scanned += 1;
-                    let seen = Seen {
-                        message,
-                        at,
-                        next,
-                        payload: buffer.payload(span),
-                    };
-                    if stop(&seen) {
-                        return Ok(Scanned {
-                            found: true,
-                            at,
-                            message,
-                        });
+                    let payload = buffer.payload(span);
+                    if let Some(found) = visit(stats, stop, &mut message, at, next, payload) {
+                        return Ok(found);
                     }
-                    message = message.saturating_add(1);
                 }
                 Ok(None) => {
                     return Ok(Scanned {
@@ -1239,21 +1257,10 @@ impl<D: Deframer> Frames for SliceFrames<'_, D> {
                     if span.payload_start == span.end && is_zero(span.frame(buf)) {
                         return Ok(end(at, message));
                     }
-                    stats.frames_scanned += 1;
-                    let seen = Seen {
-                        message,
-                        at,
-                        next,
-                        payload: span.payload(buf),
-                    };
-                    if stop(&seen) {
-                        return Ok(Scanned {
-                            found: true,
-                            at,
-                            message,
-                        });
+                    let payload = span.payload(buf);
+                    if let Some(found) = visit(stats, stop, &mut message, at, next, payload) {
+                        return Ok(found);
                     }
-                    message = message.saturating_add(1);
                 }
                 Ok(Step::Header(_)) => {}
                 Ok(Step::End | Step::Need { .. }) => return Ok(end(cursor.position(), message)),
