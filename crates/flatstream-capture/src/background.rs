@@ -893,7 +893,6 @@ struct IoThread<S> {
     /// Frames written since the last flush, and when the first was.
     unflushed_since: Option<Instant>,
     last_tick: Instant,
-    frames_total: u64,
     /// The producers' slots, copied out of the shared list for a pass, so
     /// that the list's lock is never held while the sink writes (reused:
     /// no allocation per pass).
@@ -914,7 +913,6 @@ impl<S: CaptureSink> IoThread<S> {
             unsynced_since: None,
             unflushed_since: None,
             last_tick: Instant::now(),
-            frames_total: 0,
             snapshot: Vec::new(),
             taken: Vec::new(),
             gap_builder: None,
@@ -1172,7 +1170,6 @@ impl<S: CaptureSink> IoThread<S> {
         }
         let gaps = gaps as u64;
         let frames = written + gaps;
-        self.frames_total += frames;
         self.unsynced_frames += frames;
         self.unsynced_bytes += bytes;
         if frames > 0 {
