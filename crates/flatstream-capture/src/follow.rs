@@ -1214,31 +1214,12 @@ fn read_header<D: Deframer>(
 }
 
 /// The segment of `dir` with the smallest sequence number at or after
-/// `from`, if any. Unlike [`segment::list`](crate::segment::list), it
-/// tolerates what a follower may see in a directory being written: a
-/// segment listed under both names while it is renamed (the closed one is
-/// taken), or an open segment that a crashed writer left before later
-/// ones.
+/// `from`, if any, as [`segment::list_live`](crate::segment::list_live)
+/// lists a directory being written (a segment caught mid-rename once, under
+/// its closed name; an open segment a crashed writer left before later
+/// ones).
 fn first_from(dir: &Path, from: u64) -> Result<Option<Segment>> {
-    let mut best: Option<Segment> = None;
-    for entry in std::fs::read_dir(dir).at(dir)? {
-        let entry = entry.at(dir)?;
-        let Some(segment) = Segment::parse(&entry.path()) else {
-            continue;
-        };
-        if segment.sequence < from {
-            continue;
-        }
-        let better = match &best {
-            None => true,
-            Some(b) => {
-                segment.sequence < b.sequence
-                    || (segment.sequence == b.sequence && b.open && !segment.open)
-            }
-        };
-        if better {
-            best = Some(segment);
-        }
-    }
-    Ok(best)
+    Ok(crate::segment::list_live(dir)?
+        .into_iter()
+        .find(|segment| segment.sequence >= from))
 }
