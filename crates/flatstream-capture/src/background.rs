@@ -238,6 +238,15 @@ impl Batch {
         self.ends.push(self.data.len());
     }
 
+    /// Adds `gap` as a marker frame, built in `builder` (made on first
+    /// use: markers are rare).
+    fn push_gap(&mut self, gap: &GapMarker, builder: &mut Option<FlatBufferBuilder<'static>>) {
+        let builder = builder.get_or_insert_with(|| FlatBufferBuilder::with_capacity(64));
+        gap.encode_into(builder);
+        self.gaps.push(self.ends.len());
+        self.push(builder.finished_data());
+    }
+
     fn payloads(&self) -> impl Iterator<Item = &[u8]> {
         let starts = core::iter::once(0).chain(self.ends.iter().copied());
         starts
@@ -777,13 +786,7 @@ impl Producer {
         if let Some(gap) = state.gap.take()
             && shared.options.gap_markers
         {
-            let builder = self
-                .gap_builder
-                .get_or_insert_with(|| FlatBufferBuilder::with_capacity(64));
-            gap.encode_into(builder);
-            let at = state.filling.ends.len();
-            state.filling.gaps.push(at);
-            state.filling.push(builder.finished_data());
+            state.filling.push_gap(&gap, &mut self.gap_builder);
         }
         state.filling.push(payload);
         state.counters.submitted += 1;
@@ -865,13 +868,7 @@ impl Drop for Producer {
             if let Some(gap) = state.gap.take()
                 && self.shared.options.gap_markers
             {
-                let builder = self
-                    .gap_builder
-                    .get_or_insert_with(|| FlatBufferBuilder::with_capacity(64));
-                gap.encode_into(builder);
-                let at = state.filling.ends.len();
-                state.filling.gaps.push(at);
-                state.filling.push(builder.finished_data());
+                state.filling.push_gap(&gap, &mut self.gap_builder);
             }
             if !state.filling.is_empty() {
                 self.hand_over(&mut state);
@@ -1007,13 +1004,8 @@ impl<S: CaptureSink> IoThread<S> {
             if let Some(gap) = gap
                 && self.shared.options.gap_markers
             {
-                let builder = self
-                    .gap_builder
-                    .get_or_insert_with(|| FlatBufferBuilder::with_capacity(64));
-                gap.encode_into(builder);
                 let mut batch = self.shared.take_batch();
-                batch.gaps.push(0);
-                batch.push(builder.finished_data());
+                batch.push_gap(&gap, &mut self.gap_builder);
                 self.write_batch(batch);
             }
         }
