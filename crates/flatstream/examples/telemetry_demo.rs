@@ -36,6 +36,7 @@ use alloc::sync::Arc;
 use core::error::Error;
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -121,7 +122,17 @@ fn main() -> Result<(), Box<dyn Error>> {
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    result
+    match result {
+        // A closed stdout (`| head`) ends the report, not the program's
+        // success: the capture itself was done and verified.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Nanoseconds spent in each stage, on the sampled messages.
@@ -141,15 +152,20 @@ fn add(counter: &AtomicU64, from: Instant, to: Instant) {
 
 fn run(args: &Args, dir: &Path) -> Result<(), Box<dyn Error>> {
     let count = args.count;
-    println!("FlatStream telemetry capture: CRC-32 framed Telemetry FlatBuffers");
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "FlatStream telemetry capture: CRC-32 framed Telemetry FlatBuffers"
+    )?;
+    writeln!(
+        out,
         "directory: {} (segments of {} MiB, sync every {} ms, {} producer thread{})",
         dir.display(),
         SEGMENT_BYTES >> 20,
         SYNC_EVERY.as_millis(),
         args.producers,
         if args.producers == 1 { "" } else { "s" }
-    );
+    )?;
     let timestamp: flatstream_capture::TimestampFn =
         Arc::new(|payload: &[u8]| root_as_telemetry(payload).ok().map(|t| t.timestamp_ns()));
     let options = SegmentOptions::new()
@@ -237,6 +253,7 @@ fn run(args: &Args, dir: &Path) -> Result<(), Box<dyn Error>> {
         .sum();
     let replay = replay(dir, count, &clock)?;
     report(
+        &mut out,
         args,
         &Report {
             write_elapsed,
@@ -247,7 +264,7 @@ fn run(args: &Args, dir: &Path) -> Result<(), Box<dyn Error>> {
             bytes,
         },
         &clock,
-    );
+    )?;
     Ok(())
 }
 
@@ -438,9 +455,15 @@ struct Report {
     bytes: u64,
 }
 
-fn report(args: &Args, r: &Report, clock: &StageClock) {
+fn report(
+    out: &mut impl Write,
+    args: &Args,
+    r: &Report,
+    clock: &StageClock,
+) -> std::io::Result<()> {
     let stats = &r.stats;
-    println!(
+    writeln!(
+        out,
         "wrote {} messages ({} payload bytes, {} bytes in {} segment{}); {} syncs, durable up to {}",
         grouped(stats.written),
         grouped(stats.bytes_written),
@@ -449,12 +472,13 @@ fn report(args: &Args, r: &Report, clock: &StageClock) {
         if r.segments == 1 { "" } else { "s" },
         stats.syncs,
         stats.durable,
-    );
-    println!();
-    println!(
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "{:<20} {:>10} {:>10} {:>13} {:>9}",
         "part", "messages", "elapsed", "messages/s", "MB/s"
-    );
+    )?;
     for (name, messages, elapsed, bytes) in [
         ("capture (write)", stats.written, r.write_elapsed, r.bytes),
         (
@@ -471,17 +495,18 @@ fn report(args: &Args, r: &Report, clock: &StageClock) {
         ),
     ] {
         let secs = elapsed.as_secs_f64();
-        println!(
+        writeln!(
+            out,
             "{:<20} {:>10} {:>8.3} s {:>13} {:>9.1}",
             name,
             grouped(messages),
             secs,
             grouped(rate(messages as f64, secs)),
             bytes as f64 / 1e6 / secs.max(f64::MIN_POSITIVE),
-        );
+        )?;
     }
-    println!();
-    println!("stage breakdown (thread time, per message):");
+    writeln!(out)?;
+    writeln!(out, "stage breakdown (thread time, per message):")?;
     let sampled = |c: &AtomicU64| {
         Duration::from_nanos(c.load(Ordering::Relaxed)).mul_f64(SAMPLE_EVERY as f64)
     };
@@ -495,18 +520,21 @@ fn report(args: &Args, r: &Report, clock: &StageClock) {
         ("read", "replay", sampled(&clock.read)),
         ("verify", "replay", sampled(&clock.verify)),
     ] {
-        println!(
+        writeln!(
+            out,
             "  {:<16} {:>8.3} s {:>8.1} ns   ({thread})",
             name,
             total.as_secs_f64(),
             per(total)
-        );
+        )?;
     }
-    println!();
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
         "all {} messages verified, each exactly once and in order per producer",
         grouped(r.follow.messages)
-    );
+    )?;
+    Ok(())
 }
 
 /// `per / secs` per second, rounded down; 0 for an empty run.
