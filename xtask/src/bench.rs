@@ -13,9 +13,10 @@
 //! noisy (see below) a second time before printing.
 //!
 //! The targets, as throughput ratios `ours / other` in the same run:
-//! `write` and `read` at least 0.90x the floor at 64 B and 0.95x from 1 KiB;
-//! `slice` at least 0.90x; at least 2x tokio-util at 64 B (`write` and
-//! `read`); CRC-16 at least 1.5 GB/s at 1 MiB; `slice` of a checksummed
+//! `write` at least 0.90x the floor at 64 B and 0.95x from 1 KiB; `read`
+//! at least 0.95x; `slice` at least 1.0x at 64 B (where the frame cursor's
+//! per-frame work shows most) and 0.90x from 1 KiB; at least 2x tokio-util
+//! at 64 B (`write` and `read`); CRC-16 at least 1.5 GB/s at 1 MiB; `slice` of a checksummed
 //! framing at 1 MiB at least 0.90x the raw hash (`write` and `read` also
 //! copy the payload, so their ratio to the hash is shown but not judged);
 //! `simple` and `simple-null` (simple mode into a `Vec`, and into
@@ -64,45 +65,30 @@ const ASYNC_ROWS: [(&str, &str, &str); 8] = [
     ("async_write/tcp", "writer", "async_write tcp writer"),
 ];
 
-/// `cargo xtask bench [--report-only] [ARGS...]`: runs
+/// `cargo xtask bench [--report-only] [--rounds N] [ARGS...]`: runs
 /// `cargo bench -p flatstream-benches --all-features -- ARGS...` (the
 /// arguments, such as `--quick`, `--save-baseline NAME` or a filter, go to
 /// criterion), then prints the comparison table.
+///
+/// With `--rounds N` the comparison rows are measured N times in all (the
+/// first round runs every bench, the others only `comparison` and
+/// `async_io`), and each benchmark keeps its fastest round: on a shared
+/// machine a burst of slowness hits one round of a benchmark and not the
+/// others, so the best of a few rounds is what the code can do, and a
+/// ratio of two bests is stable where one round's ratio swings.
 ///
 /// # Errors
 ///
 /// Fails if the benchmarks fail to build or run, or if criterion's results
 /// cannot be read.
 pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
-    let report_only = args.iter().any(|a| a == "--report-only");
-    let args: Vec<&String> = args.iter().filter(|a| *a != "--report-only").collect();
+    let (report_only, rounds, args) = parse_args(args)?;
     let dir = criterion_dir(sh)?;
-    let since = if report_only {
-        None
+    let results = if report_only {
+        collect(&dir, baseline(&args), None)?
     } else {
-        let started = SystemTime::now();
-        let args = &args;
-        crate::run(cmd!(
-            sh,
-            "cargo bench -p flatstream-benches --all-features -- {args...}"
-        ))?;
-        // A plain full run measures again, once, every comparison group with
-        // a noisy result: on a shared machine a burst of slowness hits only a
-        // few groups, and a group's ratios come from one pass over it.
-        if args.is_empty() {
-            let noisy = noisy_groups(&collect(&dir, "new", Some(started))?);
-            if !noisy.is_empty() {
-                let filter = format!("^({})/", noisy.join("|"));
-                eprintln!("measuring again {} noisy group(s)", noisy.len());
-                crate::run(cmd!(
-                    sh,
-                    "cargo bench -p flatstream-benches --all-features --bench comparison -- {filter}"
-                ))?;
-            }
-        }
-        Some(started)
+        measure(sh, &dir, rounds, &args)?
     };
-    let results = collect(&dir, baseline(&args), since)?;
     if results.is_empty() {
         eprintln!(
             "no comparison results in {} (was `comparison` filtered out?)",
@@ -111,7 +97,91 @@ pub(crate) fn run(sh: &Shell, args: &[String]) -> Result<()> {
         return Ok(());
     }
     print!("{}", render(&results));
+    if rounds > 1 {
+        println!("Each time is the fastest of {rounds} rounds.");
+    }
     Ok(())
+}
+
+/// `--report-only`, `--rounds N` (at least 1) and the arguments for
+/// criterion.
+fn parse_args(args: &[String]) -> Result<(bool, u32, Vec<&String>)> {
+    let mut report_only = false;
+    let mut rounds = 1;
+    let mut rest = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--report-only" => report_only = true,
+            "--rounds" => {
+                let n = args.next().context("--rounds needs a number")?;
+                rounds =
+                    n.parse().ok().filter(|&n| n >= 1).with_context(|| {
+                        format!("--rounds takes a whole number from 1, not {n:?}")
+                    })?;
+            }
+            _ => rest.push(arg),
+        }
+    }
+    Ok((report_only, rounds, rest))
+}
+
+/// Runs the benchmarks `rounds` times and returns the fastest measurement
+/// of every comparison benchmark across the rounds.
+fn measure(
+    sh: &Shell,
+    dir: &Path,
+    rounds: u32,
+    args: &[&String],
+) -> Result<BTreeMap<Key, Measured>> {
+    let saved = baseline(args);
+    let mut best = BTreeMap::new();
+    for round in 1..=rounds {
+        let started = SystemTime::now();
+        if round == 1 {
+            crate::run(cmd!(
+                sh,
+                "cargo bench -p flatstream-benches --all-features -- {args...}"
+            ))?;
+        } else {
+            eprintln!("round {round} of {rounds}");
+            crate::run(cmd!(
+                sh,
+                "cargo bench -p flatstream-benches --all-features --bench comparison --bench async_io -- {args...}"
+            ))?;
+        }
+        merge(&mut best, collect(dir, saved, Some(started))?);
+    }
+    // A plain run measures again, once, every comparison group with a noisy
+    // result: on a shared machine a burst of slowness hits only a few
+    // groups, and a group's ratios come from one pass over it.
+    if args.is_empty() {
+        let noisy = noisy_groups(&best);
+        if !noisy.is_empty() {
+            let filter = format!("^({})/", noisy.join("|"));
+            eprintln!("measuring again {} noisy group(s)", noisy.len());
+            let started = SystemTime::now();
+            crate::run(cmd!(
+                sh,
+                "cargo bench -p flatstream-benches --all-features --bench comparison -- {filter}"
+            ))?;
+            merge(&mut best, collect(dir, saved, Some(started))?);
+        }
+    }
+    Ok(best)
+}
+
+/// Keeps, for every benchmark, the faster of `best` and `round`'s
+/// measurement (and the lower median).
+fn merge(best: &mut BTreeMap<Key, Measured>, round: BTreeMap<Key, Measured>) {
+    for (key, measured) in round {
+        best.entry(key)
+            .and_modify(|kept: &mut Measured| {
+                kept.ns = kept.ns.min(measured.ns);
+                kept.median_ns = kept.median_ns.min(measured.median_ns);
+            })
+            .or_insert(measured);
+    }
 }
 
 /// The groups (`<workload>/<framer>/<size>`) that hold a noisy result.
@@ -469,11 +539,15 @@ fn checks(row: &Row<'_>) -> Vec<Check> {
     let mut checks = Vec::new();
     let floor = ratio(row.ours, row.floor.map(|(floor, _)| floor));
     match row.workload {
-        "write" | "read" => {
+        "write" => {
             let min = if row.size == "64B" { 0.90 } else { 0.95 };
             checks.push(Check::at_least(format!("≥{min:.2}x floor"), floor, min));
         }
-        "slice" => checks.push(Check::at_least("≥0.90x floor".to_owned(), floor, 0.90)),
+        "read" => checks.push(Check::at_least("≥0.95x floor".to_owned(), floor, 0.95)),
+        "slice" => {
+            let min = if row.size == "64B" { 1.0 } else { 0.90 };
+            checks.push(Check::at_least(format!("≥{min:.2}x floor"), floor, min));
+        }
         "simple" | "simple-null" => {
             // Cost at most 1.1x the bare build: throughput at least 1/1.1 of it.
             let bare = ratio(row.ours, row.reference.map(|(_, bare)| bare));
@@ -779,6 +853,92 @@ mod tests {
         let table = render(&results);
         assert!(table.contains("| PASS ~noisy |"), "{table}");
         assert!(table.contains("1 rows marked ~noisy"), "{table}");
+    }
+
+    #[test]
+    fn judges_the_cursor_targets_at_64_bytes() {
+        let mut results = BTreeMap::new();
+        let mut put = |id: &str, ns: f64| {
+            results.insert(key(id), measured(ns, 4, 256));
+        };
+        // read 0.94x the floor at 64 B misses (0.95x); write 0.94x passes.
+        put("read/xxh3/64B/flatstream", 100.0);
+        put("read/xxh3/64B/floor", 94.0);
+        put("write/xxh3/64B/flatstream", 100.0);
+        put("write/xxh3/64B/floor", 94.0);
+        // slice 0.98x the floor misses at 64 B (1.0x), passes at 1 KiB (0.90x).
+        put("slice/crc32/64B/flatstream", 100.0);
+        put("slice/crc32/64B/floor", 98.0);
+        put("slice/crc32/1KiB/flatstream", 100.0);
+        put("slice/crc32/1KiB/floor", 98.0);
+        let passes: Vec<(&str, &str, Vec<Option<bool>>)> = rows(&results)
+            .iter()
+            .map(|r| {
+                (
+                    r.workload,
+                    r.size,
+                    r.checks.iter().map(|c| c.pass).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            passes,
+            [
+                ("write", "64B", vec![Some(true)]),
+                ("read", "64B", vec![Some(false)]),
+                ("slice", "64B", vec![Some(false)]),
+                ("slice", "1KiB", vec![Some(true)]),
+            ]
+        );
+        let table = render(&results);
+        assert!(table.contains("MISS (≥1.00x floor)"), "{table}");
+    }
+
+    #[test]
+    fn rounds_keep_the_fastest_measurement() {
+        let mut best = BTreeMap::new();
+        let round = |floor: f64, ours: f64| {
+            BTreeMap::from([
+                (key("slice/none/64B/floor"), measured(floor, 1, 1)),
+                (key("slice/none/64B/flatstream"), measured(ours, 1, 1)),
+            ])
+        };
+        merge(&mut best, round(100.0, 300.0));
+        merge(&mut best, round(150.0, 90.0));
+        assert_eq!(best[&key("slice/none/64B/floor")].ns, 100.0);
+        assert_eq!(best[&key("slice/none/64B/flatstream")].ns, 90.0);
+        assert_eq!(
+            best[&key("slice/none/64B/flatstream")].median_ns,
+            90.0 * 1.01
+        );
+        // A benchmark measured in a later round only is kept too.
+        merge(
+            &mut best,
+            BTreeMap::from([(key("read/none/64B/floor"), measured(5.0, 1, 1))]),
+        );
+        assert_eq!(best.len(), 3);
+    }
+
+    #[test]
+    fn parses_rounds_and_report_only() -> Result<()> {
+        let args: Vec<String> = ["--rounds", "3", "--report-only", "^slice/", "--quick"]
+            .map(str::to_owned)
+            .into();
+        let (report_only, rounds, rest) = parse_args(&args)?;
+        assert!(report_only);
+        assert_eq!(rounds, 3);
+        assert_eq!(rest, ["^slice/", "--quick"]);
+        let bad = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+            parse_args(&args).map(|_| ()).unwrap_err().to_string()
+        };
+        assert!(
+            bad(&["--rounds", "0"]).contains("not \"0\""),
+            "{}",
+            bad(&["--rounds", "0"])
+        );
+        assert!(bad(&["--rounds"]).contains("needs a number"));
+        Ok(())
     }
 
     #[test]

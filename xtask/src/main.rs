@@ -41,7 +41,11 @@ SUBCOMMANDS:
                         --check verifies that the committed files are up to date.
     tidy                Check the workspace conventions (README, CHANGELOG, manifests,
                         the Code Map, unsafe code sites, no tracker numbers in comments).
-    bench [ARGS...]     Run the criterion benchmarks; ARGS go to criterion.
+    bench [--rounds N] [--report-only] [ARGS...]
+                        Run the criterion benchmarks and print the comparison table;
+                        --rounds N keeps each benchmark's fastest of N rounds;
+                        --report-only prints the table of the last results;
+                        ARGS go to criterion.
     fuzz [TARGET] [--seconds N]
                         Fuzz every target (or TARGET) for N seconds each (default 60).
     help                Print this message.
