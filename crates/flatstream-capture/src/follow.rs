@@ -19,7 +19,11 @@
 //!   next writer's recovery truncates it and closes the segment), and in a
 //!   closed segment, or when not following, it is an error naming the file
 //!   and the position. Only a frame with an empty payload is looked at, so
-//!   this costs nothing per message.
+//!   this costs nothing per message. Zeros that start inside a frame whose
+//!   length landed make that frame fail its checksum: after a checksum
+//!   mismatch the follower asks core's recovery about the rest of the file
+//!   (`zero_fill_at`), and zeros from a file system block boundary in
+//!   the frame to the end are zero fill too, as recovery calls them.
 //! - A file shorter than what the follower read of it (truncated, or
 //!   rewritten in place): checked when a read meets the end of the file. A
 //!   file cut back no further than the follower's position (a torn tail
@@ -43,7 +47,10 @@ use std::sync::Arc;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
-use flatstream_core::{Deframer, ErrorKind, FrameSpan, Position, ReadBuffer, StreamHeader, wire};
+use flatstream_core::{
+    Deframer, ErrorKind, FrameSpan, Position, ReadBuffer, RecoverOptions, Recovery, StreamHeader,
+    Tail, recover_slice, recover_with, wire,
+};
 
 use crate::error::{Error, IoContext, Result};
 use crate::segment::{META_FIRST_MESSAGE, Segment};
@@ -72,8 +79,10 @@ const OPEN_ATTEMPTS: u32 = 3;
 /// is still writing is waited for, never reported as torn, and so is zero
 /// fill (a frame of zero bytes, never a message: what a power loss leaves
 /// after the last frame that landed, which the next writer's recovery
-/// truncates; only frames with an empty payload are looked at, so this
-/// costs nothing per message). Damage is reported, not waited on: a
+/// truncates, also when the zeros start inside a frame whose length
+/// landed; only frames with an empty payload or a checksum mismatch are
+/// looked at, so this costs nothing per message). Damage is reported, not
+/// waited on: a
 /// checksum mismatch or a length over the limit is an error naming the
 /// file and the frame's position, and so is a torn tail or zero fill in a
 /// segment that was closed (or in anything, when not following), and a
@@ -512,8 +521,10 @@ impl<D: Deframer + Clone> Follower<D> {
                 // Looked at in the file, not read as a frame: the buffer
                 // would consume it.
                 let at = current.buffer.position().offset;
-                let header_len = current.buffer.cursor().deframer().header_len();
-                if zero_frame_at(&mut current.file, at, header_len).at(&current.path)? {
+                let max_frame_len = current.buffer.cursor().max_frame_len();
+                if zero_fill_at(&mut current.file, at, self.deframer.clone(), max_frame_len)
+                    .at(&current.path)?
+                {
                     if self.at_zero_fill()? {
                         continue;
                     }
@@ -635,8 +646,14 @@ impl<D: Deframer + Clone> Follower<D> {
         if let ErrorKind::ChecksumMismatch { .. } = e.kind()
             && let Some(damaged) = e.position()
         {
-            let header_len = current.buffer.cursor().deframer().header_len();
-            if zero_frame_at(&mut current.file, damaged.offset, header_len).at(&current.path)? {
+            let zero_fill = zero_fill_at(
+                &mut current.file,
+                damaged.offset,
+                self.deframer.clone(),
+                current.buffer.cursor().max_frame_len(),
+            )
+            .at(&current.path)?;
+            if zero_fill {
                 self.stall_at_zero_fill(damaged)?;
                 return Ok(true);
             }
@@ -1145,6 +1162,62 @@ pub(crate) fn zero_frame_at(file: &mut File, offset: u64, header_len: usize) -> 
     let got = read_up_to(file, &mut bytes[..want]);
     file.seek(SeekFrom::Start(back))?;
     Ok(got? == want && is_zero(&bytes[..want]))
+}
+
+/// Whether zero fill starts at `offset` of `file`, a frame that failed its
+/// checksum or has an empty payload: a frame of zero bytes
+/// ([`zero_frame_at`]), or zeros from a file system block boundary inside
+/// the frame to the end of the file, as core's recovery judges it
+/// ([`Tail::ZeroFilled`] at that frame: what a power loss leaves when the
+/// frame's length landed and its last blocks did not). The one rule every
+/// reader of segments asks; the second case reads to the end of the file.
+/// The file's position is kept.
+pub(crate) fn zero_fill_at<D: Deframer>(
+    file: &mut File,
+    offset: u64,
+    deframer: D,
+    max_frame_len: usize,
+) -> io::Result<bool> {
+    if zero_frame_at(file, offset, deframer.header_len())? {
+        return Ok(true);
+    }
+    let back = file.stream_position()?;
+    file.seek(SeekFrom::Start(offset))?;
+    let recovery = recover_with(&mut *file, deframer, recover_options(max_frame_len));
+    file.seek(SeekFrom::Start(back))?;
+    Ok(zero_filled_from_start(&recovery.map_err(io::Error::other)?))
+}
+
+/// [`zero_fill_at`] for a frame at `offset` of `data`, a whole file read
+/// or mapped.
+pub(crate) fn zero_fill_in<D: Deframer>(
+    data: &[u8],
+    offset: u64,
+    deframer: D,
+    max_frame_len: usize,
+) -> bool {
+    let header_len = deframer.header_len();
+    let Some(rest) = usize::try_from(offset).ok().and_then(|at| data.get(at..)) else {
+        return false;
+    };
+    if rest.get(..header_len).is_some_and(is_zero) {
+        return true;
+    }
+    zero_filled_from_start(&recover_slice(
+        rest,
+        deframer,
+        recover_options(max_frame_len),
+    ))
+}
+
+fn recover_options(max_frame_len: usize) -> RecoverOptions {
+    RecoverOptions::default().with_max_frame_len(max_frame_len)
+}
+
+/// Whether recovery of the bytes from a frame on found no frame, only zero
+/// fill starting at that frame.
+fn zero_filled_from_start(recovery: &Recovery) -> bool {
+    recovery.frames == 0 && matches!(recovery.tail, Tail::ZeroFilled { offset: 0, .. })
 }
 
 /// The error for zero fill at `at` of `path`, where it cannot be waited

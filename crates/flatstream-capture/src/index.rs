@@ -26,7 +26,9 @@
 //! [`SegmentIndex::check`], which reads the whole segment.
 //!
 //! Zero fill (a frame of zero bytes, what a power loss leaves after the
-//! last frame that landed) is never a message: in a segment still being
+//! last frame that landed, or zeros from a block boundary inside a frame
+//! whose length landed, to the end, as core's recovery judges it: one rule
+//! with the follower's) is never a message: in a segment still being
 //! written, a plain file or a slice (which may be growing) it is where the
 //! messages end, as a torn frame is; in a closed segment it is an error
 //! naming the file and the position.
@@ -80,7 +82,9 @@ use flatstream_core::{
 };
 
 use crate::error::{Error, IoContext, Result};
-use crate::follow::{header_of, is_zero, zero_fill_error, zero_frame_at};
+use crate::follow::{
+    header_of, is_zero, zero_fill_at, zero_fill_error, zero_fill_in, zero_frame_at,
+};
 use crate::segment::{self, META_FIRST_MESSAGE, META_SEQUENCE, OPEN_SUFFIX, Segment};
 use crate::sink::CapturePosition;
 
@@ -1098,8 +1102,8 @@ fn frame_start(end: Position, len: usize) -> Position {
 }
 
 /// Whether `e` is a checksum mismatch: where a frame of zero bytes fails a
-/// checksum whose value for nothing is not zero, it is zero fill all the
-/// same.
+/// checksum whose value for nothing is not zero, or zeros start inside the
+/// frame, it may be zero fill all the same (asked of `zero_fill_at`).
 fn is_mismatch(e: &flatstream_core::Error) -> bool {
     matches!(e.kind(), ErrorKind::ChecksumMismatch { .. })
 }
@@ -1152,7 +1156,6 @@ impl<D: Deframer> Frames for FileFrames<'_, D> {
     ) -> Result<Scanned> {
         let path = self.path;
         let torn_is_end = self.torn_is_end;
-        let header_len = self.deframer.header_len();
         let zero_fill = |at: Position, message: u64| {
             if torn_is_end {
                 Ok(Scanned {
@@ -1204,9 +1207,12 @@ impl<D: Deframer> Frames for FileFrames<'_, D> {
                     });
                 }
                 Err(e) => {
+                    let max_frame_len = buffer.cursor().max_frame_len();
+                    drop(buffer);
                     if is_mismatch(&e)
                         && let Some(at) = e.position()
-                        && zero_frame_at(&mut file, at.offset, header_len).at(path)?
+                        && zero_fill_at(&mut file, at.offset, &mut *self.deframer, max_frame_len)
+                            .at(path)?
                     {
                         return zero_fill(at, message);
                     }
@@ -1240,7 +1246,6 @@ impl<D: Deframer> Frames for SliceFrames<'_, D> {
             .ok_or_else(|| {
                 flatstream_core::Error::custom("a scan starts past the end of the slice").at(from)
             })?;
-        let header_len = self.deframer.header_len();
         let mut cursor = FrameCursor::new(&mut *self.deframer).starting_at(from);
         let mut message = message;
         loop {
@@ -1266,13 +1271,11 @@ impl<D: Deframer> Frames for SliceFrames<'_, D> {
                 Ok(Step::End | Step::Need { .. }) => return Ok(end(cursor.position(), message)),
                 Err(e) if e.is_unexpected_eof() => return Ok(end(cursor.position(), message)),
                 Err(e) => {
+                    let max_frame_len = cursor.max_frame_len();
+                    drop(cursor);
                     if is_mismatch(&e)
                         && let Some(at) = e.position()
-                        && let Ok(offset) = usize::try_from(at.offset)
-                        && data
-                            .get(offset..)
-                            .and_then(|rest| rest.get(..header_len))
-                            .is_some_and(is_zero)
+                        && zero_fill_in(data, at.offset, &mut *self.deframer, max_frame_len)
                     {
                         return Ok(end(at, message));
                     }

@@ -837,6 +837,116 @@ fn zero_fill_is_waited_at_while_written_and_an_error_once_closed() {
     assert_eq!(next_owned(&mut follower), Some(payload(4)));
 }
 
+/// A CRC-32 stream of `sizes.len()` payloads of those sizes (bytes that
+/// are never zero), and the offset of each frame.
+fn crc32_file(path: &Path, sizes: &[usize]) -> Vec<u64> {
+    let mut writer = StreamWriter::new(File::create(path).expect("create"), framer());
+    let mut offsets = Vec::new();
+    for (i, &size) in sizes.iter().enumerate() {
+        offsets.push(writer.bytes_written());
+        let fill = u8::try_from(i % 200).expect("< 200") + 1;
+        writer.write_payload(&vec![fill; size]).expect("write");
+    }
+    writer.flush().expect("flush");
+    offsets
+}
+
+/// Zeros over `path` from `from` to its end, and `more` zeros after it.
+fn zero_from(path: &Path, from: u64, more: usize) {
+    let mut file = OpenOptions::new().write(true).open(path).expect("open");
+    let len = file.metadata().expect("stat").len();
+    file.seek(SeekFrom::Start(from)).expect("seek");
+    let n = usize::try_from(len - from).expect("small") + more;
+    file.write_all(&vec![0; n]).expect("zeros");
+}
+
+#[test]
+fn zero_fill_starting_inside_a_frame_is_zero_fill_as_recovery_says() {
+    let dir = TempDir::new("zero-fill-inside");
+    let path = dir.0.join("inside.fstream");
+    // Frame 2 runs over the 2,048-byte boundary; the zeros start there, so
+    // its length survived and its checksum fails.
+    let offsets = crc32_file(&path, &[700, 700, 700]);
+    let boundary = offsets[2].next_multiple_of(512);
+    assert!(boundary > offsets[2] + 8 && boundary < offsets[2] + 708);
+    zero_from(&path, boundary, 300);
+    let fill = offsets[2];
+    // What core's recovery says of the same bytes: the one rule.
+    let recovery =
+        flatstream::recover(File::open(&path).expect("open"), deframer()).expect("recover");
+    assert_eq!(recovery.frames, 2);
+    assert!(
+        matches!(recovery.tail, flatstream::Tail::ZeroFilled { offset, .. } if offset == fill),
+        "{:?}",
+        recovery.tail
+    );
+
+    // Followed: the two messages, then waiting at the fill, nothing consumed.
+    let mut follower = Follower::open(&path, deframer()).expect("open");
+    for size in [700, 700] {
+        let got = next_owned(&mut follower).expect("a message");
+        assert_eq!(got.len(), size);
+    }
+    let waited = follower
+        .next_timeout(Duration::from_millis(20))
+        .expect("zero fill is waited at, no error");
+    assert_eq!(waited, None);
+    assert_eq!(follower.position().offset, fill);
+    // Not following: an error that says zero fill, at frame 2.
+    let mut reader = Follower::open(&path, deframer())
+        .expect("open")
+        .with_follow(false);
+    next_owned(&mut reader);
+    next_owned(&mut reader);
+    let error = next_error(&mut reader, &path, fill, 2);
+    assert!(error.to_string().contains("zero fill"), "{error}");
+
+    // Recovery truncates it and a writer goes on: the follower reads on.
+    OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open")
+        .set_len(fill)
+        .expect("truncate");
+    let mut writer = StreamWriter::new(
+        OpenOptions::new().append(true).open(&path).expect("open"),
+        framer(),
+    );
+    writer.write_payload(&payload(7)).expect("write");
+    writer.flush().expect("flush");
+    assert_eq!(next_owned(&mut follower), Some(payload(7)));
+}
+
+#[test]
+fn zeros_that_recovery_calls_damage_stay_a_checksum_mismatch() {
+    let dir = TempDir::new("zero-fill-not");
+    let path = dir.0.join("short-zeros.fstream");
+    let offsets = crc32_file(&path, &[700, 700, 700]);
+    // Zeros over the last 10 bytes only, no block boundary crossed: a
+    // FlatBuffer may end in zeros of its own, so this is damage.
+    let len = fs::metadata(&path).expect("stat").len();
+    assert!(
+        (len - 10).next_multiple_of(512) >= len,
+        "no boundary in the zeros"
+    );
+    zero_from(&path, len - 10, 0);
+    let recovery =
+        flatstream::recover(File::open(&path).expect("open"), deframer()).expect("recover");
+    assert!(
+        matches!(recovery.tail, flatstream::Tail::Corrupt(_)),
+        "{:?}",
+        recovery.tail
+    );
+    let mut follower = Follower::open(&path, deframer()).expect("open");
+    next_owned(&mut follower);
+    next_owned(&mut follower);
+    let error = next_error(&mut follower, &path, offsets[2], 2);
+    assert!(
+        matches!(error.kind(), ErrorKind::ChecksumMismatch { .. }),
+        "{error}"
+    );
+}
+
 #[test]
 fn zero_fill_that_fails_its_checksum_is_zero_fill_too() {
     // XXH64 of nothing is not zero: a frame of zero bytes fails its

@@ -1069,6 +1069,98 @@ fn zero_fill_ends_a_growing_stream_and_is_an_error_in_a_closed_segment() {
     zero_fill_at_end(seek_to_message(dir.path(), deframer(), 5).map(|_| ()));
 }
 
+/// `bytes` with every byte from the first 512-byte boundary inside the
+/// frame that starts at `frame_start` (past its 8-byte header) set to zero,
+/// and `more` zeros after: a power loss that kept the frame's length and
+/// lost its last blocks.
+fn zero_inside_frame(bytes: &mut Vec<u8>, frame_start: u64, more: usize) {
+    let boundary = (frame_start + 9).next_multiple_of(512);
+    let boundary = usize::try_from(boundary).expect("small");
+    assert!(
+        boundary < bytes.len(),
+        "the boundary is inside the last frame"
+    );
+    bytes[boundary..].fill(0);
+    bytes.resize(bytes.len() + more, 0);
+}
+
+#[test]
+fn zero_fill_starting_inside_a_frame_is_zero_fill_for_seeks_too() {
+    let dir = TempDir::new("zero-fill-inside");
+    // Five messages, then a sixth of 1,000 bytes whose end the zeros took.
+    let mut writer = StreamWriter::new(Vec::new(), ChecksumFramer::new(Crc32));
+    for n in 0..5 {
+        writer.write_payload(&payload(n, ts(n))).expect("write");
+    }
+    let end = writer.bytes_written();
+    let mut big = payload(5, ts(5));
+    big.resize(1000, b'.');
+    writer.write_payload(&big).expect("write");
+    let mut data = writer.into_inner();
+    zero_inside_frame(&mut data, end, 100);
+    // What core's recovery says of these bytes: the rule both follow.
+    let recovery = flatstream::recover_slice(&data, deframer(), flatstream::RecoverOptions::new());
+    assert_eq!(recovery.frames, 5);
+    assert!(
+        matches!(recovery.tail, flatstream::Tail::ZeroFilled { offset, .. } if offset == end),
+        "{:?}",
+        recovery.tail
+    );
+
+    // A slice and a plain file end where the frame the zeros start in
+    // starts: five messages, no checksum error.
+    let out_of_range = |result: Result<CapturePosition, Error>| match result {
+        Err(Error::OutOfRange {
+            requested: 5,
+            first: 0,
+            end: 5,
+        }) => {}
+        other => panic!("{other:?}"),
+    };
+    out_of_range(seek_to_message_in(&data, deframer(), None, 5));
+    let plain = dir.path().join("plain.fstream");
+    fs::write(&plain, &data).expect("write");
+    out_of_range(seek_to_message(&plain, deframer(), 5));
+    let after_all = seek_to_time(&plain, deframer(), time(ts(99)), &timestamp_fn()).expect("seek");
+    assert_eq!((after_all.frame, after_all.offset), (5, end));
+
+    // In a closed segment it is zero fill, named so, at that frame.
+    let mut builder = IndexBuilder::new(options());
+    let spec = Spec {
+        sequence: 0,
+        name_time: T0,
+        first: 0,
+        count: 5,
+        open: false,
+    };
+    let w = write_segment(dir.path(), spec, &mut builder, &ts);
+    let mut bytes = fs::read(&w.segment.path).expect("read");
+    let mut tail = StreamWriter::new(Vec::new(), ChecksumFramer::new(Crc32));
+    tail.write_payload(&big).expect("write");
+    bytes.extend_from_slice(&tail.into_inner());
+    zero_inside_frame(&mut bytes, w.len, 100);
+    fs::write(&w.segment.path, &bytes).expect("write");
+    let zero_fill_at_end = |result: Result<_, Error>| match result {
+        Err(Error::Stream {
+            path: Some(path),
+            source,
+        }) => {
+            assert_eq!(path, w.segment.path);
+            assert_eq!(
+                source.position(),
+                Some(Position {
+                    offset: w.len,
+                    frame: 6
+                })
+            );
+            assert!(source.to_string().contains("zero fill"), "{source}");
+        }
+        other => panic!("{other:?}"),
+    };
+    zero_fill_at_end(build_index(&w.segment.path, deframer(), &options()));
+    zero_fill_at_end(seek_to_message(dir.path(), deframer(), 5).map(|_| ()));
+}
+
 /// Writes a sidecar for `w` with the entries given (message, where its
 /// frame starts, the timestamp it claims) and frame count, as a builder
 /// would: well-formed and checksummed, whatever it says.
