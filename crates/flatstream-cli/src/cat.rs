@@ -96,6 +96,11 @@ impl FromStr for FrameRange {
         if end.is_some_and(|end| end < start) {
             return Err(format!("the range `{s}` ends before it starts"));
         }
+        if end == Some(start) {
+            // `3..3` or `3..=2`: a request for nothing is a mistake, not a
+            // quiet success that prints no frame.
+            return Err(format!("the range `{s}` holds no frame"));
+        }
         Ok(FrameRange { start, end })
     }
 }
@@ -379,6 +384,21 @@ mod tests {
         );
         assert_eq!(range(".."), Ok(FrameRange::default()));
         assert!(range("5..2").is_err());
+        // Empty ranges, exclusive or inclusive, say so.
+        for empty in ["3..3", "3..=2", "..0", "0..=0"] {
+            let err = range(empty);
+            if empty == "0..=0" {
+                assert_eq!(
+                    err,
+                    Ok(FrameRange {
+                        start: 0,
+                        end: Some(1)
+                    })
+                );
+            } else {
+                assert_eq!(err, Err(format!("the range `{empty}` holds no frame")));
+            }
+        }
         assert!(range("a..b").is_err());
         assert!(range("-1").is_err());
         let r = FrameRange {

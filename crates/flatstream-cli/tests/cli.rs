@@ -390,6 +390,16 @@ fn usage_errors_exit_2() {
         .args(["cat", "s.bin", "--frames", "5..2"])
         .assert()
         .code(2);
+    let assert = dir
+        .cmd()
+        .args(["cat", "s.bin", "--frames", "3..=2"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("the range `3..=2` holds no frame"),
+        "{stderr}"
+    );
     dir.cmd()
         .args(["convert", "s.bin", "o.bin"])
         .assert()
