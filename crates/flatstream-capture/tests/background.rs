@@ -205,10 +205,15 @@ fn drop_newest_counts_every_drop_and_marks_every_gap() {
         .backpressure(Backpressure::DropNewest)
         .gap_markers(true);
     let capture = BackgroundWriter::spawn(sink, options).expect("spawn");
+    // Both producers stop submitting before either drains the queue: a
+    // producer still submitting could fill it again and drop the other's
+    // last message.
+    let both_done = std::sync::Barrier::new(2);
     thread::scope(|s| {
         for p in 0..2u8 {
             let mut producer = capture.producer();
             let capture = &capture;
+            let both_done = &both_done;
             s.spawn(move || {
                 for i in 0..3000 {
                     producer.submit(&payload(p, i)).expect("drop never refuses");
@@ -216,6 +221,7 @@ fn drop_newest_counts_every_drop_and_marks_every_gap() {
                 // Once the queue drained, one last message carries the
                 // marker of the drops before it.
                 producer.flush();
+                both_done.wait();
                 capture.flush().expect("flush");
                 producer.submit(&payload(p, 3000)).expect("last");
             });
