@@ -38,3 +38,31 @@ fn unit_type_is_zero_sized() {
         0
     );
 }
+
+/// The hasher made once and cloned (with `std`) gives what a fresh
+/// `crc32fast` hash gives, at every length and alignment around the SIMD
+/// block sizes, and from threads racing to make it first.
+#[test]
+fn same_value_as_a_fresh_crc32fast_hash() {
+    let mut input = [0u8; 600];
+    for (i, byte) in input.iter_mut().enumerate() {
+        *byte = u8::try_from(i * 131 % 253).unwrap();
+    }
+    let check = |data: &[u8]| {
+        for start in 0..16 {
+            for end in start..data.len() {
+                let slice = &data[start..end];
+                assert_eq!(
+                    Crc32::new().checksum(slice),
+                    u64::from(crc32fast::hash(slice)),
+                    "bytes {start}..{end}"
+                );
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| check(&input));
+        }
+    });
+}
