@@ -1038,7 +1038,14 @@ fn zero_fill_ends_a_growing_stream_and_is_an_error_in_a_closed_segment() {
 
     // A closed segment with zero fill is damaged (recovery truncates it):
     // indexing and seeking through it say where.
-    let mut builder = IndexBuilder::new(options());
+    let w = closed_segment_of_five(dir.path());
+    append_zeros(&w.segment.path, 64);
+    assert_zero_fill_after_five(&w, build_index(&w.segment.path, deframer(), &options()));
+    assert_zero_fill_after_five(&w, seek_to_message(dir.path(), deframer(), 5).map(|_| ()));
+}
+
+/// A closed segment of messages 0 to 4 in `dir`.
+fn closed_segment_of_five(dir: &Path) -> Written {
     let spec = Spec {
         sequence: 0,
         name_time: T0,
@@ -1046,9 +1053,13 @@ fn zero_fill_ends_a_growing_stream_and_is_an_error_in_a_closed_segment() {
         count: 5,
         open: false,
     };
-    let w = write_segment(dir.path(), spec, &mut builder, &ts);
-    append_zeros(&w.segment.path, 64);
-    let zero_fill_at_end = |result: Result<_, Error>| match result {
+    write_segment(dir, spec, &mut IndexBuilder::new(options()), &ts)
+}
+
+/// `result` is the zero fill error naming `w`'s segment, where its five
+/// messages end.
+fn assert_zero_fill_after_five(w: &Written, result: Result<(), Error>) {
+    match result {
         Err(Error::Stream {
             path: Some(path),
             source,
@@ -1064,9 +1075,7 @@ fn zero_fill_ends_a_growing_stream_and_is_an_error_in_a_closed_segment() {
             assert!(source.to_string().contains("zero fill"), "{source}");
         }
         other => panic!("{other:?}"),
-    };
-    zero_fill_at_end(build_index(&w.segment.path, deframer(), &options()));
-    zero_fill_at_end(seek_to_message(dir.path(), deframer(), 5).map(|_| ()));
+    }
 }
 
 /// `bytes` with every byte from the first 512-byte boundary inside the
@@ -1125,40 +1134,15 @@ fn zero_fill_starting_inside_a_frame_is_zero_fill_for_seeks_too() {
     assert_eq!((after_all.frame, after_all.offset), (5, end));
 
     // In a closed segment it is zero fill, named so, at that frame.
-    let mut builder = IndexBuilder::new(options());
-    let spec = Spec {
-        sequence: 0,
-        name_time: T0,
-        first: 0,
-        count: 5,
-        open: false,
-    };
-    let w = write_segment(dir.path(), spec, &mut builder, &ts);
+    let w = closed_segment_of_five(dir.path());
     let mut bytes = fs::read(&w.segment.path).expect("read");
     let mut tail = StreamWriter::new(Vec::new(), ChecksumFramer::new(Crc32));
     tail.write_payload(&big).expect("write");
     bytes.extend_from_slice(&tail.into_inner());
     zero_inside_frame(&mut bytes, w.len, 100);
     fs::write(&w.segment.path, &bytes).expect("write");
-    let zero_fill_at_end = |result: Result<_, Error>| match result {
-        Err(Error::Stream {
-            path: Some(path),
-            source,
-        }) => {
-            assert_eq!(path, w.segment.path);
-            assert_eq!(
-                source.position(),
-                Some(Position {
-                    offset: w.len,
-                    frame: 6
-                })
-            );
-            assert!(source.to_string().contains("zero fill"), "{source}");
-        }
-        other => panic!("{other:?}"),
-    };
-    zero_fill_at_end(build_index(&w.segment.path, deframer(), &options()));
-    zero_fill_at_end(seek_to_message(dir.path(), deframer(), 5).map(|_| ()));
+    assert_zero_fill_after_five(&w, build_index(&w.segment.path, deframer(), &options()));
+    assert_zero_fill_after_five(&w, seek_to_message(dir.path(), deframer(), 5).map(|_| ()));
 }
 
 /// Writes a sidecar for `w` with the entries given (message, where its
