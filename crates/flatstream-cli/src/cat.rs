@@ -385,20 +385,19 @@ mod tests {
         assert_eq!(range(".."), Ok(FrameRange::default()));
         assert!(range("5..2").is_err());
         // Empty ranges, exclusive or inclusive, say so.
-        for empty in ["3..3", "3..=2", "..0", "0..=0"] {
-            let err = range(empty);
-            if empty == "0..=0" {
-                assert_eq!(
-                    err,
-                    Ok(FrameRange {
-                        start: 0,
-                        end: Some(1)
-                    })
-                );
-            } else {
-                assert_eq!(err, Err(format!("the range `{empty}` holds no frame")));
-            }
+        for empty in ["3..3", "3..=2", "..0"] {
+            assert_eq!(
+                range(empty),
+                Err(format!("the range `{empty}` holds no frame"))
+            );
         }
+        assert_eq!(
+            range("0..=0"),
+            Ok(FrameRange {
+                start: 0,
+                end: Some(1)
+            })
+        );
         assert!(range("a..b").is_err());
         assert!(range("-1").is_err());
         let r = FrameRange {
