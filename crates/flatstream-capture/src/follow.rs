@@ -18,12 +18,13 @@
 //!   being written it is waited at like a torn tail (nothing consumed; the
 //!   next writer's recovery truncates it and closes the segment), and in a
 //!   closed segment, or when not following, it is an error naming the file
-//!   and the position. Only a frame with an empty payload is looked at, so
-//!   this costs nothing per message. Zeros that start inside a frame whose
-//!   length landed make that frame fail its checksum: after a checksum
-//!   mismatch the follower asks core's recovery about the rest of the file
-//!   (`zero_fill_at`), and zeros from a file system block boundary in
-//!   the frame to the end are zero fill too, as recovery calls them.
+//!   and the position. Zeros that start inside a frame whose length landed
+//!   make that frame fail its checksum: after a checksum mismatch the
+//!   follower asks core's recovery about the rest of the file
+//!   (`zero_fill_at`), and zeros from a file system block boundary in the
+//!   frame to the end are zero fill too, as recovery calls them. Only a
+//!   frame with an empty payload or a checksum mismatch is looked at, so
+//!   this costs nothing per message.
 //! - A file shorter than what the follower read of it (truncated, or
 //!   rewritten in place): checked when a read meets the end of the file. A
 //!   file cut back no further than the follower's position (a torn tail
@@ -82,11 +83,10 @@ const OPEN_ATTEMPTS: u32 = 3;
 /// truncates, also when the zeros start inside a frame whose length
 /// landed; only frames with an empty payload or a checksum mismatch are
 /// looked at, so this costs nothing per message). Damage is reported, not
-/// waited on: a
-/// checksum mismatch or a length over the limit is an error naming the
-/// file and the frame's position, and so is a torn tail or zero fill in a
-/// segment that was closed (or in anything, when not following), and a
-/// file truncated below the follower's position.
+/// waited on: a checksum mismatch or a length over the limit is an error
+/// naming the file and the frame's position, and so is a torn tail or zero
+/// fill in a segment that was closed (or in anything, when not following),
+/// and a file truncated below the follower's position.
 ///
 /// In a capture directory (see [`segment`](crate::segment)), each segment's
 /// header frame is kept apart ([`header`](Follower::header)) and gives the
