@@ -52,7 +52,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 mod telemetry;
 
 use telemetry::{
-    MAX_SAMPLES, check_ref, finish_telemetry_buffer, root_as_telemetry, sample_ref,
+    check_ref, finish_telemetry_buffer, root_as_telemetry, sample_ref,
     telemetry_buffer_has_identifier,
 };
 
@@ -198,11 +198,10 @@ fn run(args: &Args, dir: &Path) -> Result<(), Box<dyn Error>> {
             let clock = &clock;
             producers.push(s.spawn(move || -> Result<(), String> {
                 let mut builder = FlatBufferBuilder::with_capacity(1024);
-                let mut scratch = [0.0; MAX_SAMPLES];
                 for i in (p..count).step_by(usize::try_from(args.producers).unwrap_or(1)) {
                     if i % SAMPLE_EVERY == 0 {
                         let t0 = Instant::now();
-                        let reading = sample_ref(i, &mut scratch);
+                        let reading = sample_ref(i);
                         let t1 = Instant::now();
                         builder.reset();
                         let root = reading.build(&mut builder);
@@ -216,7 +215,7 @@ fn run(args: &Args, dir: &Path) -> Result<(), Box<dyn Error>> {
                         add(&clock.build, t1, t2);
                         add(&clock.submit, t2, t3);
                     } else {
-                        let reading = sample_ref(i, &mut scratch);
+                        let reading = sample_ref(i);
                         builder.reset();
                         let root = reading.build(&mut builder);
                         finish_telemetry_buffer(&mut builder, root);
@@ -308,14 +307,13 @@ fn follow(
     let mut follower =
         Follower::open(dir, deframer()).map_err(|e| format!("following {}: {e}", dir.display()))?;
     let mut expected: Vec<u64> = (0..producers).collect();
-    let mut scratch = [0.0; MAX_SAMPLES];
     let mut seen = 0;
     while seen < count {
         let payload = follower
             .next()
             .map_err(|e| format!("following: {e}"))?
             .ok_or("the follower stopped")?;
-        let i = verify(payload, &mut scratch).map_err(|e| format!("message {seen}: {e}"))?;
+        let i = verify(payload).map_err(|e| format!("message {seen}: {e}"))?;
         let producer = usize::try_from(i % producers).unwrap_or(0);
         if expected[producer] != i {
             return Err(format!(
@@ -336,7 +334,7 @@ fn follow(
 }
 
 /// Verifies one payload; returns the index of the reading it holds.
-fn verify(payload: &[u8], scratch: &mut [f32; MAX_SAMPLES]) -> Result<u64, String> {
+fn verify(payload: &[u8]) -> Result<u64, String> {
     if !telemetry_buffer_has_identifier(payload) {
         return Err("missing the TLM1 file identifier".to_owned());
     }
@@ -346,7 +344,7 @@ fn verify(payload: &[u8], scratch: &mut [f32; MAX_SAMPLES]) -> Result<u64, Strin
         .checked_mul(SENSORS)
         .and_then(|i| i.checked_add(u64::from(table.sensor_id())))
         .ok_or("sequence out of range")?;
-    check_ref(&sample_ref(i, scratch), table)?;
+    check_ref(&sample_ref(i), table)?;
     Ok(i)
 }
 
@@ -395,7 +393,6 @@ fn replay_segments(
     count: u64,
     clock: &StageClock,
 ) -> Result<u64, String> {
-    let mut scratch = [0.0; MAX_SAMPLES];
     let mut read = 0;
     while let Some(seg) = usize::try_from(next.fetch_add(1, Ordering::Relaxed))
         .ok()
@@ -415,8 +412,8 @@ fn replay_segments(
                 break;
             };
             let t1 = sampled.then(Instant::now);
-            let i = verify(payload, &mut scratch)
-                .map_err(|e| format!("replaying {name}, message {read}: {e}"))?;
+            let i =
+                verify(payload).map_err(|e| format!("replaying {name}, message {read}: {e}"))?;
             if let (Some(t0), Some(t1)) = (t0, t1) {
                 add(&clock.read, t0, t1);
                 add(&clock.verify, t1, Instant::now());

@@ -64,6 +64,7 @@ const SAMPLES_SPREAD: u64 = 57;
 /// The most samples [`Reading::sample`] gives a reading.
 pub(crate) const MAX_SAMPLES: usize = 64;
 const _: () = assert!(MAX_SAMPLES as u64 == MIN_SAMPLES as u64 + SAMPLES_SPREAD - 1);
+const _: () = assert!(MAX_SAMPLES <= MAX_WINDOW);
 
 /// 2026-01-01T00:00:00Z, in nanoseconds since the Unix epoch.
 const EPOCH_NS: u64 = 1_767_225_600_000_000_000;
@@ -72,10 +73,17 @@ const EPOCH_NS: u64 = 1_767_225_600_000_000_000;
 const SENSORS: u64 = 16;
 const _: () = assert!(LABELS.len() as u64 == SENSORS);
 
+/// Where a reading's window of raw samples may start in [`NOISE`].
+const NOISE_STARTS: usize = 4096;
+/// The longest window of raw samples a reading can have (the golden files
+/// use 226).
+const MAX_WINDOW: usize = 256;
+
 /// The raw samples readings draw from: -1.0 ..= 1.0 in steps of 1/32768,
-/// hashed from their index.
-static NOISE: [f32; 4096] = {
-    let mut table = [0.0; 4096];
+/// hashed from their index. A reading's samples are a window of it, so
+/// generating them copies nothing and checking them is one pass.
+static NOISE: [f32; NOISE_STARTS + MAX_WINDOW] = {
+    let mut table = [0.0; NOISE_STARTS + MAX_WINDOW];
     let mut k = 0;
     while k < table.len() {
         let [a, b, ..] = mix(k as u64).to_le_bytes();
@@ -139,11 +147,11 @@ pub(crate) struct ReadingRef<'a> {
     pub(crate) samples: &'a [f32],
 }
 
-/// Reading number `i`, as [`Reading::sample`] gives it, with its samples in
-/// `scratch`: no heap allocation.
-pub(crate) fn sample_ref(i: u64, scratch: &mut [f32; MAX_SAMPLES]) -> ReadingRef<'_> {
-    let n = sample_len(i);
-    sample_ref_with_len(i, &mut scratch[..n])
+/// Reading number `i`, as [`Reading::sample`] gives it, borrowed: its
+/// samples are a window of a static table, so nothing is allocated or
+/// copied. For hot loops.
+pub(crate) fn sample_ref(i: u64) -> ReadingRef<'static> {
+    sample_ref_with_len(i, sample_len(i))
 }
 
 /// How many samples reading `i` has.
@@ -151,8 +159,13 @@ fn sample_len(i: u64) -> usize {
     MIN_SAMPLES + usize::from(low_u16(mix(!i) % SAMPLES_SPREAD))
 }
 
-/// Reading `i` with `samples.len()` samples, written into `samples`.
-fn sample_ref_with_len(i: u64, samples: &mut [f32]) -> ReadingRef<'_> {
+/// Where the samples of reading `i` start in [`NOISE`].
+fn window_start(i: u64) -> usize {
+    usize::from(low_u16(mix(i))) % NOISE_STARTS
+}
+
+/// Reading `i` with `min(n_samples, MAX_WINDOW)` samples.
+fn sample_ref_with_len(i: u64, n_samples: usize) -> ReadingRef<'static> {
     let h = mix(i);
     let sensor_id = u32::from(low_u16(i % SENSORS));
     let status = match h % 100 {
@@ -160,13 +173,7 @@ fn sample_ref_with_len(i: u64, samples: &mut [f32]) -> ReadingRef<'_> {
         1..=4 => Status::Degraded,
         _ => Status::Ok,
     };
-    // A window of a fixed noise table, stepping by an odd stride: as
-    // varied as hashing every sample, without a chain of multiplications
-    // per sample that would make generating cost more than capturing.
-    let (start, stride) = (usize::from(low_u16(h)), usize::from(low_u16(h >> 32)) | 1);
-    for (k, sample) in samples.iter_mut().enumerate() {
-        *sample = NOISE[start.wrapping_add(k.wrapping_mul(stride)) % NOISE.len()];
-    }
+    let start = window_start(i);
     ReadingRef {
         timestamp_ns: EPOCH_NS + i * 10_000_000,
         sensor_id,
@@ -181,7 +188,7 @@ fn sample_ref_with_len(i: u64, samples: &mut [f32]) -> ReadingRef<'_> {
         battery_v: 3.0 + f32::from(low_u16((h >> 48) % 600)) / 1000.0,
         status,
         label: LABELS[sensor_id as usize],
-        samples,
+        samples: &NOISE[start..start + n_samples.min(MAX_WINDOW)],
     }
 }
 
@@ -196,10 +203,13 @@ impl Reading {
     }
 
     /// Reading number `i`, as [`Reading::sample`], with exactly `n_samples`
-    /// raw samples.
+    /// raw samples (the noise table wraps around for long ones).
     pub(crate) fn sample_with_len(i: u64, n_samples: usize) -> Self {
-        let mut samples = vec![0.0; n_samples];
-        let r = sample_ref_with_len(i, &mut samples);
+        let r = sample_ref_with_len(i, n_samples);
+        let start = window_start(i);
+        let samples = (0..n_samples)
+            .map(|k| NOISE[(start + k) % NOISE.len()])
+            .collect();
         Reading {
             timestamp_ns: r.timestamp_ns,
             sensor_id: r.sensor_id,
@@ -330,12 +340,26 @@ pub(crate) fn check_ref(expected: &ReadingRef<'_>, table: Telemetry<'_>) -> Resu
     same("label", Some(expected.label), table.label())?;
     let samples = table.samples().ok_or("samples: missing")?;
     same("samples.len()", expected.samples.len(), samples.len())?;
+    // One pass over the raw little-endian bytes, bit for bit and without an
+    // early exit; the slower element-wise walk runs only to name the first
+    // difference.
+    let differ =
+        samples
+            .bytes()
+            .chunks_exact(4)
+            .zip(expected.samples)
+            .fold(0, |differ, (got, want)| {
+                differ | (u32::from_le_bytes([got[0], got[1], got[2], got[3]]) ^ want.to_bits())
+            });
+    if differ == 0 {
+        return Ok(());
+    }
     for (k, (want, got)) in expected.samples.iter().zip(samples.iter()).enumerate() {
         if want.to_bits() != got.to_bits() {
             return Err(format!("samples[{k}]: expected {want:?}, found {got:?}"));
         }
     }
-    Ok(())
+    Err("samples: differ".to_owned())
 }
 
 /// SplitMix64's output function: a cheap, well-spread hash of `x`.

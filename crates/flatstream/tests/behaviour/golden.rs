@@ -282,11 +282,10 @@ fn simple_and_expert_mode_write_the_same_bytes() {
 
 #[test]
 fn the_allocation_free_generator_gives_the_same_readings() {
-    let mut scratch = [0.0; telemetry::MAX_SAMPLES];
     let (mut owned, mut borrowed) = (FlatBufferBuilder::new(), FlatBufferBuilder::new());
     for i in 0..10_000 {
         let reading = Reading::sample(i);
-        let by_ref = telemetry::sample_ref(i, &mut scratch);
+        let by_ref = telemetry::sample_ref(i);
         assert_eq!(reading.as_ref(), by_ref, "reading {i}");
         owned.reset();
         let root = reading.build(&mut owned);
@@ -302,11 +301,32 @@ fn the_allocation_free_generator_gives_the_same_readings() {
         let table = root_as_telemetry(borrowed.finished_data()).unwrap();
         telemetry::check_ref(&by_ref, table).unwrap();
         if i > 0 {
-            let other = telemetry::sample_ref(i - 1, &mut scratch);
+            let other = telemetry::sample_ref(i - 1);
             assert!(
                 telemetry::check_ref(&other, table).is_err(),
                 "reading {i} is not {}",
                 i - 1
+            );
+        }
+    }
+}
+
+#[test]
+fn check_ref_names_every_sample_that_differs() {
+    let expected = Reading::sample(7);
+    let mut builder = FlatBufferBuilder::new();
+    for k in 0..expected.samples.len() {
+        for bit in [0, 22, 31] {
+            let mut changed = expected.clone();
+            changed.samples[k] = f32::from_bits(changed.samples[k].to_bits() ^ (1 << bit));
+            builder.reset();
+            let root = changed.build(&mut builder);
+            finish_telemetry_buffer(&mut builder, root);
+            let table = root_as_telemetry(builder.finished_data()).unwrap();
+            let err = telemetry::check_ref(&expected.as_ref(), table).unwrap_err();
+            assert!(
+                err.starts_with(&format!("samples[{k}]: ")),
+                "sample {k}, bit {bit}: {err}"
             );
         }
     }
