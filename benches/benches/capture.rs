@@ -21,16 +21,35 @@
 //! messages. Checks: every iteration must leave the writer's counters
 //! exactly [`MESSAGES`] frames further, and the background writer's stats
 //! must add up (nothing dropped, refused or discarded).
+//!
+//! `telemetry/<stage>` times, on one thread and with hot caches, what each
+//! stage of the main job (`telemetry_demo`) costs per message, over the
+//! demo's own readings ([`STAGE_READINGS`] of them, 262 bytes on average):
+//! `generate` (`sample_ref`), `build` (generating, building and finishing
+//! the FlatBuffer), `crc32` (the checksum of a payload), `verifier` (the
+//! FlatBuffers verifier, `root_as_telemetry`) and `check` (verifier plus
+//! comparing every field with the regenerated reading, what the demo's
+//! follower and replay do per message). The sum bounds how many messages
+//! per second the demo can capture on a given number of cores.
 
 use core::hint::black_box;
 use std::io::{self, BufWriter};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use flatstream::{ChecksumFramer, Crc32, StreamWriter};
+use flatstream::flatbuffers::FlatBufferBuilder;
+use flatstream::{Checksum, ChecksumFramer, Crc32, StreamWriter};
 use flatstream_capture::{BackgroundWriter, CaptureOptions, CapturePosition, CaptureSink, Result};
+
+#[path = "../../crates/flatstream/schema/telemetry.rs"]
+mod telemetry;
+
+use telemetry::{check_ref, finish_telemetry_buffer, root_as_telemetry, sample_ref};
 
 /// Messages per iteration.
 const MESSAGES: u64 = 10_000;
+
+/// The readings per iteration of the `telemetry/<stage>` rows.
+const STAGE_READINGS: u64 = 4096;
 
 /// A sink that frames with CRC-32 into a `BufWriter` over `io::sink()`.
 struct NullSink(StreamWriter<BufWriter<io::Sink>, ChecksumFramer<Crc32>>);
@@ -112,5 +131,63 @@ fn capture(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, capture);
+/// Builds reading `i` in `builder` and finishes it.
+fn build(builder: &mut FlatBufferBuilder<'_>, i: u64) {
+    builder.reset();
+    let root = sample_ref(i).build(builder);
+    finish_telemetry_buffer(builder, root);
+}
+
+fn stages(c: &mut Criterion) {
+    let mut group = c.benchmark_group("telemetry");
+    group.throughput(Throughput::Elements(STAGE_READINGS));
+    let mut builder = FlatBufferBuilder::with_capacity(1024);
+    let payloads: Vec<Vec<u8>> = (0..STAGE_READINGS)
+        .map(|i| {
+            build(&mut builder, i);
+            builder.finished_data().to_vec()
+        })
+        .collect();
+
+    group.bench_function("generate", |b| {
+        b.iter(|| {
+            for i in 0..STAGE_READINGS {
+                black_box(sample_ref(black_box(i)));
+            }
+        });
+    });
+    group.bench_function("build", |b| {
+        b.iter(|| {
+            for i in 0..STAGE_READINGS {
+                build(&mut builder, black_box(i));
+                black_box(builder.finished_data());
+            }
+        });
+    });
+    group.bench_function("crc32", |b| {
+        b.iter(|| {
+            for payload in &payloads {
+                black_box(Crc32.checksum(black_box(payload)));
+            }
+        });
+    });
+    group.bench_function("verifier", |b| {
+        b.iter(|| {
+            for payload in &payloads {
+                black_box(root_as_telemetry(black_box(payload)).expect("a valid Telemetry"));
+            }
+        });
+    });
+    group.bench_function("check", |b| {
+        b.iter(|| {
+            for (i, payload) in (0..).zip(&payloads) {
+                let table = root_as_telemetry(black_box(payload)).expect("a valid Telemetry");
+                check_ref(&sample_ref(i), table).expect("the reading that was built");
+            }
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, capture, stages);
 criterion_main!(benches);

@@ -19,7 +19,11 @@
 //! generate, build, submit (the queue), frame+write and sync (the I/O
 //! thread), read and verify (the replay). Stage times are sampled on
 //! every 16th message and scaled, so that the clock does not cost more than
-//! the work it measures. The program fails (non-zero exit) on any mismatch.
+//! the work it measures. They are wall-clock times: while more threads are
+//! busy than there are cores (producers, the I/O thread and the follower on
+//! two cores), they include the time a thread waited for a core, so they add
+//! up to more than the elapsed time. The program fails (non-zero exit) on
+//! any mismatch.
 //!
 //! ```text
 //! cargo run --release -p flatstream --features crc32 --example telemetry_demo -- 1000000
@@ -503,7 +507,10 @@ fn report(
         )?;
     }
     writeln!(out)?;
-    writeln!(out, "stage breakdown (thread time, per message):")?;
+    writeln!(
+        out,
+        "stage breakdown (wall time per message, sampled; includes waiting for a core):"
+    )?;
     let sampled = |c: &AtomicU64| {
         Duration::from_nanos(c.load(Ordering::Relaxed)).mul_f64(SAMPLE_EVERY as f64)
     };
