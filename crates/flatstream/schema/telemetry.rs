@@ -343,14 +343,13 @@ pub(crate) fn check_ref(expected: &ReadingRef<'_>, table: Telemetry<'_>) -> Resu
     // One pass over the raw little-endian bytes, bit for bit and without an
     // early exit; the slower element-wise walk runs only to name the first
     // difference.
-    let differ =
-        samples
-            .bytes()
-            .chunks_exact(4)
-            .zip(expected.samples)
-            .fold(0, |differ, (got, want)| {
-                differ | (u32::from_le_bytes([got[0], got[1], got[2], got[3]]) ^ want.to_bits())
-            });
+    let (words, _) = samples.bytes().as_chunks::<4>();
+    let differ = words
+        .iter()
+        .zip(expected.samples)
+        .fold(0, |differ, (got, want)| {
+            differ | (u32::from_le_bytes(*got) ^ want.to_bits())
+        });
     if differ == 0 {
         return Ok(());
     }
