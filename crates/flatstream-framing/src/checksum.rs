@@ -54,7 +54,19 @@ impl<C: Checksum> Framer for ChecksumFramer<C> {
     fn encode_header(&mut self, payload: &[u8], header: &mut [u8]) -> Result<()> {
         crate::encode_length(payload, header)?;
         let value = self.checksum.checksum(payload);
-        wire::write_le(value, C::SIZE, &mut header[wire::LENGTH_PREFIX_LEN..]);
+        if C::SIZE >= 4 {
+            // The length and the checksum's first 4 bytes go out as one
+            // 8-byte store. A writer copies the header with 8-byte loads,
+            // and a load that straddles two narrower stores still in flight
+            // cannot take its bytes from them: the CPU waits for both to
+            // reach the cache (a store-forwarding stall of ~10 cycles per
+            // frame, half the cost of a 64-byte XXH3 frame).
+            let prefix = wire::read_le(&header[..wire::LENGTH_PREFIX_LEN]);
+            wire::write_le(prefix | (value << 32), 8, header);
+            wire::write_le(value >> 32, C::SIZE - 4, &mut header[8..]);
+        } else {
+            wire::write_le(value, C::SIZE, &mut header[wire::LENGTH_PREFIX_LEN..]);
+        }
         Ok(())
     }
 }

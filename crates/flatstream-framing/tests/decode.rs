@@ -32,6 +32,51 @@ fn default_frame_is_length_then_payload() {
     assert_eq!(frame(DefaultFramer, &[7; 300])[..4], [0x2C, 0x01, 0, 0]);
 }
 
+/// A checksum of `N` bytes whose every byte differs (and depends on the
+/// payload's length), so a byte written to the wrong place shows.
+#[derive(Debug, Clone, Copy, Default)]
+struct Wide<const N: usize>;
+
+impl<const N: usize> Checksum for Wide<N> {
+    const SIZE: usize = N;
+    const NAME: &'static str = "WIDE";
+    fn checksum(&self, payload: &[u8]) -> u64 {
+        let bytes: [u8; 8] =
+            core::array::from_fn(|k| u8::try_from((payload.len() * 8 + k + 1) % 251).unwrap_or(0));
+        let value = u64::from_le_bytes(bytes);
+        if N == 8 {
+            value
+        } else {
+            value & ((1 << (8 * N)) - 1)
+        }
+    }
+}
+
+/// The header of every checksum width, laid out by hand: the length, then
+/// the checksum's low `N` bytes, little-endian.
+fn header_is_length_then_checksum<const N: usize>() {
+    for len in [0usize, 1, 4, 63, 64, 255, 256, 65_536 + 7] {
+        let payload = vec![0xA5; len];
+        let mut expected = u32::try_from(len).expect("small").to_le_bytes().to_vec();
+        expected.extend_from_slice(&Wide::<N>.checksum(&payload).to_le_bytes()[..N]);
+        let framed = frame(ChecksumFramer::new(Wide::<N>), &payload);
+        assert_eq!(framed[..4 + N], expected[..], "width {N}, length {len}");
+        assert_eq!(framed[4 + N..], payload[..], "width {N}, length {len}");
+    }
+}
+
+#[test]
+fn every_checksum_width_is_laid_out_length_then_checksum() {
+    header_is_length_then_checksum::<1>();
+    header_is_length_then_checksum::<2>();
+    header_is_length_then_checksum::<3>();
+    header_is_length_then_checksum::<4>();
+    header_is_length_then_checksum::<5>();
+    header_is_length_then_checksum::<6>();
+    header_is_length_then_checksum::<7>();
+    header_is_length_then_checksum::<8>();
+}
+
 #[test]
 fn checksum_frame_is_length_checksum_payload() {
     assert_eq!(
