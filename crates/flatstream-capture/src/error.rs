@@ -96,6 +96,21 @@ pub enum Error {
         /// The sequence number of the last missing segment.
         last: u64,
     },
+    /// A segment ended before the next one's first message: messages
+    /// `first` to `end` (end excluded) are missing between them (the
+    /// earlier segment was truncated, for example by a recovery that cut a
+    /// damaged tail, or emptied). Reading goes on with segment `segment`.
+    #[error(
+        "messages {first} to {end} (end excluded) are lost: the segment before segment {segment} ends at message {first}, but segment {segment} starts at message {end}"
+    )]
+    MessagesLost {
+        /// The sequence number of the segment after the gap.
+        segment: u64,
+        /// The number of the first missing message.
+        first: u64,
+        /// The number of the first message after the gap.
+        end: u64,
+    },
 }
 
 impl Error {

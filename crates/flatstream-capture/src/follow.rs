@@ -97,7 +97,10 @@ const OPEN_ATTEMPTS: u32 = 3;
 /// segment; deleted while it is read, it is read to its end all the same
 /// (through the file the follower holds), and a segment later listed with
 /// its number is read too. Segments deleted before the follower reached
-/// them are reported once, as [`Error::SegmentsGone`].
+/// them are reported once, as [`Error::SegmentsGone`], and a segment that
+/// ends before the next one's first message (cut short, at a frame
+/// boundary or by damage the follower reported) as [`Error::MessagesLost`],
+/// naming the missing messages: nothing is skipped silently.
 ///
 /// Once warm, reading a message allocates nothing: one buffer per segment
 /// (or file) is reused.
@@ -163,6 +166,9 @@ pub struct Follower<D> {
     /// segment listed later with that sequence number is read unless it
     /// has the same header (the same segment under another name).
     vanished: Option<(u64, Option<StreamHeader>)>,
+    /// A segment was read to its end and left: the next one entered must
+    /// start at message `carried` (its header says where it starts).
+    check_succession: bool,
     /// Ends waiting, from any thread.
     stop: StopHandle,
 }
@@ -326,6 +332,7 @@ impl<D: Deframer + Clone> Follower<D> {
             pending: None,
             idle_polls: 0,
             vanished: None,
+            check_succession: false,
             stop: StopHandle::new(),
         };
         if is_dir {
@@ -766,10 +773,13 @@ impl<D: Deframer + Clone> Follower<D> {
     /// segment with its number, if one is listed).
     fn leave(&mut self) {
         if let Some(current) = self.current.take() {
-            self.carried = current.next_message();
+            // The furthest message reached: a segment passed over
+            // unread (one renamed by hand, listed again) numbers nothing.
+            self.carried = current.next_message().max(self.carried);
             self.between = current.position();
             self.want = Some(current.sequence.saturating_add(1));
             self.resume = None;
+            self.check_succession = self.is_dir;
             self.vanished = current
                 .vanished
                 .then(|| (current.sequence, current.header().cloned()));
@@ -807,7 +817,46 @@ impl<D: Deframer + Clone> Follower<D> {
             }
         }
         self.enter_listed(found, attempts)?;
+        self.check_succession()?;
         Ok(true)
+    }
+
+    /// After the segment that follows one read to its end was entered: its
+    /// first message must be where that one ended, or the messages in
+    /// between are lost ([`Error::MessagesLost`], reported once; reading
+    /// goes on with it).
+    fn check_succession(&mut self) -> Result<()> {
+        let Some(current) = self.current.as_ref() else {
+            // Not entered yet (renamed meanwhile): checked when it is.
+            return Ok(());
+        };
+        if !core::mem::take(&mut self.check_succession) {
+            return Ok(());
+        }
+        let Some(first) = current
+            .header()
+            .and_then(|h| h.metadata(META_FIRST_MESSAGE))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            return Ok(());
+        };
+        let ended = self.carried;
+        if first > ended {
+            return Err(Error::MessagesLost {
+                segment: current.sequence,
+                first: ended,
+                end: first,
+            });
+        }
+        if first < ended {
+            return Err(Error::Invalid {
+                path: current.path.clone(),
+                reason: format!(
+                    "its header says it starts at message {first}, but the segment before it ended at message {ended}"
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Segments `first` up to (not including) `later` were deleted: reads
@@ -816,6 +865,7 @@ impl<D: Deframer + Clone> Follower<D> {
         let last = later.sequence.saturating_sub(1);
         self.want = Some(later.sequence);
         self.resume = None;
+        self.check_succession = false;
         self.between = CapturePosition {
             segment: later.sequence,
             frame: 0,

@@ -515,6 +515,54 @@ fn segments_deleted_before_they_were_read_are_reported_once() {
 }
 
 #[test]
+fn a_closed_segment_cut_at_a_frame_boundary_is_reported_as_lost_messages() {
+    // Segments of 3, 4 and 3 messages (0-2, 3-6, 7-9); the middle one is cut
+    // after each of its frames in turn (after its header: all 4 lost; 0
+    // bytes: emptied, header and all).
+    let layout = TempDir::new("cut-layout");
+    let segments = write_closed_segments(&layout.0, &[3, 4, 3]);
+    let middle = fs::read(&segments[1].0).expect("read");
+    let mut cuts: Vec<(u64, u64)> = segments[1].1.iter().copied().zip(3..).collect();
+    cuts.push((0, 3));
+    for (cut, kept_until) in cuts {
+        let dir = TempDir::new("cut");
+        let paths = write_closed_segments(&dir.0, &[3, 4, 3]);
+        fs::write(&paths[1].0, &middle[..usize::try_from(cut).expect("small")]).expect("cut");
+
+        let mut follower = Follower::open(&dir.0, deframer())
+            .expect("open")
+            .with_follow(false);
+        let mut got = Vec::new();
+        let error = loop {
+            match follower.next() {
+                Ok(Some(m)) => got.push(m.to_vec()),
+                Ok(None) => panic!("cut at {cut}: the loss was not reported"),
+                Err(error) => break error,
+            }
+        };
+        let expected: Vec<_> = (0..kept_until).map(payload).collect();
+        assert_eq!(got, expected, "cut at {cut}: every message before the cut");
+        assert!(
+            matches!(error, Error::MessagesLost { segment: 2, first, end: 7 } if first == kept_until),
+            "cut at {cut}: {error:?}"
+        );
+        let shown = error.to_string();
+        assert!(
+            shown.contains(&format!(
+                "messages {kept_until} to 7 (end excluded) are lost"
+            )),
+            "{shown}"
+        );
+        // Reported once; then the rest, numbered by the next header.
+        assert_eq!(follower.next_message(), 7);
+        assert_eq!(
+            read_rest(&mut follower),
+            (7..10).map(payload).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
 fn damage_in_a_segment_is_an_error_naming_that_file() {
     let dir = TempDir::new("damage");
     let closed = write_closed_segments(&dir.0, &[3, 3, 3, 3, 3]);
@@ -585,12 +633,37 @@ fn damage_in_a_segment_is_an_error_naming_that_file() {
         matches!(too_large.kind(), ErrorKind::FrameTooLarge { .. }),
         "{too_large:?}"
     );
-    // The rest of segment 3 cannot be found: on with segment 4.
+    // The rest of segment 3 cannot be found: on with segment 4, whose
+    // header says how many messages that cost.
+    let lost = follower.next().expect_err("the messages lost are counted");
+    assert!(
+        matches!(
+            lost,
+            Error::MessagesLost {
+                segment: 4,
+                first: 10,
+                end: 12
+            }
+        ),
+        "{lost:?}"
+    );
     read(&mut follower, 12..14);
     let torn = next_error(&mut follower, seg4, offsets4[2], 3);
     assert!(
         torn.is_unexpected_eof(),
         "a torn tail in a closed segment: {torn:?}"
+    );
+    let lost = follower.next().expect_err("the messages lost are counted");
+    assert!(
+        matches!(
+            lost,
+            Error::MessagesLost {
+                segment: 5,
+                first: 14,
+                end: 15
+            }
+        ),
+        "{lost:?}"
     );
     read(&mut follower, 15..16);
     let in_open = next_error(&mut follower, &open.segment.path, open.offsets[1], 2);

@@ -197,6 +197,7 @@ pub fn capture_error(error: &flatstream_capture::Error) -> Error {
         E::Invalid { path, reason } => {
             Error::damaged(format!("{}: {}", shown(path), crate::error::escape(reason)))
         }
+        E::MessagesLost { .. } => Error::damaged(error.to_string()),
         E::SegmentsGone { first, last } => Error::damaged(format!(
             "segments {first} to {last} were deleted (by retention, or by hand) before they were read: their messages are lost to this reader"
         )),

@@ -211,6 +211,25 @@ fn cat_dir_stops_at_damage_naming_the_segment() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
+#[test]
+fn cat_dir_reports_messages_lost_to_a_segment_cut_at_a_frame_boundary() {
+    let dir = TempDir::new().unwrap();
+    capture(dir.path(), 12, 4);
+    // What `recover` leaves of a closed segment whose tail was damaged: its
+    // last frame gone, at a frame boundary, every frame left intact.
+    let second = segments(dir.path())[1].path.clone();
+    let bytes = fs::read(&second).unwrap();
+    let frame_len = 8 + payload(7).len();
+    fs::write(&second, &bytes[..bytes.len() - frame_len]).unwrap();
+
+    let output = run(&["cat", path_str(dir.path())], 1);
+    assert_eq!(stdout_of(&output), hex_lines(0..7));
+    assert_eq!(
+        stderr_of(&output),
+        "flatstream: error: messages 7 to 8 (end excluded) are lost: the segment before segment 2 ends at message 7, but segment 2 starts at message 8\n"
+    );
+}
+
 // ---------------------------------------------------------------- --from-frame
 
 #[test]
