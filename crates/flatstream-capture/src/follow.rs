@@ -54,7 +54,7 @@ use flatstream_core::{
 };
 
 use crate::error::{Error, IoContext, Result};
-use crate::segment::{META_FIRST_MESSAGE, Segment};
+use crate::segment::{META_FIRST_MESSAGE, Segment, open_regular};
 use crate::sink::CapturePosition;
 
 /// How long a [`Follower`] waits, at the end of what was written, before it
@@ -913,7 +913,7 @@ impl<D: Deframer + Clone> Follower<D> {
         open: Option<Segment>,
         resume: Option<CapturePosition>,
     ) -> Result<()> {
-        let mut file = File::open(&path).at(&path)?;
+        let mut file = open_regular(&path)?;
         let mut buffer = ReadBuffer::new(self.deframer.clone());
         let mut resumed_header = None;
         if let Some(at) = resume.filter(|at| at.offset != 0 || at.frame != 0) {

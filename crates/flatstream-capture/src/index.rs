@@ -85,7 +85,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::follow::{
     header_of, is_zero, zero_fill_at, zero_fill_error, zero_fill_in, zero_frame_at,
 };
-use crate::segment::{self, META_FIRST_MESSAGE, META_SEQUENCE, OPEN_SUFFIX, Segment};
+use crate::segment::{self, META_FIRST_MESSAGE, META_SEQUENCE, OPEN_SUFFIX, Segment, open_regular};
 use crate::sink::CapturePosition;
 
 /// A message's timestamp, read from its payload: nanoseconds since the Unix
@@ -541,7 +541,7 @@ impl SegmentIndex {
             path: index_path.to_path_buf(),
             reason,
         };
-        let mut file = File::open(index_path).at(index_path)?;
+        let mut file = open_regular(index_path)?;
         let len = file.metadata().at(index_path)?.len();
         let min = (HEADER_LEN + CRC_LEN) as u64;
         if len < min {
@@ -1023,7 +1023,7 @@ fn file_head<D: Deframer>(
 ) -> Result<Option<Head>> {
     stats.headers_read += 1;
     let header_len = deframer.header_len();
-    let file = File::open(path).at(path)?;
+    let file = open_regular(path)?;
     let mut reader = StreamReader::new(file, deframer);
     let found = reader
         .header()
@@ -1037,7 +1037,7 @@ fn file_head<D: Deframer>(
     // A segment without a header: one still being written, or a broken one.
     // Zero fill where its header goes is a header that has not landed.
     let zero_fill = || {
-        let mut file = File::open(path).at(path)?;
+        let mut file = open_regular(path)?;
         zero_frame_at(&mut file, 0, header_len).at(path)
     };
     let incomplete = match reader.read_message() {
@@ -1167,7 +1167,7 @@ impl<D: Deframer> Frames for FileFrames<'_, D> {
                 Err(zero_fill_error(path, at))
             }
         };
-        let mut file = File::open(path).at(path)?;
+        let mut file = open_regular(path)?;
         file.seek(SeekFrom::Start(from.offset)).at(path)?;
         let mut buffer = ReadBuffer::new(&mut *self.deframer).starting_at(from);
         let mut message = message;

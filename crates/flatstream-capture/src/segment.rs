@@ -214,6 +214,18 @@ impl DirLock {
     }
 }
 
+/// Opens a segment or sidecar for reading, if it is a regular file: a FIFO
+/// would block the open until a writer came (and a follower would hang on
+/// it), a device has no end. The file is judged again once open, in case
+/// it was replaced in between.
+pub(crate) fn open_regular(path: &Path) -> Result<File> {
+    let refuse = |e: flatstream_core::Error| Error::stream(path, e);
+    flatstream_core::ensure_regular_file(&std::fs::metadata(path).at(path)?).map_err(refuse)?;
+    let file = File::open(path).at(path)?;
+    flatstream_core::ensure_regular_file(&file.metadata().at(path)?).map_err(refuse)?;
+    Ok(file)
+}
+
 /// Makes the entries of `dir` (created, renamed, removed files) durable.
 ///
 /// # Errors

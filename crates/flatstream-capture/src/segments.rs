@@ -33,7 +33,8 @@ use flatstream_core::{
 use crate::error::{Error, IoContext, Result};
 use crate::index::{IndexBuilder, IndexOptions, build_index};
 use crate::segment::{
-    self, DirLock, META_FIRST_MESSAGE, META_SEQUENCE, META_START, Segment, format_utc, sync_dir,
+    self, DirLock, META_FIRST_MESSAGE, META_SEQUENCE, META_START, Segment, format_utc,
+    open_regular, sync_dir,
 };
 use crate::sink::{CapturePosition, CaptureSink, ChecksOnly, FILE_BUFFER};
 
@@ -1199,7 +1200,7 @@ fn after(path: &Path, sequence: u64, first: u64, messages: u64) -> Result<(u64, 
 
 /// Reads the segment at `path`: its header, and how many messages follow.
 fn summarize<D: Deframer>(path: &Path, deframer: D) -> Result<Summary> {
-    let file = File::open(path).at(path)?;
+    let file = open_regular(path)?;
     let mut reader = StreamReader::new(file, deframer).with_max_frame_len(wire::MAX_WIRE_FRAME_LEN);
     let header = reader
         .header()

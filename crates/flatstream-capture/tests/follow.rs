@@ -562,6 +562,68 @@ fn a_closed_segment_cut_at_a_frame_boundary_is_reported_as_lost_messages() {
     }
 }
 
+/// Makes a FIFO at `path` (replacing what is there).
+#[cfg(unix)]
+fn make_fifo(path: &Path) {
+    let _ = fs::remove_file(path);
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+/// A FIFO where a segment or a sidecar index belongs is refused at once,
+/// naming it: opening one for reading would block until a writer came.
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_a_capture_directory_is_refused_not_waited_on() {
+    let dir = TempDir::new("fifo");
+    let segments = write_closed_segments(&dir.0, &[3, 3, 3]);
+    let listed = flatstream_capture::segment::list(&dir.0).expect("list");
+    // A sidecar that is a FIFO: the seek reads the segment instead.
+    make_fifo(&listed[1].index_path());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = dir.0.clone();
+    thread::spawn(move || {
+        let _ = tx.send(
+            flatstream_capture::seek_to_message(&path, deframer(), 4).map_err(|e| e.to_string()),
+        );
+    });
+    let at = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the seek does not hang on the FIFO")
+        .expect("seek by scanning");
+    assert_eq!((at.segment, at.offset), (1, segments[1].1[1]));
+    // A segment that is a FIFO: an error naming it, promptly.
+    make_fifo(&segments[1].0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = dir.0.clone();
+    thread::spawn(move || {
+        let mut follower = Follower::open(&path, deframer())
+            .expect("open")
+            .with_follow(false);
+        let mut read = 0;
+        let error = loop {
+            match follower.next() {
+                Ok(Some(_)) => read += 1,
+                Ok(None) => break None,
+                Err(error) => break Some(error),
+            }
+        };
+        let _ = tx.send((read, error.map(|e| e.to_string())));
+    });
+    let (read, error) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the follower does not hang on the FIFO");
+    assert_eq!(read, 3, "the segment before it");
+    let error = error.expect("an error");
+    assert!(
+        error.contains(&segments[1].0.display().to_string()) && error.contains("FIFO"),
+        "{error}"
+    );
+}
+
 #[test]
 fn damage_in_a_segment_is_an_error_naming_that_file() {
     let dir = TempDir::new("damage");

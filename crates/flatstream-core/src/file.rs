@@ -6,7 +6,27 @@ use crate::{ErrorKind, Result};
 
 /// Refuses anything but a regular file: a FIFO would block (or never end),
 /// a device or a `/proc` file has no stable length, a directory no bytes.
-pub(crate) fn ensure_regular(metadata: &Metadata) -> Result<()> {
+///
+/// What the mmap reader and [`recover_file_for_append`](crate::recover_file_for_append)
+/// check before they touch a file; for other readers of stream files (a
+/// capture's segments and indexes), before they open one: opening a FIFO
+/// for reading blocks until a writer comes.
+///
+/// # Errors
+///
+/// [`ErrorKind::NotRegularFile`] naming what the file is instead.
+///
+/// # Examples
+///
+/// ```
+/// use flatstream_core::{ErrorKind, ensure_regular_file};
+///
+/// let dir = std::env::temp_dir();
+/// let err = ensure_regular_file(&std::fs::metadata(&dir)?).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::NotRegularFile { file_type: "directory" }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn ensure_regular_file(metadata: &Metadata) -> Result<()> {
     let file_type = metadata.file_type();
     if file_type.is_file() {
         return Ok(());

@@ -52,6 +52,8 @@ pub use crate::slice::{Positioned, SliceReader, TypedSlice};
 pub use crate::typed::{APPARENT_SIZE_FACTOR, RootType, verifier_options_for, verify_root};
 
 #[cfg(feature = "std")]
+pub use crate::file::ensure_regular_file;
+#[cfg(feature = "std")]
 pub use crate::read_buffer::ReadBuffer;
 #[cfg(feature = "std")]
 pub use crate::reader::{

@@ -121,7 +121,7 @@ impl MmapStream {
     #[allow(unsafe_code)]
     pub unsafe fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        crate::file::ensure_regular(&std::fs::metadata(path)?)?;
+        crate::file::ensure_regular_file(&std::fs::metadata(path)?)?;
         let file = File::open(path)?;
         // SAFETY: the caller's guarantee, passed on unchanged.
         unsafe { Self::from_file(&file) }
@@ -161,7 +161,7 @@ impl MmapStream {
     #[allow(unsafe_code)]
     pub unsafe fn from_file(file: &File) -> Result<Self> {
         let metadata = file.metadata()?;
-        crate::file::ensure_regular(&metadata)?;
+        crate::file::ensure_regular_file(&metadata)?;
         if metadata.len() == 0 {
             return Ok(MmapStream { map: None });
         }

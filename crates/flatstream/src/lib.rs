@@ -11,9 +11,9 @@ pub use flatstream_core::{
     MemoryPolicy, Messages, MonotonicClock, Position, Positioned, ReadBuffer, RecoverOptions,
     Recovery, Region, Result, RootType, Salvage, ShrinkAbove, SliceReader, Step, StreamHeader,
     StreamReader, StreamSerialize, StreamWriter, Tail, TypedMessages, TypedSlice, decode,
-    encode_header_checked, finished_payload, flatbuffers, recover, recover_file_for_append,
-    recover_file_for_append_with, recover_slice, recover_with, root_type, verifier_options_for,
-    verify_root, wire,
+    encode_header_checked, ensure_regular_file, finished_payload, flatbuffers, recover,
+    recover_file_for_append, recover_file_for_append_with, recover_slice, recover_with, root_type,
+    verifier_options_for, verify_root, wire,
 };
 #[doc(inline)]
 pub use flatstream_framing::{

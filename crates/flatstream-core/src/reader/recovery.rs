@@ -157,7 +157,7 @@ pub fn recover_file_for_append_with<D: Deframer>(
 ) -> Result<(File, Recovery)> {
     let path = path.as_ref();
     if let Ok(metadata) = std::fs::metadata(path) {
-        crate::file::ensure_regular(&metadata)?;
+        crate::file::ensure_regular_file(&metadata)?;
     }
     let mut file = OpenOptions::new()
         .read(true)
@@ -165,7 +165,7 @@ pub fn recover_file_for_append_with<D: Deframer>(
         .create(true)
         .truncate(false)
         .open(path)?;
-    crate::file::ensure_regular(&file.metadata()?)?;
+    crate::file::ensure_regular_file(&file.metadata()?)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => return Err(ErrorKind::Locked.into()),
