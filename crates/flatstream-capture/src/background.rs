@@ -158,8 +158,10 @@ impl CaptureOptions {
     }
 
     /// The largest payload `submit` accepts (it refuses larger ones before
-    /// queueing them). Keep it at most the sink's framer's limit: a payload
-    /// the sink refuses stops the writer.
+    /// queueing them, with [`flatstream_core::ErrorKind::FrameTooLarge`]).
+    /// The sink's own limit ([`CaptureSink::max_payload_len`]) applies too,
+    /// whichever is smaller: a payload the sink would refuse never reaches
+    /// the I/O thread.
     #[must_use]
     pub fn max_frame_len(mut self, max_frame_len: usize) -> Self {
         self.max_frame_len = max_frame_len;
@@ -514,7 +516,10 @@ impl BackgroundWriter {
     /// # Errors
     ///
     /// [`Error::Io`] when the thread cannot be started.
-    pub fn spawn<S: CaptureSink + 'static>(sink: S, options: CaptureOptions) -> Result<Self> {
+    pub fn spawn<S: CaptureSink + 'static>(sink: S, mut options: CaptureOptions) -> Result<Self> {
+        // What the sink would refuse is refused by `submit`: on the I/O
+        // thread, a refusal would stop the writer.
+        options.max_frame_len = options.max_frame_len.min(sink.max_payload_len());
         let shared = Arc::new(Shared {
             options,
             in_flight: AtomicUsize::new(0),

@@ -803,14 +803,22 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
         }
     }
 
+    /// The largest message: the user's limit or the framer's, if smaller.
+    fn payload_limit(&self) -> usize {
+        let framer = self
+            .writer
+            .as_ref()
+            .map_or(usize::MAX, |w| w.framer().max_frame_len());
+        self.max_payload_len.min(framer)
+    }
+
     /// Refuses `payload` as the stream writer would (too large for the
     /// user's limit or the framer's, empty or all zero bytes), before any
     /// rotation or new segment is done for it: a refused message must leave
     /// no trace, not even an empty segment.
     fn check_payload(&mut self, payload: &[u8]) -> Result<()> {
-        let max_payload_len = self.max_payload_len;
+        let limit = self.payload_limit();
         let writer = self.stream()?;
-        let limit = max_payload_len.min(writer.framer().max_frame_len());
         let at = Position {
             offset: writer.bytes_written(),
             frame: writer.frames_written(),
@@ -1137,6 +1145,12 @@ impl<F: Framer + Send, D: Deframer + Clone + Send> CaptureSink for SegmentWriter
     /// The open segment's sequence number, and the frame index and byte
     /// offset of its next frame; with no segment open, where the next
     /// segment starts: its sequence number, frame 0, offset 0.
+    /// The limit of [`SegmentOptions::with_max_frame_len`] (2 GiB by
+    /// default), or the framer's own if smaller.
+    fn max_payload_len(&self) -> usize {
+        self.payload_limit()
+    }
+
     fn position(&self) -> CapturePosition {
         match (&self.open, &self.writer) {
             (Some(open), Some(writer)) => CapturePosition {

@@ -69,6 +69,15 @@ pub trait CaptureSink: Send {
     /// Where the next frame goes: the end of every frame written so far.
     fn position(&self) -> CapturePosition;
 
+    /// The largest payload [`write_payload`](CaptureSink::write_payload)
+    /// accepts. The [`BackgroundWriter`](crate::BackgroundWriter) refuses
+    /// larger ones in `Producer::submit`, so that a payload the sink would
+    /// refuse never reaches its I/O thread (where an error stops the
+    /// writer). No limit by default.
+    fn max_payload_len(&self) -> usize {
+        usize::MAX
+    }
+
     /// Lets a sink act on time while no frames arrive (rotate a segment
     /// whose age is up). Called by the writer thread when idle, at least as
     /// often as its sync interval, if any.
@@ -102,6 +111,9 @@ impl<S: CaptureSink + ?Sized> CaptureSink for Box<S> {
     }
     fn position(&self) -> CapturePosition {
         (**self).position()
+    }
+    fn max_payload_len(&self) -> usize {
+        (**self).max_payload_len()
     }
     fn tick(&mut self, now: SystemTime) -> Result<()> {
         (**self).tick(now)
@@ -232,6 +244,10 @@ impl<F: Framer + Send> CaptureSink for FileSink<F> {
             frame: self.writer.frames_written(),
             offset: self.writer.bytes_written(),
         }
+    }
+
+    fn max_payload_len(&self) -> usize {
+        self.writer.max_payload_len()
     }
 
     fn finish(&mut self) -> Result<()> {

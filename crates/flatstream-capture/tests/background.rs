@@ -9,6 +9,9 @@ extern crate alloc;
 #[path = "support/counting.rs"]
 mod counting;
 
+#[path = "support/common.rs"]
+mod common;
+
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -442,6 +445,58 @@ fn bad_payloads_are_refused_at_submit() {
     drop(producer);
     let stats = capture.close().expect("close");
     assert_eq!((stats.submitted, stats.written), (1, 1));
+}
+
+/// A payload over the sink's own limit (here a segment writer's) is
+/// refused at `submit` like one over the writer's: on the I/O thread it
+/// would stop the capture and lose everything after it.
+#[test]
+fn payloads_the_sink_would_refuse_are_refused_at_submit() {
+    use flatstream_capture::{Follower, SegmentOptions, SegmentWriter};
+    let _serial = ALLOC_TEST.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = common::TempDir::new("sink-limit");
+    let sink = SegmentWriter::open(
+        dir.path(),
+        common::framer(),
+        common::deframer(),
+        SegmentOptions::new().with_max_frame_len(100),
+    )
+    .expect("open");
+    assert_eq!(sink.max_payload_len(), 100);
+    let capture = BackgroundWriter::spawn(sink, CaptureOptions::new()).expect("spawn");
+    let mut producer = capture.producer();
+    let mut kept = Vec::new();
+    for i in 0..20u8 {
+        let payload = vec![i + 1; if i % 3 == 1 { 101 } else { 100 }];
+        match producer.submit(&payload) {
+            Ok(()) => kept.push(payload),
+            Err(err) => {
+                assert_eq!(payload.len(), 101, "{err}");
+                assert!(
+                    matches!(
+                        err.stream_error().map(flatstream::Error::kind),
+                        Some(flatstream::ErrorKind::FrameTooLarge {
+                            declared: 101,
+                            limit: 100
+                        })
+                    ),
+                    "{err}"
+                );
+            }
+        }
+    }
+    drop(producer);
+    let stats = capture.close().expect("nothing stopped the capture");
+    assert_eq!(kept.len(), 13, "7 of the 20 are over the limit");
+    assert_eq!((stats.submitted, stats.written), (13, 13));
+    let mut follower = Follower::open(dir.path(), common::deframer())
+        .expect("follow")
+        .with_follow(false);
+    let mut read = Vec::new();
+    while let Some(m) = follower.next().expect("an intact capture") {
+        read.push(m.to_vec());
+    }
+    assert_eq!(read, kept);
 }
 
 #[test]

@@ -890,14 +890,41 @@ fn payloads_at_and_over_max_frame_len() {
     assert!(segment::list(&dir.0).expect("list").len() >= 6);
 }
 
+/// A sink that hides its limit (`max_payload_len` left at its default), so
+/// that its refusals happen on the I/O thread.
+struct Unadvertised<S>(S);
+
+impl<S: flatstream_capture::CaptureSink> flatstream_capture::CaptureSink for Unadvertised<S> {
+    fn write_payload(&mut self, payload: &[u8]) -> flatstream_capture::Result<()> {
+        self.0.write_payload(payload)
+    }
+    fn flush(&mut self) -> flatstream_capture::Result<()> {
+        self.0.flush()
+    }
+    fn sync(&mut self) -> flatstream_capture::Result<()> {
+        self.0.sync()
+    }
+    fn position(&self) -> CapturePosition {
+        self.0.position()
+    }
+    fn finish(&mut self) -> flatstream_capture::Result<()> {
+        self.0.finish()
+    }
+}
+
 #[test]
 fn a_payload_the_sink_refuses_stops_the_writer_and_is_counted_as_discarded() {
     let _serial = serial();
     let dir = TempDir::new("sink-refuses");
     let writer = open_writer(&dir.0, SegmentOptions::new().with_max_frame_len(1000)).expect("open");
-    // The capture accepts more than its sink: documented to stop the writer.
-    let capture = BackgroundWriter::spawn(writer, CaptureOptions::new().max_frame_len(10_000))
-        .expect("spawn");
+    // A sink that refuses on the I/O thread what `submit` accepted (one that
+    // does not say its limit): documented to stop the writer. (A segment
+    // writer says it, and `submit` refuses: see background.rs.)
+    let capture = BackgroundWriter::spawn(
+        Unadvertised(writer),
+        CaptureOptions::new().max_frame_len(10_000),
+    )
+    .expect("spawn");
     let mut producer = capture.producer();
     producer.submit(&payload(0, 0)).expect("queued");
     producer

@@ -191,6 +191,36 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
         self
     }
 
+    /// The largest payload [`write_payload`](StreamWriter::write_payload)
+    /// accepts: the smaller of the limit set with
+    /// [`with_max_frame_len`](StreamWriter::with_max_frame_len) (2 GiB by
+    /// default) and the framer's own [`max_frame_len`](Framer::max_frame_len).
+    /// For a writer fed from elsewhere (a queue) to refuse a payload where
+    /// it is handed over, not where it is written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use flatstream_core::{Framer, Result, wire};
+    /// # #[derive(Debug)] struct DefaultFramer;
+    /// # impl Framer for DefaultFramer {
+    /// #     fn header_len(&self) -> usize { 4 }
+    /// #     fn encode_header(&mut self, p: &[u8], h: &mut [u8]) -> Result<()> {
+    /// #         wire::write_le(p.len() as u64, 4, h); Ok(())
+    /// #     }
+    /// # }
+    /// use flatstream_core::StreamWriter;
+    ///
+    /// let writer = StreamWriter::new(Vec::new(), DefaultFramer).with_max_frame_len(8);
+    /// assert_eq!(writer.max_payload_len(), 8);
+    /// ```
+    #[must_use]
+    pub fn max_payload_len(&self) -> usize {
+        self.sink
+            .max_frame_len
+            .min(self.sink.framer.max_frame_len())
+    }
+
     /// Whether to write payloads that are empty or all zero bytes (`false` by
     /// default: they are refused with [`ErrorKind::EmptyPayload`], before any
     /// byte is written).
