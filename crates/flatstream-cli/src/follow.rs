@@ -160,6 +160,11 @@ impl Reading<'_> {
         // In a directory, `--from-frame` past the end (following) waits for
         // that message; in a file it is a range of wire frame indices.
         let skip_below = self.options.from_frame.filter(|_| self.is_dir);
+        // `--from-time`: the seek lands on the first message at or after
+        // the time, or at the end when there is none yet; following, the
+        // messages that arrive later are held to it as well, until the
+        // first one that passes.
+        let mut before_time = self.options.from_time.zip(self.timestamp.cloned());
         let range = if self.is_dir {
             FrameRange::default()
         } else {
@@ -218,6 +223,12 @@ impl Reading<'_> {
             }
             if skip_below.is_some_and(|n| number < n) || !range.contains(frame_at.frame) {
                 continue;
+            }
+            if let Some((time, timestamp)) = &before_time {
+                if timestamp(&payload).is_none_or(|ts| ts < time.nanos) {
+                    continue;
+                }
+                before_time = None;
             }
             if self.is_dir && printer_segment != Some(after.segment) {
                 self.printer.path = self.segment_path(after.segment).to_owned();

@@ -628,6 +628,27 @@ fn follow_starts_where_a_seek_says() {
 }
 
 #[test]
+fn follow_from_a_time_past_the_end_holds_later_messages_to_it() {
+    let dir = TempDir::new().unwrap();
+    let mut writer = writer(dir.path(), 4, Some(header()), true);
+    write_slowly(&mut writer, 0..10);
+    let d = path_str(dir.path()).to_owned();
+    // No message is that late yet: the seek lands at the end, and the
+    // messages that arrive before the time are not printed either.
+    let mut follower = Followed::spawn(&["cat", "-f", "--from-time", &time_of(13, 0), &d]);
+    std::thread::sleep(Duration::from_millis(100));
+    write_slowly(&mut writer, 10..16);
+    for i in 13..16 {
+        assert_eq!(follower.line(), hex(&payload(i)), "message {i}");
+    }
+    follower.signal("INT");
+    let (code, stderr, rest) = follower.wait();
+    assert_eq!((code, stderr.as_str()), (Some(0), ""));
+    assert!(rest.is_empty(), "{rest:?}");
+    writer.finish().unwrap();
+}
+
+#[test]
 fn follow_a_stream_file_from_a_frame() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("s.fstream");
