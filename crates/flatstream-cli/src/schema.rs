@@ -13,7 +13,7 @@ use std::io::{self, Read as _};
 use std::path::Path;
 
 use flatstream::StreamHeader;
-use flatstream_capture::TimestampFn;
+use flatstream_capture::{GAP_FILE_IDENTIFIER, GapMarker, TimestampFn};
 use flatstream_reflect::{IntegerField, ReflectError, Root, Schema};
 
 use crate::error::{Error, Result};
@@ -164,6 +164,19 @@ struct ReflectRoot<'s> {
 }
 
 impl ReflectRoot<'_> {
+    /// The capture writer's own record of dropped messages (identifier
+    /// `"FSGP"`), in a stream of another schema's messages: not a message
+    /// of the schema, and not damage.
+    fn gap_marker(&self, payload: &[u8]) -> Option<GapMarker> {
+        if self
+            .identifier
+            .is_some_and(|id| id[..] == *GAP_FILE_IDENTIFIER.as_bytes())
+        {
+            return None;
+        }
+        GapMarker::decode(payload)
+    }
+
     /// Refuses a payload that carries another file identifier than the
     /// schema's.
     fn check_identifier(&self, payload: &[u8]) -> Result<(), String> {
@@ -193,6 +206,9 @@ impl Check for ReflectRoot<'_> {
     }
 
     fn verify(&self, payload: &[u8]) -> Result<(), String> {
+        if self.gap_marker(payload).is_some() {
+            return Ok(());
+        }
         self.check_identifier(payload)?;
         self.root
             .verify(payload)
@@ -200,6 +216,14 @@ impl Check for ReflectRoot<'_> {
     }
 
     fn write_json(&self, payload: &[u8], mut out: &mut dyn io::Write) -> Result<(), JsonError> {
+        if let Some(gap) = self.gap_marker(payload) {
+            return write!(
+                out,
+                "{{\"gap_marker\":{{\"dropped\":{},\"first_dropped_ns\":{},\"last_dropped_ns\":{},\"producer\":{}}}}}",
+                gap.dropped, gap.first_dropped_ns, gap.last_dropped_ns, gap.producer
+            )
+            .map_err(JsonError::Io);
+        }
         self.check_identifier(payload).map_err(JsonError::Invalid)?;
         self.root
             .write_json(payload, &mut out)

@@ -20,6 +20,7 @@ use crate::input::{self, Input};
 use crate::progress::{self, Progress};
 use crate::read::{self, End, ZeroRun, is_zero_frame};
 use crate::schema::{self, Check};
+use flatstream_capture::GapMarker;
 
 /// The most problems a report lists one by one; all are counted.
 pub const MAX_LISTED: usize = 1000;
@@ -117,6 +118,11 @@ pub struct VerifyReport {
     pub problems: Vec<Problem>,
     /// How many problems there are in all.
     pub problems_total: u64,
+    /// Gap markers among the frames: the capture writer's records of
+    /// messages it dropped (not damage).
+    pub gap_markers: u64,
+    /// Messages the gap markers say were dropped.
+    pub dropped: u64,
 }
 
 impl VerifyReport {
@@ -144,10 +150,18 @@ impl VerifyReport {
             ),
             false => plural(self.frames, "frame"),
         };
+        let gaps = match self.gap_markers {
+            0 => String::new(),
+            n => format!(
+                "; {}: {} dropped by the capture writer",
+                plural(n, "gap marker"),
+                plural(self.dropped, "message")
+            ),
+        };
         if self.is_intact() {
             let _ = writeln!(
                 out,
-                "{}: intact: {frames}, {} bytes; {checks}",
+                "{}: intact: {frames}, {} bytes; {checks}{gaps}",
                 escape(&self.file),
                 self.bytes
             );
@@ -199,6 +213,10 @@ struct Pass {
     zeros: ZeroRun,
     /// Whether damage (not a schema problem) was seen.
     damaged: bool,
+    /// Gap markers (the capture writer's records of dropped messages).
+    gap_markers: u64,
+    /// Messages those markers say were dropped.
+    dropped: u64,
 }
 
 /// Runs `verify` on the stream file `path`.
@@ -274,6 +292,8 @@ pub fn verify(path: &Path, options: &VerifyOptions) -> Result<VerifyReport> {
         schema_source: loaded.as_ref().map(|loaded| loaded.source.clone()),
         problems_total: pass.problems.total,
         problems: pass.problems.listed,
+        gap_markers: pass.gap_markers,
+        dropped: pass.dropped,
     })
 }
 
@@ -326,6 +346,10 @@ fn run<D: Deframer>(
                         .push(Problem::new(start, ProblemKind::Corrupt, what));
                 }
                 pass.frames += 1;
+                if let Some(gap) = GapMarker::decode(payload) {
+                    pass.gap_markers += 1;
+                    pass.dropped = pass.dropped.saturating_add(gap.dropped);
+                }
                 if let Some(check) = check
                     && let Err(why) = check.verify(payload)
                 {

@@ -185,6 +185,53 @@ fn cat_dir_prints_every_message_of_every_segment_in_order() {
 }
 
 #[test]
+fn gap_markers_are_printed_and_counted_not_called_damage() {
+    let dir = TempDir::new().unwrap();
+    let mut writer = writer(dir.path(), 100, Some(header()), false);
+    let gap = flatstream_capture::GapMarker {
+        dropped: 7,
+        first_dropped_ns: 11,
+        last_dropped_ns: 12,
+        producer: 3,
+    };
+    for i in 0..3 {
+        writer.write_payload(&payload(i)).unwrap();
+    }
+    // What a background writer with `gap_markers(true)` writes after drops.
+    writer.write_payload(&gap.encode()).unwrap();
+    for i in 3..5 {
+        writer.write_payload(&payload(i)).unwrap();
+    }
+    writer.finish().unwrap();
+    let d = path_str(dir.path());
+
+    let output = run(&["cat", d, "--json"], 0);
+    let lines: Vec<serde_json::Value> = stdout_of(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    assert_eq!(
+        lines[3],
+        serde_json::json!({"gap_marker": {"dropped": 7, "first_dropped_ns": 11, "last_dropped_ns": 12, "producer": 3}})
+    );
+    for (line, i) in lines[..3].iter().chain(&lines[4..]).zip(0..) {
+        assert_eq!(line["timestamp_ns"], timestamp(i), "message {i}");
+    }
+
+    let segment = segments(dir.path())[0].path.clone();
+    let output = run(&["verify", path_str(&segment)], 0);
+    let stdout = stdout_of(&output);
+    assert!(
+        stdout.contains("intact: 7 frames (a header and 6 messages)")
+            && stdout
+                .trim_end()
+                .ends_with("; 1 gap marker: 7 messages dropped by the capture writer"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn cat_dir_stops_at_damage_naming_the_segment() {
     let dir = TempDir::new().unwrap();
     capture(dir.path(), 12, 4);
