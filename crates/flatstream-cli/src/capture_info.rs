@@ -78,6 +78,30 @@ pub struct Messages {
     pub first: u64,
     /// One past the last complete message.
     pub end: u64,
+    /// Messages between `first` and `end` that no segment holds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub missing: u64,
+    /// Where they are missing, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<MessageGap>,
+}
+
+/// Messages missing between two segments: the earlier one ends before the
+/// later one's first message (it was cut short, emptied, or segments
+/// between them were deleted).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MessageGap {
+    /// The first missing message.
+    pub first: u64,
+    /// One past the last missing message.
+    pub end: u64,
+    /// The sequence number of the segment after the gap.
+    pub before_segment: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's signature")]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Segment start times, RFC 3339 in UTC.
@@ -222,6 +246,9 @@ fn scan<D: Deframer + Copy>(
     deframer: D,
     framing: Framing,
 ) -> Result<()> {
+    // Each closed segment's messages, where a valid index says (its check
+    // read the segment already).
+    let mut indexed = std::collections::HashMap::new();
     for segment in segments.iter().filter(|s| !s.open) {
         info.indexes.closed += 1;
         let name = segment.path.display().to_string();
@@ -236,7 +263,10 @@ fn scan<D: Deframer + Copy>(
                 reason: reason(&error),
             }),
             Ok(index) => match index.check(&segment.path, deframer) {
-                Ok(()) => info.indexes.valid += 1,
+                Ok(()) => {
+                    info.indexes.valid += 1;
+                    indexed.insert(segment.sequence, index.frames().saturating_sub(1));
+                }
                 Err(error) => info.indexes.bad.push(BadIndex {
                     segment: name,
                     reason: reason(&error),
@@ -248,6 +278,7 @@ fn scan<D: Deframer + Copy>(
         .first()
         .and_then(|s| first_message(s, framing).transpose())
         .transpose()?;
+    let gaps = gaps(segments, &indexed, deframer, framing)?;
     if let Some(last) = segments.last() {
         let path = capture::current_path(last);
         let (messages, end, bytes) = count(&path, deframer, framing)?;
@@ -255,6 +286,8 @@ fn scan<D: Deframer + Copy>(
             info.messages = Some(Messages {
                 first,
                 end: last_first.saturating_add(messages),
+                missing: gaps.iter().map(|g| g.end - g.first).sum(),
+                gaps,
             });
         }
         if last.open {
@@ -267,6 +300,39 @@ fn scan<D: Deframer + Copy>(
         }
     }
     Ok(())
+}
+
+/// Where a segment ends before the next one's first message (headers
+/// say where each starts; a valid index, or a scan, how many it holds).
+fn gaps<D: Deframer + Copy>(
+    segments: &[Segment],
+    indexed: &std::collections::HashMap<u64, u64>,
+    deframer: D,
+    framing: Framing,
+) -> Result<Vec<MessageGap>> {
+    let mut gaps = Vec::new();
+    let mut ended = None;
+    for (k, segment) in segments.iter().enumerate() {
+        let first = first_message(segment, framing)?;
+        if let (Some(ended), Some(first)) = (ended, first)
+            && ended < first
+        {
+            gaps.push(MessageGap {
+                first: ended,
+                end: first,
+                before_segment: segment.sequence,
+            });
+        }
+        if k + 1 == segments.len() {
+            break;
+        }
+        let held = match indexed.get(&segment.sequence) {
+            Some(&messages) => messages,
+            None => count(&capture::current_path(segment), deframer, framing)?.0,
+        };
+        ended = first.map(|first| first.saturating_add(held));
+    }
+    Ok(gaps)
 }
 
 /// What is wrong with an index, without the file name.
@@ -320,12 +386,32 @@ impl CaptureInfo {
         line(
             "messages",
             &match &self.messages {
-                Some(m) => format!(
-                    "{} to {} (end excluded): {}",
-                    m.first,
-                    m.end,
-                    plural(m.end.saturating_sub(m.first), "message")
-                ),
+                Some(m) => {
+                    let mut text = format!(
+                        "{} to {} (end excluded): {}",
+                        m.first,
+                        m.end,
+                        plural(
+                            m.end.saturating_sub(m.first).saturating_sub(m.missing),
+                            "message"
+                        )
+                    );
+                    if m.missing > 0 {
+                        let where_ = m
+                            .gaps
+                            .iter()
+                            .map(|g| {
+                                format!(
+                                    "{} to {} before segment {}",
+                                    g.first, g.end, g.before_segment
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        let _ = write!(text, "; {} missing ({where_})", m.missing);
+                    }
+                    text
+                }
                 None => "none".to_owned(),
             },
         );

@@ -275,6 +275,35 @@ fn cat_dir_reports_messages_lost_to_a_segment_cut_at_a_frame_boundary() {
         stderr_of(&output),
         "flatstream: error: messages 7 to 8 (end excluded) are lost: the segment before segment 2 ends at message 7, but segment 2 starts at message 8\n"
     );
+
+    // `info` counts what is held, and says what is missing where; so for a
+    // deleted segment.
+    let messages = |output: &std::process::Output| {
+        stdout_of(output)
+            .lines()
+            .find(|l| l.starts_with("messages:"))
+            .unwrap()
+            .to_owned()
+    };
+    let output = run(&["info", path_str(dir.path())], 0);
+    assert_eq!(
+        messages(&output),
+        "messages:     0 to 12 (end excluded): 11 messages; 1 missing (7 to 8 before segment 2)"
+    );
+    let third = TempDir::new().unwrap();
+    capture(third.path(), 12, 4);
+    fs::remove_file(&segments(third.path())[1].path).unwrap();
+    let output = run(&["info", path_str(third.path())], 0);
+    assert_eq!(
+        messages(&output),
+        "messages:     0 to 12 (end excluded): 8 messages; 4 missing (4 to 8 before segment 2)"
+    );
+    let output = run(&["info", "--json", path_str(third.path())], 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(&output)).unwrap();
+    assert_eq!(
+        json["messages"],
+        serde_json::json!({"first": 0, "end": 12, "missing": 4, "gaps": [{"first": 4, "end": 8, "before_segment": 2}]})
+    );
 }
 
 // ---------------------------------------------------------------- --from-frame
