@@ -78,9 +78,10 @@ impl FromStr for FrameRange {
         };
         let Some((start, end)) = s.split_once("..") else {
             let index = number(s)?;
+            // The last frame index there is: nothing after it to exclude.
             return Ok(FrameRange {
                 start: index,
-                end: Some(index.saturating_add(1)),
+                end: index.checked_add(1),
             });
         };
         let start = if start.trim().is_empty() {
@@ -89,7 +90,8 @@ impl FromStr for FrameRange {
             number(start)?
         };
         let end = match end.strip_prefix('=') {
-            Some(last) => Some(number(last)?.saturating_add(1)),
+            // `..=u64::MAX` is `..`: no frame index is past it.
+            Some(last) => number(last)?.checked_add(1),
             None if end.trim().is_empty() => None,
             None => Some(number(end)?),
         };
@@ -398,6 +400,25 @@ mod tests {
                 end: Some(1)
             })
         );
+        // The last frame index there is holds a frame, however it is asked.
+        let max = u64::MAX;
+        for last in [
+            format!("{max}"),
+            format!("{max}..={max}"),
+            format!("{max}.."),
+        ] {
+            let r = range(&last).expect("the last index");
+            assert_eq!(
+                r,
+                FrameRange {
+                    start: max,
+                    end: None
+                },
+                "{last}"
+            );
+            assert!(r.contains(max) && !r.is_past(max), "{last}");
+        }
+        assert_eq!(range(&format!("..={max}")), Ok(FrameRange::default()));
         assert!(range("a..b").is_err());
         assert!(range("-1").is_err());
         let r = FrameRange {
