@@ -796,6 +796,19 @@ fn index_builds_checks_and_rebuilds() {
     }
     let output = run(&["index", "--check", d], 0);
     assert_eq!(stdout_of(&output).matches(": valid (2 entries)").count(), 3);
+    // Checked against another interval, they are what `index --every 2`
+    // would rebuild: bad, and nothing changes.
+    let output = run(&["index", "--check", d, "--every", "2"], 1);
+    assert_eq!(
+        stdout_of(&output)
+            .matches(": bad: it was built with an entry every 4 messages, not 2")
+            .count(),
+        3,
+        "{}",
+        stdout_of(&output)
+    );
+    let output = run(&["index", "--check", d, "--every", "4"], 0);
+    assert_eq!(stdout_of(&output).matches(": valid (2 entries)").count(), 3);
 
     // A flipped byte in a sidecar: --check fails, index rebuilds it.
     let sidecar = all[1].index_path();
