@@ -697,36 +697,14 @@ fn damage_in_a_segment_is_an_error_naming_that_file() {
     );
     // The rest of segment 3 cannot be found: on with segment 4, whose
     // header says how many messages that cost.
-    let lost = follower.next().expect_err("the messages lost are counted");
-    assert!(
-        matches!(
-            lost,
-            Error::MessagesLost {
-                segment: 4,
-                first: 10,
-                end: 12
-            }
-        ),
-        "{lost:?}"
-    );
+    next_lost(&mut follower, 4, 10, 12);
     read(&mut follower, 12..14);
     let torn = next_error(&mut follower, seg4, offsets4[2], 3);
     assert!(
         torn.is_unexpected_eof(),
         "a torn tail in a closed segment: {torn:?}"
     );
-    let lost = follower.next().expect_err("the messages lost are counted");
-    assert!(
-        matches!(
-            lost,
-            Error::MessagesLost {
-                segment: 5,
-                first: 14,
-                end: 15
-            }
-        ),
-        "{lost:?}"
-    );
+    next_lost(&mut follower, 5, 14, 15);
     read(&mut follower, 15..16);
     let in_open = next_error(&mut follower, &open.segment.path, open.offsets[1], 2);
     assert!(
@@ -738,6 +716,16 @@ fn damage_in_a_segment_is_an_error_naming_that_file() {
         .next_timeout(Duration::from_millis(20))
         .expect("the end of the open segment");
     assert_eq!(nothing, None);
+}
+
+/// The next call's error: [`Error::MessagesLost`] before segment `segment`,
+/// messages `first` to `end` (end excluded).
+fn next_lost(follower: &mut Follower<ChecksumDeframer<Crc32>>, segment: u64, first: u64, end: u64) {
+    let lost = follower.next().expect_err("the messages lost are counted");
+    assert!(
+        matches!(lost, Error::MessagesLost { segment: s, first: f, end: e } if (s, f, e) == (segment, first, end)),
+        "{lost:?}"
+    );
 }
 
 /// The next call's error: promptly, a stream error naming `path`, at

@@ -108,6 +108,14 @@ fn stdout_of(output: &std::process::Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
+/// Each line of stdout as JSON.
+fn json_lines(output: &std::process::Output) -> Vec<serde_json::Value> {
+    stdout_of(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
@@ -150,11 +158,7 @@ fn cat_dir_prints_every_message_of_every_segment_in_order() {
     );
 
     // JSON through the schema the segment headers carry.
-    let output = run(&["cat", d, "--json"], 0);
-    let lines: Vec<serde_json::Value> = stdout_of(&output)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let lines = json_lines(&run(&["cat", d, "--json"], 0));
     assert_eq!(lines.len(), 23);
     for (i, line) in (0..).zip(&lines) {
         assert_eq!(line["timestamp_ns"], timestamp(i), "message {i}");
@@ -205,11 +209,7 @@ fn gap_markers_are_printed_and_counted_not_called_damage() {
     writer.finish().unwrap();
     let d = path_str(dir.path());
 
-    let output = run(&["cat", d, "--json"], 0);
-    let lines: Vec<serde_json::Value> = stdout_of(&output)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let lines = json_lines(&run(&["cat", d, "--json"], 0));
     assert_eq!(lines.len(), 6);
     assert_eq!(
         lines[3],
