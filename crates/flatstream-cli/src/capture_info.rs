@@ -278,14 +278,21 @@ fn scan<D: Deframer + Copy>(
         .first()
         .and_then(|s| first_message(s, framing).transpose())
         .transpose()?;
-    let gaps = gaps(segments, &indexed, deframer, framing)?;
+    let (gaps, ended_before_last) = gaps(segments, &indexed, deframer, framing)?;
     if let Some(last) = segments.last() {
         let path = capture::current_path(last);
         let (messages, end, bytes) = count(&path, deframer, framing)?;
-        if let (Some(first), Some(last_first)) = (first, first_message(last, framing)?) {
+        // A last segment without a header (empty: just created, or
+        // emptied) holds nothing: the capture ends where the one before
+        // it does.
+        let last_end = match first_message(last, framing)? {
+            Some(last_first) => Some(last_first.saturating_add(messages)),
+            None => ended_before_last,
+        };
+        if let (Some(first), Some(end)) = (first, last_end) {
             info.messages = Some(Messages {
                 first,
-                end: last_first.saturating_add(messages),
+                end,
                 missing: gaps.iter().map(|g| g.end - g.first).sum(),
                 gaps,
             });
@@ -303,13 +310,14 @@ fn scan<D: Deframer + Copy>(
 }
 
 /// Where a segment ends before the next one's first message (headers
-/// say where each starts; a valid index, or a scan, how many it holds).
+/// say where each starts; a valid index, or a scan, how many it holds),
+/// and where the segment before the last one ends.
 fn gaps<D: Deframer + Copy>(
     segments: &[Segment],
     indexed: &std::collections::HashMap<u64, u64>,
     deframer: D,
     framing: Framing,
-) -> Result<Vec<MessageGap>> {
+) -> Result<(Vec<MessageGap>, Option<u64>)> {
     let mut gaps = Vec::new();
     let mut ended = None;
     for (k, segment) in segments.iter().enumerate() {
@@ -330,9 +338,11 @@ fn gaps<D: Deframer + Copy>(
             Some(&messages) => messages,
             None => count(&capture::current_path(segment), deframer, framing)?.0,
         };
-        ended = first.map(|first| first.saturating_add(held));
+        // A segment without a header (emptied) numbers nothing: the next
+        // one is judged against where the one before it ended.
+        ended = first.map(|first| first.saturating_add(held)).or(ended);
     }
-    Ok(gaps)
+    Ok((gaps, ended))
 }
 
 /// What is wrong with an index, without the file name.

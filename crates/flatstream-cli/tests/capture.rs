@@ -298,6 +298,22 @@ fn cat_dir_reports_messages_lost_to_a_segment_cut_at_a_frame_boundary() {
         messages(&output),
         "messages:     0 to 12 (end excluded): 8 messages; 4 missing (4 to 8 before segment 2)"
     );
+    // An emptied segment holds nothing: in the middle its messages are
+    // missing, at the end the capture ends before it.
+    let emptied = TempDir::new().unwrap();
+    capture(emptied.path(), 12, 4);
+    fs::write(&segments(emptied.path())[1].path, b"").unwrap();
+    let output = run(&["info", path_str(emptied.path())], 0);
+    assert_eq!(
+        messages(&output),
+        "messages:     0 to 12 (end excluded): 8 messages; 4 missing (4 to 8 before segment 2)"
+    );
+    fs::write(&segments(emptied.path())[2].path, b"").unwrap();
+    let output = run(&["info", path_str(emptied.path())], 0);
+    assert_eq!(
+        messages(&output),
+        "messages:     0 to 4 (end excluded): 4 messages"
+    );
     let output = run(&["info", "--json", path_str(third.path())], 0);
     let json: serde_json::Value = serde_json::from_str(&stdout_of(&output)).unwrap();
     assert_eq!(
