@@ -556,6 +556,15 @@ impl<D: Deframer + Clone> Follower<D> {
                 {
                     if current.closed {
                         current.done = true;
+                        // A segment writer closes a segment only after its
+                        // header: an empty closed one was emptied, and what
+                        // it held is gone.
+                        if self.is_dir && current.resumed_header.is_none() {
+                            return Err(Error::Invalid {
+                                path: current.path.clone(),
+                                reason: "the closed segment is empty (not even its header is there): what it held is lost".to_owned(),
+                            });
+                        }
                         continue;
                     }
                     if self.check_closed()? {
