@@ -542,6 +542,28 @@ impl<D: Deframer + Clone> Follower<D> {
             let final_end = current.closed || !follow;
             let file = &mut current.file;
             let mut read = |buf: &mut [u8]| read_file(file, buf, final_end);
+            if self.check_succession && !final_end && current.buffer.cursor().header_pending() {
+                // Entered before its header landed (a segment just
+                // created): the header is waited for, and judged against
+                // where the segment before ended before any message.
+                match current.buffer.poll_header(&mut read) {
+                    Poll::Ready(Ok(_)) => {}
+                    Poll::Ready(Err(e)) => {
+                        if self.read_again(&e)? {
+                            continue;
+                        }
+                        return Err(self.stream_error(e));
+                    }
+                    Poll::Pending => {
+                        if self.check_closed()? {
+                            continue;
+                        }
+                        return Ok(Poll::Pending);
+                    }
+                }
+                self.check_succession()?;
+                continue;
+            }
             if final_end && current.buffer.cursor().header_pending() {
                 // At a final end, the cursor takes an empty stream as
                 // judged, and would take a header written later for a
@@ -839,6 +861,10 @@ impl<D: Deframer + Clone> Follower<D> {
             // Not entered yet (renamed meanwhile): checked when it is.
             return Ok(());
         };
+        if current.header().is_none() && current.buffer.cursor().header_pending() {
+            // Its header has not landed yet: checked once it has (`step`).
+            return Ok(());
+        }
         if !core::mem::take(&mut self.check_succession) {
             return Ok(());
         }

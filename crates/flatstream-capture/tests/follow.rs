@@ -570,6 +570,48 @@ fn a_closed_segment_cut_at_a_frame_boundary_is_reported_as_lost_messages() {
     }
 }
 
+#[test]
+fn a_gap_before_a_segment_entered_before_its_header_landed_is_reported_too() {
+    let dir = TempDir::new("gap-before-empty");
+    // Segment 0 holds messages 0-2; segment 1 will say it starts at 10.
+    let mut first = TestSegment::begin(&dir.0, 0, 0);
+    for i in 0..3 {
+        first.append(&payload(i));
+    }
+    first.close();
+    // Segment 1 created, its header not written yet (as between a writer's
+    // create and its first flush).
+    let second = Segment::new(&dir.0, 1, SystemTime::now(), true);
+    File::create(&second.path).expect("create");
+    let mut follower = Follower::open(&dir.0, deframer()).expect("open");
+    for i in 0..3 {
+        assert_eq!(next_owned(&mut follower), Some(payload(i)));
+    }
+    assert_eq!(
+        follower
+            .next_timeout(Duration::from_millis(50))
+            .expect("waiting for the header"),
+        None
+    );
+    // The header and a message land.
+    let mut writer = StreamWriter::new(
+        OpenOptions::new()
+            .append(true)
+            .open(&second.path)
+            .expect("open"),
+        framer(),
+    );
+    let header = StreamHeader::new()
+        .with_metadata(META_SEQUENCE, "1")
+        .with_metadata(META_FIRST_MESSAGE, "10")
+        .with_metadata(META_START, format_utc(second.start));
+    writer.write_header(&header).expect("header");
+    writer.write_payload(&payload(10)).expect("message");
+    writer.flush().expect("flush");
+    next_lost(&mut follower, 1, 3, 10);
+    assert_eq!(next_owned(&mut follower), Some(payload(10)));
+}
+
 /// Makes a FIFO at `path` (replacing what is there).
 #[cfg(unix)]
 fn make_fifo(path: &Path) {
