@@ -515,11 +515,23 @@ impl BackgroundWriter {
     ///
     /// # Errors
     ///
+    /// [`Error::Options`] when gap markers are on and the sink's
+    /// [`max_payload_len`](CaptureSink::max_payload_len) is below
+    /// [`GapMarker::max_len`] (a marker it refused would stop the writer);
     /// [`Error::Io`] when the thread cannot be started.
     pub fn spawn<S: CaptureSink + 'static>(sink: S, mut options: CaptureOptions) -> Result<Self> {
         // What the sink would refuse is refused by `submit`: on the I/O
-        // thread, a refusal would stop the writer.
+        // thread, a refusal would stop the writer. A gap marker is no
+        // payload of `submit`'s: it must fit from the start.
         options.max_frame_len = options.max_frame_len.min(sink.max_payload_len());
+        if options.gap_markers && GapMarker::max_len() > sink.max_payload_len() {
+            return Err(Error::Options(format!(
+                "gap markers take up to {} bytes, but the sink accepts payloads of at most {}: \
+                 raise its limit or turn gap markers off",
+                GapMarker::max_len(),
+                sink.max_payload_len()
+            )));
+        }
         let shared = Arc::new(Shared {
             options,
             in_flight: AtomicUsize::new(0),

@@ -65,6 +65,10 @@ pub enum Error {
     /// The capture was closed: nothing more can be written.
     #[error("the capture is closed")]
     Closed,
+    /// Options that cannot work together (for example gap markers larger
+    /// than the sink accepts), refused before anything is written.
+    #[error("capture options: {0}")]
+    Options(String),
     /// A directory or file that is not what a capture expects: a segment
     /// name out of order, a damaged closed segment, a bad index.
     #[error("{}: {reason}", path.display())]

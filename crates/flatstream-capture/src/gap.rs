@@ -94,6 +94,20 @@ impl GapMarker {
         builder.finish(marker, Some(GAP_FILE_IDENTIFIER));
     }
 
+    /// The size of the largest marker payload (every field at its largest):
+    /// a sink must accept payloads this large for markers to be written.
+    #[must_use]
+    pub fn max_len() -> usize {
+        GapMarker {
+            dropped: u64::MAX,
+            first_dropped_ns: u64::MAX,
+            last_dropped_ns: u64::MAX,
+            producer: u32::MAX,
+        }
+        .encode()
+        .len()
+    }
+
     /// Reads a gap marker's payload; `None` if `payload` is not one (no
     /// `"FSGP"` identifier, or not a valid marker under verifier limits
     /// scaled to its size).
@@ -136,5 +150,32 @@ mod tests {
             let _ = GapMarker::decode(&damaged);
         }
         assert_eq!(GapMarker::decode(&[]), None);
+    }
+
+    #[test]
+    fn no_marker_is_longer_than_max_len() {
+        let max = GapMarker::max_len();
+        for value in [0, 1, 255, 256, 65_536, u64::from(u32::MAX), u64::MAX] {
+            let producer = u32::try_from(value).unwrap_or(u32::MAX);
+            for marker in [
+                GapMarker {
+                    dropped: value,
+                    ..GapMarker::default()
+                },
+                GapMarker {
+                    first_dropped_ns: value,
+                    last_dropped_ns: value,
+                    ..GapMarker::default()
+                },
+                GapMarker {
+                    dropped: value,
+                    first_dropped_ns: value,
+                    last_dropped_ns: value,
+                    producer,
+                },
+            ] {
+                assert!(marker.encode().len() <= max, "{marker:?}");
+            }
+        }
     }
 }

@@ -497,6 +497,34 @@ fn payloads_the_sink_would_refuse_are_refused_at_submit() {
         read.push(m.to_vec());
     }
     assert_eq!(read, kept);
+
+    // Gap markers the sink would refuse are refused when the writer starts.
+    let small = common::TempDir::new("sink-limit-gaps");
+    let open_small = |limit| {
+        SegmentWriter::open(
+            small.path(),
+            common::framer(),
+            common::deframer(),
+            SegmentOptions::new().with_max_frame_len(limit),
+        )
+        .expect("open")
+    };
+    let max = GapMarker::max_len();
+    let err = BackgroundWriter::spawn(open_small(max - 1), CaptureOptions::new().gap_markers(true))
+        .expect_err("markers would not fit");
+    assert!(
+        matches!(&err, Error::Options(why) if why.contains(&format!("up to {max} bytes"))),
+        "{err}"
+    );
+    let fits = BackgroundWriter::spawn(open_small(max), CaptureOptions::new().gap_markers(true))
+        .expect("markers fit");
+    fits.close().expect("close");
+    let off = BackgroundWriter::spawn(
+        open_small(max - 1),
+        CaptureOptions::new().gap_markers(false),
+    )
+    .expect("no markers");
+    off.close().expect("close");
 }
 
 #[test]
