@@ -319,6 +319,7 @@ fn gaps<D: Deframer + Copy>(
     framing: Framing,
 ) -> Result<(Vec<MessageGap>, Option<u64>)> {
     let mut gaps = Vec::new();
+    // Where the segments so far end; `None` when that is not known.
     let mut ended = None;
     for (k, segment) in segments.iter().enumerate() {
         let first = first_message(segment, framing)?;
@@ -334,13 +335,21 @@ fn gaps<D: Deframer + Copy>(
         if k + 1 == segments.len() {
             break;
         }
-        let held = match indexed.get(&segment.sequence) {
-            Some(&messages) => messages,
-            None => count(&capture::current_path(segment), deframer, framing)?.0,
+        ended = match indexed.get(&segment.sequence) {
+            Some(&held) => first.map(|first| first.saturating_add(held)),
+            None => {
+                let (held, end, len) = count(&capture::current_path(segment), deframer, framing)?;
+                match (first, end) {
+                    (Some(first), End::Clean) => Some(first.saturating_add(held)),
+                    // Emptied: it numbers nothing, the next one is judged
+                    // against where the one before it ended.
+                    (None, _) if len == 0 => ended,
+                    // Damaged: how many of its messages are readable past
+                    // the damage is `verify`'s to say, not a gap's.
+                    _ => None,
+                }
+            }
         };
-        // A segment without a header (emptied) numbers nothing: the next
-        // one is judged against where the one before it ended.
-        ended = first.map(|first| first.saturating_add(held)).or(ended);
     }
     Ok((gaps, ended))
 }

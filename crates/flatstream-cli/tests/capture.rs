@@ -298,6 +298,25 @@ fn cat_dir_reports_messages_lost_to_a_segment_cut_at_a_frame_boundary() {
         messages(&output),
         "messages:     0 to 12 (end excluded): 8 messages; 4 missing (4 to 8 before segment 2)"
     );
+    // A damaged segment is not a gap: how many of its messages read past
+    // the damage is verify's to say (a flipped payload byte, then a
+    // flipped header byte).
+    let damaged = TempDir::new().unwrap();
+    capture(damaged.path(), 12, 4);
+    let middle = segments(damaged.path())[1].path.clone();
+    for at in [fs::metadata(&middle).unwrap().len() - 10, 20] {
+        let mut bytes = fs::read(&middle).unwrap();
+        bytes[usize::try_from(at).unwrap()] ^= 0x40;
+        fs::write(&middle, &bytes).unwrap();
+        let output = run(&["info", path_str(damaged.path())], 0);
+        assert_eq!(
+            messages(&output),
+            "messages:     0 to 12 (end excluded): 12 messages",
+            "flipped byte {at}"
+        );
+        bytes[usize::try_from(at).unwrap()] ^= 0x40;
+        fs::write(&middle, &bytes).unwrap();
+    }
     // An emptied segment holds nothing: in the middle its messages are
     // missing, at the end the capture ends before it.
     let emptied = TempDir::new().unwrap();
