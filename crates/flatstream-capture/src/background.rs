@@ -523,13 +523,13 @@ impl BackgroundWriter {
         // What the sink would refuse is refused by `submit`: on the I/O
         // thread, a refusal would stop the writer. A gap marker is no
         // payload of `submit`'s: it must fit from the start.
-        options.max_frame_len = options.max_frame_len.min(sink.max_payload_len());
-        if options.gap_markers && GapMarker::max_len() > sink.max_payload_len() {
+        let sink_limit = sink.max_payload_len();
+        options.max_frame_len = options.max_frame_len.min(sink_limit);
+        let marker_len = GapMarker::max_len();
+        if options.gap_markers && marker_len > sink_limit {
             return Err(Error::Options(format!(
-                "gap markers take up to {} bytes, but the sink accepts payloads of at most {}: \
-                 raise its limit or turn gap markers off",
-                GapMarker::max_len(),
-                sink.max_payload_len()
+                "gap markers take up to {marker_len} bytes, but the sink accepts payloads of at most {sink_limit}: \
+                 raise its limit or turn gap markers off"
             )));
         }
         let shared = Arc::new(Shared {

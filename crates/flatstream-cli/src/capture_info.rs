@@ -274,27 +274,23 @@ fn scan<D: Deframer + Copy>(
             },
         }
     }
-    let first = segments
-        .first()
-        .and_then(|s| first_message(s, framing).transpose())
-        .transpose()?;
-    let (gaps, ended_before_last) = gaps(segments, &indexed, deframer, framing)?;
+    let walk = walk(segments, &indexed, deframer, framing)?;
     if let Some(last) = segments.last() {
         let path = capture::current_path(last);
         let (messages, end, bytes) = count(&path, deframer, framing)?;
         // A last segment without a header (empty: just created, or
         // emptied) holds nothing: the capture ends where the one before
         // it does.
-        let last_end = match first_message(last, framing)? {
+        let last_end = match walk.last_first {
             Some(last_first) => Some(last_first.saturating_add(messages)),
-            None => ended_before_last,
+            None => walk.ended_before_last,
         };
-        if let (Some(first), Some(end)) = (first, last_end) {
+        if let (Some(first), Some(end)) = (walk.first, last_end) {
             info.messages = Some(Messages {
                 first,
                 end,
-                missing: gaps.iter().map(|g| g.end - g.first).sum(),
-                gaps,
+                missing: walk.gaps.iter().map(|g| g.end - g.first).sum(),
+                gaps: walk.gaps,
             });
         }
         if last.open {
@@ -309,20 +305,40 @@ fn scan<D: Deframer + Copy>(
     Ok(())
 }
 
-/// Where a segment ends before the next one's first message (headers
-/// say where each starts; a valid index, or a scan, how many it holds),
-/// and where the segment before the last one ends.
-fn gaps<D: Deframer + Copy>(
+/// What one pass over the segments' headers says of their message numbers.
+struct Walk {
+    /// Where a segment ends before the next one's first message.
+    gaps: Vec<MessageGap>,
+    /// The first segment's first message.
+    first: Option<u64>,
+    /// The last segment's first message.
+    last_first: Option<u64>,
+    /// Where the segment before the last one ends, if known.
+    ended_before_last: Option<u64>,
+}
+
+/// Reads each segment's header (where it starts) and, for all but the
+/// last, how many messages it holds (from a valid index, or a scan).
+fn walk<D: Deframer + Copy>(
     segments: &[Segment],
     indexed: &std::collections::HashMap<u64, u64>,
     deframer: D,
     framing: Framing,
-) -> Result<(Vec<MessageGap>, Option<u64>)> {
-    let mut gaps = Vec::new();
+) -> Result<Walk> {
+    let mut walk = Walk {
+        gaps: Vec::new(),
+        first: None,
+        last_first: None,
+        ended_before_last: None,
+    };
     // Where the segments so far end; `None` when that is not known.
     let mut ended = None;
     for (k, segment) in segments.iter().enumerate() {
         let first = first_message(segment, framing)?;
+        if k == 0 {
+            walk.first = first;
+        }
+        let gaps = &mut walk.gaps;
         if let (Some(ended), Some(first)) = (ended, first)
             && ended < first
         {
@@ -333,6 +349,7 @@ fn gaps<D: Deframer + Copy>(
             });
         }
         if k + 1 == segments.len() {
+            walk.last_first = first;
             break;
         }
         ended = match indexed.get(&segment.sequence) {
@@ -351,7 +368,8 @@ fn gaps<D: Deframer + Copy>(
             }
         };
     }
-    Ok((gaps, ended))
+    walk.ended_before_last = ended;
+    Ok(walk)
 }
 
 /// What is wrong with an index, without the file name.

@@ -278,24 +278,23 @@ fn cat_dir_reports_messages_lost_to_a_segment_cut_at_a_frame_boundary() {
 
     // `info` counts what is held, and says what is missing where; so for a
     // deleted segment.
-    let messages = |output: &std::process::Output| {
-        stdout_of(output)
+    // The `messages:` line of `info DIR`.
+    let messages = |dir: &Path| {
+        stdout_of(&run(&["info", path_str(dir)], 0))
             .lines()
             .find(|l| l.starts_with("messages:"))
             .unwrap()
             .to_owned()
     };
-    let output = run(&["info", path_str(dir.path())], 0);
     assert_eq!(
-        messages(&output),
+        messages(dir.path()),
         "messages:     0 to 12 (end excluded): 11 messages; 1 missing (7 to 8 before segment 2)"
     );
     let third = TempDir::new().unwrap();
     capture(third.path(), 12, 4);
     fs::remove_file(&segments(third.path())[1].path).unwrap();
-    let output = run(&["info", path_str(third.path())], 0);
     assert_eq!(
-        messages(&output),
+        messages(third.path()),
         "messages:     0 to 12 (end excluded): 8 messages; 4 missing (4 to 8 before segment 2)"
     );
     // A damaged segment is not a gap: how many of its messages read past
@@ -308,9 +307,8 @@ fn cat_dir_reports_messages_lost_to_a_segment_cut_at_a_frame_boundary() {
         let mut bytes = fs::read(&middle).unwrap();
         bytes[usize::try_from(at).unwrap()] ^= 0x40;
         fs::write(&middle, &bytes).unwrap();
-        let output = run(&["info", path_str(damaged.path())], 0);
         assert_eq!(
-            messages(&output),
+            messages(damaged.path()),
             "messages:     0 to 12 (end excluded): 12 messages",
             "flipped byte {at}"
         );
@@ -322,15 +320,13 @@ fn cat_dir_reports_messages_lost_to_a_segment_cut_at_a_frame_boundary() {
     let emptied = TempDir::new().unwrap();
     capture(emptied.path(), 12, 4);
     fs::write(&segments(emptied.path())[1].path, b"").unwrap();
-    let output = run(&["info", path_str(emptied.path())], 0);
     assert_eq!(
-        messages(&output),
+        messages(emptied.path()),
         "messages:     0 to 12 (end excluded): 8 messages; 4 missing (4 to 8 before segment 2)"
     );
     fs::write(&segments(emptied.path())[2].path, b"").unwrap();
-    let output = run(&["info", path_str(emptied.path())], 0);
     assert_eq!(
-        messages(&output),
+        messages(emptied.path()),
         "messages:     0 to 4 (end excluded): 4 messages"
     );
     let output = run(&["info", "--json", path_str(third.path())], 0);
