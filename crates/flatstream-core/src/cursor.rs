@@ -459,15 +459,6 @@ impl<D: Deframer> FrameCursor<D> {
         Ok(self.poll_cold_out_of_line(buf, eof, first)?)
     }
 
-    /// The position of the frame that the last poll returned as `span`.
-    #[inline(always)]
-    pub(crate) fn position_of(&self, span: &FrameSpan) -> Position {
-        Position {
-            offset: self.at.base + span.start as u64,
-            frame: self.at.frame - 1,
-        }
-    }
-
     #[inline(always)]
     fn poll_with<'b, const INLINE_COLD: bool>(
         &mut self,
@@ -691,6 +682,15 @@ impl<D> FrameCursor<D> {
     #[must_use]
     pub fn position(&self) -> Position {
         self.at.position()
+    }
+
+    /// The position of the frame that the last poll returned as `span`.
+    #[inline(always)]
+    pub(crate) fn position_of(&self, span: &FrameSpan) -> Position {
+        Position {
+            offset: self.at.base + span.start as u64,
+            frame: self.at.frame - 1,
+        }
     }
 
     /// Index, in the driver's buffer, of the next frame: the bytes before it

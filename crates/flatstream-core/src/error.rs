@@ -325,10 +325,12 @@ impl Error {
 
     /// Whether an iteration over frames (an `Iterator` or a `Stream` that
     /// hands out each error as an item) ends after this error: at a torn
-    /// tail, or when the reader did not move past it (`moved` is false), as
-    /// after a length over the limit, where every later read would return
-    /// the same error. The rule of [`SliceReader`](crate::SliceReader) and
-    /// of every such iteration.
+    /// tail; after the source's I/O error unless it is resumable (a
+    /// `WouldBlock`, `Interrupted` or `TimedOut` says to read again, and the
+    /// next item does); after damage that the reader did not move past
+    /// (`moved` is false), as after a length over the limit, where every
+    /// later read would return the same error. The rule of
+    /// [`SliceReader`](crate::SliceReader) and of every such iteration.
     ///
     /// # Examples
     ///
@@ -344,10 +346,25 @@ impl Error {
     /// });
     /// assert!(!skipped.ends_iteration(true), "the reader went on past the frame");
     /// assert!(skipped.ends_iteration(false));
+    ///
+    /// # #[cfg(feature = "std")] {
+    /// use std::io;
+    /// let timeout = Error::from(io::Error::from(io::ErrorKind::TimedOut));
+    /// assert!(!timeout.ends_iteration(false), "the next read may succeed");
+    /// let reset = Error::from(io::Error::from(io::ErrorKind::ConnectionReset));
+    /// assert!(reset.ends_iteration(false));
+    /// # }
     /// ```
     #[must_use]
     pub fn ends_iteration(&self, moved: bool) -> bool {
-        self.is_unexpected_eof() || !moved
+        match &self.0.kind {
+            ErrorKind::UnexpectedEof { .. } => true,
+            // The source's error leaves the reader where it was: whether it
+            // repeats is what `is_resumable` says.
+            #[cfg(feature = "std")]
+            ErrorKind::Io(_) => !self.is_resumable(),
+            _ => !moved,
+        }
     }
 }
 

@@ -428,6 +428,16 @@ impl<D> ReadBuffer<D> {
         self.header.as_deref()
     }
 
+    /// The stream offset and index of `frame`, the span that the last
+    /// [`poll_frame_span`](ReadBuffer::poll_frame_span) returned: where an
+    /// error about its payload points. (The reader's
+    /// [`position`](ReadBuffer::position) is past it by then, and past the
+    /// stream's header too when the frame came right after it.)
+    #[must_use]
+    pub fn frame_position(&self, frame: FrameSpan) -> Position {
+        self.cursor.position_of(&frame)
+    }
+
     /// The payload of `frame`, a span that
     /// [`poll_frame_span`](ReadBuffer::poll_frame_span) returned since the
     /// last poll that read; empty if the span lies outside the buffer.

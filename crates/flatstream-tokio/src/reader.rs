@@ -167,9 +167,18 @@ impl<R: AsyncRead + Unpin, D: Deframer> AsyncStreamReader<R, D> {
         &mut self,
         options: Option<&VerifierOptions>,
     ) -> Result<Option<T::Root<'_>>> {
-        let at = self.position();
-        match self.read_message().await? {
-            Some(payload) => verify_root::<T>(payload, options, at).map(Some),
+        let frame = poll_fn(|cx| {
+            let (inner, buffer) = (&mut self.inner, &mut self.buffer);
+            buffer.poll_frame_span(read_with(inner, cx))
+        })
+        .await?;
+        // The error points at the frame itself: the reader's position is
+        // past it, and past the stream's header too when it came first.
+        match frame {
+            Some(frame) => {
+                let at = self.buffer.frame_position(frame);
+                verify_root::<T>(self.buffer.payload(frame), options, at).map(Some)
+            }
             None => Ok(None),
         }
     }
@@ -200,8 +209,9 @@ impl<R: AsyncRead + Unpin, D: Deframer + Unpin> AsyncStreamReader<R, D> {
     /// off its buffer instead of copying them.)
     ///
     /// Errors are items; the stream goes on after one the reader moved past
-    /// (a frame skipped after a checksum mismatch) and ends after a torn
-    /// tail or an error every later read would repeat
+    /// (a frame skipped after a checksum mismatch) and after a resumable
+    /// I/O error (a timeout: the next item reads again), and ends after a
+    /// torn tail or an error every later read would repeat
     /// ([`Error::ends_iteration`](flatstream_core::Error::ends_iteration)).
     ///
     /// [`FlatStreamCodec`]: crate::FlatStreamCodec

@@ -508,3 +508,148 @@ agree_tests!(plain, DefaultFramer, DefaultDeframer);
 agree_tests!(crc32, ChecksumFramer<Crc32>, ChecksumDeframer<Crc32>);
 agree_tests!(xxh3, ChecksumFramer<XxHash64>, ChecksumDeframer<XxHash64>);
 agree_tests!(crc16, ChecksumFramer<Crc16>, ChecksumDeframer<Crc16>);
+
+// ---------------------------------------------------------------------------
+// Where the readers' own loops could differ
+// ---------------------------------------------------------------------------
+
+/// Hands out at most `chunk` bytes per call, and answers `fail`'s error once,
+/// on call `at`.
+struct FailsOnce<'a> {
+    data: &'a [u8],
+    chunk: usize,
+    calls: usize,
+    at: usize,
+    fail: io::ErrorKind,
+}
+
+impl AsyncRead for FailsOnce<'_> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let call = self.calls;
+        self.calls += 1;
+        if call == self.at {
+            return Poll::Ready(Err(io::Error::from(self.fail)));
+        }
+        let n = self.chunk.min(self.data.len()).min(buf.remaining());
+        buf.put_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The items of `into_stream` over `bytes` in `chunk`-byte reads, the
+/// source failing once with `fail` on read call `at`.
+fn stream_items_failing_once(
+    bytes: &[u8],
+    chunk: usize,
+    at: usize,
+    fail: io::ErrorKind,
+) -> Vec<Item> {
+    let source = FailsOnce {
+        data: bytes,
+        chunk,
+        calls: 0,
+        at,
+        fail,
+    };
+    let stream = AsyncStreamReader::new(source, ChecksumDeframer::new(Crc32::new())).into_stream();
+    block_on(
+        stream
+            .map(|next| match next {
+                Ok(payload) => Ok(payload.to_vec()),
+                Err(err) => Err((format!("{:?}", err.kind()), err.position())),
+            })
+            .collect(),
+    )
+}
+
+/// A timeout or `WouldBlock` from the source says to read again: the stream
+/// of owned payloads reports it and goes on, wherever it comes, so nothing
+/// written is lost. An error that is not resumable ends the stream, after
+/// the frames read before it and nothing else.
+#[test]
+fn the_stream_goes_on_after_a_resumable_io_error_at_every_read_call() {
+    let payloads = payloads(8);
+    let (bytes, _) = write_stream::<ChecksumFramer<Crc32>>(&payloads);
+    let chunk = 16;
+    let calls = bytes.len().div_ceil(chunk) + 1;
+    for at in 0..=calls {
+        for fail in [io::ErrorKind::TimedOut, io::ErrorKind::WouldBlock] {
+            let items = stream_items_failing_once(&bytes, chunk, at, fail);
+            let read: Vec<_> = items.iter().filter_map(|item| item.clone().ok()).collect();
+            assert_eq!(read, payloads, "{fail:?} on read call {at}");
+            let errors = items.len() - read.len();
+            assert_eq!(
+                errors,
+                usize::from(at < calls),
+                "{fail:?} on read call {at}: {items:?}"
+            );
+        }
+        let items = stream_items_failing_once(&bytes, chunk, at, io::ErrorKind::ConnectionReset);
+        if at < calls {
+            let (last, frames) = items.split_last().expect("the error is an item");
+            assert!(last.is_err(), "read call {at}: {items:?}");
+            let read: Vec<_> = frames
+                .iter()
+                .map(|item| item.clone().expect("one error, the last item"))
+                .collect();
+            assert_eq!(read, payloads[..read.len()], "read call {at}");
+        }
+    }
+}
+
+/// A payload that is not the root type it is read as.
+enum Text {}
+
+impl flatstream::RootType for Text {
+    type Root<'buf> = &'buf str;
+}
+
+/// A typed reader's `Invalid` points at the frame that holds the payload,
+/// also when the stream's header came before it (which the reader consumed
+/// on the way): every reader, the same position.
+#[test]
+fn typed_errors_point_at_the_frame_after_a_header() {
+    let mut writer = StreamWriter::new(Vec::new(), ChecksumFramer::new(Crc32::new()));
+    writer
+        .write_header(&flatstream::StreamHeader::new().with_root_type("x.Text"))
+        .expect("the header is written");
+    let header_end = writer.bytes_written();
+    writer.write_payload(&[0xFF; 3]).expect("written");
+    let bytes = writer.into_inner();
+    let frame = Some(Position {
+        offset: header_end,
+        frame: 1,
+    });
+    let deframer = || ChecksumDeframer::new(Crc32::new());
+
+    let mut slice = SliceReader::new(&bytes, deframer()).typed::<Text>();
+    let err = slice.next().expect("an item").expect_err("not a string");
+    assert_eq!(err.position(), frame, "SliceReader::typed: {err}");
+
+    let mut reader = StreamReader::new(bytes.as_slice(), deframer());
+    let err = reader
+        .process_typed::<Text>(|_| Ok(()))
+        .expect_err("not a string");
+    assert_eq!(err.position(), frame, "StreamReader::process_typed: {err}");
+
+    let mut reader = StreamReader::new(bytes.as_slice(), deframer());
+    let err = reader
+        .typed_messages::<Text>()
+        .next()
+        .expect_err("not a string");
+    assert_eq!(err.position(), frame, "StreamReader::typed_messages: {err}");
+
+    let mut reader = AsyncStreamReader::new(bytes.as_slice(), deframer());
+    let err = block_on(async { reader.read_typed::<Text>().await.map(|_| ()) })
+        .expect_err("not a string");
+    assert_eq!(
+        err.position(),
+        frame,
+        "AsyncStreamReader::read_typed: {err}"
+    );
+}

@@ -6,7 +6,7 @@ use std::io::Read;
 
 use flatbuffers::VerifierOptions;
 
-use super::StreamReader;
+use super::{StreamReader, blocking, read_from};
 use crate::typed::verify_root;
 use crate::{Deframer, Result, RootType};
 
@@ -281,13 +281,15 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
         &mut self,
         options: Option<&VerifierOptions>,
     ) -> Result<Option<T::Root<'_>>> {
-        // The frame starts here; it is consumed before verification, so an
-        // invalid payload can be skipped.
-        let at = self.position();
-        let Some(payload) = self.read_message()? else {
+        // The frame is consumed before verification, so that an invalid
+        // payload can be skipped; an error points at the frame itself (not
+        // at where the reader was: a header may have come first).
+        let (inner, buffer) = (&mut self.inner, &mut self.buffer);
+        let Some(frame) = blocking(buffer.poll_frame_span(read_from(inner)))? else {
             return Ok(None);
         };
-        verify_root::<T>(payload, options, at).map(Some)
+        let at = self.buffer.frame_position(frame);
+        verify_root::<T>(self.buffer.payload(frame), options, at).map(Some)
     }
 }
 
