@@ -645,10 +645,24 @@ impl BackgroundWriter {
     /// # Errors
     ///
     /// [`Error::Stopped`] with the error that stopped the writer earlier,
-    /// or the error of finishing the sink.
-    pub fn close(mut self) -> Result<Stats> {
+    /// or the error of finishing the sink. The final counters are lost
+    /// then; [`close_with_stats`](Self::close_with_stats) keeps them.
+    pub fn close(self) -> Result<Stats> {
+        let (stats, result) = self.close_with_stats();
+        result.map(|()| stats)
+    }
+
+    /// [`close`](Self::close), returning the final counters whatever the
+    /// outcome: after a failure they say how many messages reached the sink
+    /// (`written`, `position`, `durable`) and how many were lost with the
+    /// writer (`discarded`).
+    ///
+    /// # Errors
+    ///
+    /// As [`close`](Self::close), beside the counters.
+    pub fn close_with_stats(mut self) -> (Stats, Result<()>) {
         let result = self.shutdown();
-        result.map(|()| self.stats())
+        (self.stats(), result)
     }
 
     fn shutdown(&mut self) -> Result<()> {

@@ -355,6 +355,34 @@ fn stats_add_up_after_an_error() {
     assert!(capture.close().is_err());
 }
 
+/// A close that fails still says what reached the sink and what was lost.
+#[test]
+fn close_with_stats_keeps_the_counts_of_a_failed_close() {
+    let _serial = ALLOC_TEST.lock().unwrap_or_else(|e| e.into_inner());
+    let mut sink = ScriptedSink::new();
+    sink.fail_at = Some(10);
+    let seen = Arc::clone(&sink.seen);
+    let options = CaptureOptions::new().batch_bytes(1 << 20);
+    let capture = BackgroundWriter::spawn(sink, options).expect("spawn");
+    let mut producer = capture.producer();
+    for i in 0..50 {
+        producer
+            .submit(&payload(0, i))
+            .expect("queued before the failure");
+    }
+    drop(producer);
+    let (stats, result) = capture.close_with_stats();
+    let Err(Error::Stopped(error)) = result else {
+        panic!("the sink's failure is the close's error: {result:?}");
+    };
+    assert!(error.to_string().contains("disk on fire"), "{error}");
+    assert_eq!(seen.lock().expect("sink").frames.len(), 10);
+    assert_eq!(stats.queued, 50);
+    assert_eq!(stats.written, 10, "{stats:?}");
+    assert_eq!(stats.discarded, 40, "{stats:?}");
+    assert_eq!(stats.position.frame, 10, "{stats:?}");
+}
+
 #[test]
 fn sync_policies_sync_when_due_and_report_the_durable_position() {
     let _serial = ALLOC_TEST.lock().unwrap_or_else(|e| e.into_inner());

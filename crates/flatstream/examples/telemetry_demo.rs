@@ -238,8 +238,15 @@ fn run(args: &Args, dir: &Path) -> Result<(), Box<dyn Error>> {
                 .unwrap_or_else(|_| Err("a producer panicked".to_owned()));
             produced = produced.and(result);
         }
-        // Everything submitted is written and durable when `close` returns.
-        let closed = capture.close().map_err(|e| e.to_string());
+        // Everything submitted is written and durable when `close` returns;
+        // if it fails, the counts say how far the capture got.
+        let (stats, closed) = capture.close_with_stats();
+        let closed = closed.map(|()| stats).map_err(|e| {
+            format!(
+                "{e} ({} of {} messages written, {} durable)",
+                stats.written, stats.submitted, stats.synced
+            )
+        });
         let write_elapsed = start.elapsed();
         let follow = follower
             .join()
