@@ -8,8 +8,8 @@ use std::io;
 use bytes::Bytes;
 use flatstream_core::flatbuffers::VerifierOptions;
 use flatstream_core::{
-    AfterDamage, Deframer, MemoryPolicy, Position, ReadBuffer, Result, RootType, StreamHeader,
-    verify_root,
+    AfterDamage, Deframer, FrameSpan, MemoryPolicy, Position, ReadBuffer, Result, RootType,
+    StreamHeader, verify_root,
 };
 use futures_core::Stream;
 use tokio::io::{AsyncRead, ReadBuf};
@@ -106,12 +106,18 @@ impl<R: AsyncRead + Unpin, D: Deframer> AsyncStreamReader<R, D> {
     ///
     /// As [`StreamReader::read_message`](flatstream_core::StreamReader::read_message).
     pub async fn read_message(&mut self) -> Result<Option<&[u8]>> {
-        let frame = poll_fn(|cx| {
+        let frame = self.read_frame_span().await?;
+        Ok(frame.map(|frame| self.buffer.payload(frame)))
+    }
+
+    /// The next frame's place in the buffer; its payload stays there until
+    /// the next read. Cancellation safe.
+    async fn read_frame_span(&mut self) -> Result<Option<FrameSpan>> {
+        poll_fn(|cx| {
             let (inner, buffer) = (&mut self.inner, &mut self.buffer);
             buffer.poll_frame_span(read_with(inner, cx))
         })
-        .await?;
-        Ok(frame.map(|frame| self.buffer.payload(frame)))
+        .await
     }
 
     /// [`read_message`](Self::read_message) as a poll, for hand-written
@@ -167,11 +173,7 @@ impl<R: AsyncRead + Unpin, D: Deframer> AsyncStreamReader<R, D> {
         &mut self,
         options: Option<&VerifierOptions>,
     ) -> Result<Option<T::Root<'_>>> {
-        let frame = poll_fn(|cx| {
-            let (inner, buffer) = (&mut self.inner, &mut self.buffer);
-            buffer.poll_frame_span(read_with(inner, cx))
-        })
-        .await?;
+        let frame = self.read_frame_span().await?;
         // The error points at the frame itself: the reader's position is
         // past it, and past the stream's header too when it came first.
         match frame {
