@@ -86,6 +86,24 @@ pub struct Messages {
     pub gaps: Vec<MessageGap>,
 }
 
+impl Messages {
+    /// Where messages are missing: `A to B before segment N`, comma
+    /// separated.
+    #[must_use]
+    pub fn where_missing(&self) -> String {
+        self.gaps
+            .iter()
+            .map(|g| {
+                format!(
+                    "{} to {} before segment {}",
+                    g.first, g.end, g.before_segment
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Messages missing between two segments: the earlier one ends before the
 /// later one's first message (it was cut short, emptied, or segments
 /// between them were deleted).
@@ -434,18 +452,7 @@ impl CaptureInfo {
                         )
                     );
                     if m.missing > 0 {
-                        let where_ = m
-                            .gaps
-                            .iter()
-                            .map(|g| {
-                                format!(
-                                    "{} to {} before segment {}",
-                                    g.first, g.end, g.before_segment
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        let _ = write!(text, "; {} missing ({where_})", m.missing);
+                        let _ = write!(text, "; {} missing ({})", m.missing, m.where_missing());
                     }
                     text
                 }

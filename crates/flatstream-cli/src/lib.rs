@@ -11,7 +11,9 @@
 //!   every frame that survives corruption;
 //! - [`convert`](convert::convert): re-frame a stream;
 //! - [`index`](index::index): the index sidecars of a capture directory;
-//! - [`capture_info`](capture_info::info): `info` of a capture directory.
+//! - [`capture_info`](capture_info::info): `info` of a capture directory;
+//! - [`capture_verify`](capture_verify::verify_dir): `verify` of a capture
+//!   directory.
 //!
 //! `cat` reads capture directories, follows (`--follow`) and seeks
 //! (`--from-frame`, `--from-time`) through `flatstream-capture`; see
@@ -23,6 +25,7 @@ extern crate alloc;
 
 pub mod capture;
 pub mod capture_info;
+pub mod capture_verify;
 pub mod cat;
 pub mod convert;
 pub mod detect;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use flatstream_cli::capture_info;
+use flatstream_cli::capture_verify;
 use flatstream_cli::cat::{self, CatOptions, FrameRange};
 use flatstream_cli::convert::{self, ConvertOptions};
 use flatstream_cli::index::{self, IndexOptions};
@@ -65,9 +66,13 @@ enum Command {
     /// Check every frame's checksum and, with a schema (--schema, or the
     /// one the stream header carries), run the FlatBuffers verifier on
     /// every payload. Lists each damaged region; reads past damage.
+    ///
+    /// FILE is a stream file or a capture directory: every segment is
+    /// verified, and messages missing between segments are damage too (the
+    /// open segment's torn tail is not: a writer may be mid-frame).
     #[command(after_help = EXIT_CODES)]
     Verify {
-        /// The stream file.
+        /// The stream file, or a capture directory.
         file: PathBuf,
         #[command(flatten)]
         framing: FramingArg,
@@ -307,6 +312,18 @@ fn run(cli: Cli) -> Result<u8> {
                 no_schema,
                 progress,
             };
+            if file.is_dir() {
+                let report = capture_verify::verify_dir(&file, &options)?;
+                print(&if json {
+                    to_json(&report)?
+                } else {
+                    report.to_text()
+                })?;
+                if report.is_intact() {
+                    return Ok(EXIT_OK);
+                }
+                return Err(Error::damaged(report.summary()));
+            }
             let report = verify::verify(&file, &options)?;
             let text = if json {
                 to_json(&report)?

@@ -337,6 +337,97 @@ fn cat_dir_reports_messages_lost_to_a_segment_cut_at_a_frame_boundary() {
     );
 }
 
+// ---------------------------------------------------------------- verify DIR
+
+/// The last line of `verify DIR`'s output.
+fn verify_summary(output: &std::process::Output) -> String {
+    stdout_of(output).lines().last().unwrap().to_owned()
+}
+
+#[test]
+fn verify_dir_checks_every_segment_and_the_messages_between_them() {
+    let dir = TempDir::new().unwrap();
+    capture(dir.path(), 12, 4);
+    let d = path_str(dir.path());
+    let output = run(&["verify", d], 0);
+    let text = stdout_of(&output);
+    assert_eq!(
+        text.matches(": intact: 5 frames (a header and 4 messages)")
+            .count(),
+        3,
+        "{text}"
+    );
+    assert_eq!(
+        verify_summary(&output),
+        format!("{d}: intact: 3 segments, messages 0 to 12 (end excluded)")
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&run(&["verify", "--json", d], 0).stdout).unwrap();
+    assert_eq!(json["segments"].as_array().unwrap().len(), 3);
+    assert_eq!(json["segments"][1]["sequence"], 1);
+    assert_eq!(json["segments"][1]["report"]["frames"], 5);
+    assert_eq!(json["messages"]["end"], 12);
+
+    // A damaged segment: its problems listed, the directory damaged.
+    let middle = segments(dir.path())[1].path.clone();
+    let intact = fs::read(&middle).unwrap();
+    let mut bytes = intact.clone();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    fs::write(&middle, &bytes).unwrap();
+    let output = run(&["verify", d], 1);
+    let text = stdout_of(&output);
+    assert!(
+        text.contains(&format!("{}: damaged: 1 problem", middle.display())),
+        "{text}"
+    );
+    assert!(text.contains("checksum mismatch"), "{text}");
+    let summary = format!("{d}: damaged: 1 of 3 segments damaged");
+    assert_eq!(verify_summary(&output), summary);
+    assert_eq!(
+        stderr_of(&output),
+        format!("flatstream: error: {summary}\n")
+    );
+
+    // A segment cut at a frame boundary is intact on its own: the message
+    // it lost is missing between segments.
+    let frame_len = 8 + payload(7).len();
+    fs::write(&middle, &intact[..intact.len() - frame_len]).unwrap();
+    let output = run(&["verify", d], 1);
+    assert!(!stdout_of(&output).contains(": damaged: 1 problem"));
+    assert_eq!(
+        verify_summary(&output),
+        format!("{d}: damaged: 1 message missing (7 to 8 before segment 2)")
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&run(&["verify", "--json", d], 1).stdout).unwrap();
+    assert_eq!(json["messages"]["missing"], 1);
+
+    // A torn tail in a closed segment is damage (only the open segment may
+    // be in the middle of a frame).
+    fs::write(&middle, &intact[..intact.len() - 3]).unwrap();
+    let output = run(&["verify", d], 1);
+    assert!(
+        stdout_of(&output).contains("torn frame"),
+        "{}",
+        stdout_of(&output)
+    );
+    assert!(
+        verify_summary(&output) == format!("{d}: damaged: 1 of 3 segments damaged"),
+        "{}",
+        verify_summary(&output)
+    );
+
+    // A directory that holds no capture is refused.
+    let empty = TempDir::new().unwrap();
+    let output = run(&["verify", path_str(empty.path())], 2);
+    assert!(
+        stderr_of(&output).contains("holds no capture"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
 // ---------------------------------------------------------------- --from-frame
 
 #[test]
@@ -977,6 +1068,26 @@ fn info_dir_while_a_writer_is_mid_frame() {
     // `cat` without following ends at the torn frame, quietly.
     let output = run(&["cat", d], 0);
     assert_eq!(stdout_of(&output), hex_lines(0..13));
+
+    // `verify` says how the open segment ends, and does not call it
+    // damage; the same tail in a closed segment is.
+    let output = run(&["verify", d], 0);
+    let text = stdout_of(&output);
+    assert!(
+        text.contains(&format!(
+            "  open segment: byte offset {complete} (frame 4): torn frame: the file ends after 10 of its"
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        verify_summary(&output),
+        format!("{d}: intact: 3 segments, messages 0 to 13 (end excluded)")
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&run(&["verify", d, "--json"], 0).stdout).unwrap();
+    assert_eq!(json["segments"][2]["open"], true);
+    assert!(json["segments"][2]["open_tail"].is_string(), "{json}");
+    assert!(json["segments"][1].get("open_tail").is_none(), "{json}");
 
     // The writer gone: the lock is free, the torn tail left for the next
     // writer; a missing index is listed.

@@ -1,0 +1,167 @@
+//! `flatstream verify DIR`: every segment of a capture directory verified as
+//! `verify FILE` verifies one stream, and the messages between segments
+//! accounted for.
+//!
+//! Each segment is a whole stream with its own header; it is verified on
+//! its own ([`verify::verify`], its framing detected unless forced). What
+//! no single segment can show, messages lost between segments (a closed
+//! segment cut short or emptied, segments deleted from the middle), comes
+//! from the same walk `info DIR` makes ([`capture_info::info`]). The open
+//! segment may end inside a frame or in zero fill: a writer may be in the
+//! middle of a frame (or, when none holds the lock, the next writer cuts
+//! that tail when it opens the capture), so that is reported, not counted
+//! as damage.
+
+use core::fmt::Write as _;
+use std::path::Path;
+
+use crate::capture;
+use crate::capture_info::{self, Messages};
+use crate::error::{Result, escape, plural};
+use crate::verify::{self, ProblemKind, VerifyOptions, VerifyReport};
+
+/// What `verify DIR` found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CaptureVerifyReport {
+    /// The directory, as given.
+    pub directory: String,
+    /// Each segment's report, in sequence order.
+    pub segments: Vec<SegmentReport>,
+    /// The capture-wide message numbers, and those no segment holds, when
+    /// the segments' headers say.
+    pub messages: Option<Messages>,
+}
+
+/// One segment's report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SegmentReport {
+    /// Its sequence number.
+    pub sequence: u64,
+    /// Whether it is the open segment (being written, or left open).
+    pub open: bool,
+    /// How the open segment ends when that is a torn tail or zero fill (not
+    /// damage: see the module docs); then not among the report's problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_tail: Option<String>,
+    /// The segment verified as a stream file.
+    pub report: VerifyReport,
+}
+
+impl CaptureVerifyReport {
+    /// Segments with problems.
+    #[must_use]
+    pub fn damaged_segments(&self) -> u64 {
+        self.segments
+            .iter()
+            .filter(|s| !s.report.is_intact())
+            .count() as u64
+    }
+
+    /// Messages between the first kept one and the end that no segment
+    /// holds.
+    #[must_use]
+    pub fn missing(&self) -> u64 {
+        self.messages.as_ref().map_or(0, |m| m.missing)
+    }
+
+    /// Whether every segment is intact and no message is missing.
+    #[must_use]
+    pub fn is_intact(&self) -> bool {
+        self.damaged_segments() == 0 && self.missing() == 0
+    }
+
+    /// The report as text: each segment's report, then one summary line.
+    #[must_use]
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for segment in &self.segments {
+            out.push_str(&segment.report.to_text());
+            if let Some(tail) = &segment.open_tail {
+                let _ = writeln!(out, "  open segment: {tail}");
+            }
+        }
+        let _ = writeln!(out, "{}", self.summary());
+        out
+    }
+
+    /// `DIR: intact: ...` or `DIR: damaged: ...`, one line. (The message
+    /// numbers only when intact: past damage in the last segment the end is
+    /// not known.)
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let dir = escape(&self.directory);
+        let segments = plural(self.segments.len() as u64, "segment");
+        if self.is_intact() {
+            let messages = match &self.messages {
+                Some(m) => format!("messages {} to {} (end excluded)", m.first, m.end),
+                None => "no messages".to_owned(),
+            };
+            return format!("{dir}: intact: {segments}, {messages}");
+        }
+        let mut what = Vec::new();
+        let damaged = self.damaged_segments();
+        if damaged > 0 {
+            what.push(format!("{damaged} of {segments} damaged"));
+        }
+        if let Some(m) = self.messages.as_ref().filter(|m| m.missing > 0) {
+            what.push(format!(
+                "{} missing ({})",
+                plural(m.missing, "message"),
+                m.where_missing()
+            ));
+        }
+        format!("{dir}: damaged: {}", what.join(", "))
+    }
+}
+
+/// Verifies every segment of the capture directory `dir` and the messages
+/// between them.
+///
+/// # Errors
+///
+/// A directory that holds no capture (exit code 2), or what
+/// [`verify::verify`] and [`capture_info::info`] refuse. Damage is not an
+/// error here: it is in the report.
+pub fn verify_dir(dir: &Path, options: &VerifyOptions) -> Result<CaptureVerifyReport> {
+    capture::ensure_capture(dir)?;
+    let info = capture_info::info(dir, options.framing)?;
+    let mut segments = Vec::new();
+    for segment in capture::segments(dir)? {
+        let mut report = verify::verify(&capture::current_path(&segment), options)?;
+        let open_tail = if segment.open {
+            open_tail(&mut report)
+        } else {
+            None
+        };
+        segments.push(SegmentReport {
+            sequence: segment.sequence,
+            open: segment.open,
+            open_tail,
+            report,
+        });
+    }
+    Ok(CaptureVerifyReport {
+        directory: dir.display().to_string(),
+        segments,
+        messages: info.messages,
+    })
+}
+
+/// Takes a torn tail or zero fill, the open segment's last problem, out of
+/// its report, and says what it was.
+fn open_tail(report: &mut VerifyReport) -> Option<String> {
+    let last = report.problems.last()?;
+    if !matches!(last.kind, ProblemKind::TornTail | ProblemKind::ZeroFill) {
+        return None;
+    }
+    // Only the last problem of all: a listed one past MAX_LISTED may not be.
+    if report.problems.len() as u64 != report.problems_total {
+        return None;
+    }
+    let tail = report.problems.pop()?;
+    report.problems_total -= 1;
+    Some(format!(
+        "{}; a writer may be in the middle of a frame, or the next one cuts it",
+        tail.describe()
+    ))
+}
