@@ -149,6 +149,9 @@ pub struct Follower<D> {
     /// Between segments: the sequence number to read next (`None`: the
     /// first one the directory holds).
     want: Option<u64>,
+    /// The segment left last had the largest sequence number there is: no
+    /// segment can follow it.
+    after_last_number: bool,
     /// Where to start in segment `want`, when resuming.
     resume: Option<CapturePosition>,
     /// The position to report while no segment is being read.
@@ -326,6 +329,7 @@ impl<D: Deframer + Clone> Follower<D> {
             max_frame_len: None,
             current: None,
             want: at.map(|at| at.segment),
+            after_last_number: false,
             resume: at,
             between: at.unwrap_or_default(),
             carried: 0,
@@ -774,8 +778,11 @@ impl<D: Deframer + Clone> Follower<D> {
         self.idle_polls = self.idle_polls.wrapping_add(1);
         let list_now = self.idle_polls.is_multiple_of(LIST_EVERY);
         if exists(&open.path)? {
-            let superseded =
-                list_now && first_from(&self.path, current.sequence.saturating_add(1))?.is_some();
+            let superseded = list_now
+                && match current.sequence.checked_add(1) {
+                    Some(next) => first_from(&self.path, next)?.is_some(),
+                    None => false,
+                };
             if !superseded {
                 return Ok(false);
             }
@@ -808,7 +815,10 @@ impl<D: Deframer + Clone> Follower<D> {
             // unread (one renamed by hand, listed again) numbers nothing.
             self.carried = current.next_message().max(self.carried);
             self.between = current.position();
-            self.want = Some(current.sequence.saturating_add(1));
+            // After `u64::MAX` nothing can follow (and wanting it again
+            // would read it again).
+            self.want = current.sequence.checked_add(1).or(Some(current.sequence));
+            self.after_last_number = current.sequence == u64::MAX;
             self.resume = None;
             self.check_succession = self.is_dir;
             self.vanished = current
@@ -827,6 +837,9 @@ impl<D: Deframer + Clone> Follower<D> {
         // writer that reuses numbers may have written another segment with
         // it (which `enter` passes over if it is the same one, renamed).
         let vanished = self.vanished.as_ref().map(|(sequence, _)| *sequence);
+        if self.after_last_number && vanished.is_none() {
+            return Ok(false);
+        }
         let want = self.want.unwrap_or(0);
         let from = vanished.map_or(want, |sequence| sequence.min(want));
         let Some(mut found) = first_from(&self.path, from)? else {

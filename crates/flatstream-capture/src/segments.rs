@@ -525,6 +525,8 @@ pub struct SegmentWriter<F, D> {
     closed_bytes: u64,
     /// The sequence number of the next segment.
     next_sequence: u64,
+    /// A segment numbered `u64::MAX` was created: no number is left.
+    numbers_used_up: bool,
     /// The capture-wide number of the next message.
     next_message: u64,
     /// The largest payload accepted: the user's limit (the stream writer
@@ -633,6 +635,7 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
             closed,
             closed_bytes,
             next_sequence: 0,
+            numbers_used_up: false,
             next_message: 0,
             max_payload_len,
             rotation: options.rotation,
@@ -870,6 +873,15 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
     /// Creates the next segment, started at `now`, with its header frame
     /// written and synced and its name durable.
     fn create_segment(&mut self, now: SystemTime) -> Result<()> {
+        if self.numbers_used_up {
+            return Err(Error::Invalid {
+                path: self.dir.clone(),
+                reason: format!(
+                    "a segment numbered {} (the largest sequence number) was written: no segment can follow it",
+                    u64::MAX
+                ),
+            });
+        }
         let segment = Segment::new(&self.dir, self.next_sequence, now, true);
         let path = segment.path.clone();
         let file = OpenOptions::new()
@@ -881,7 +893,10 @@ impl<F: Framer, D: Deframer + Clone> SegmentWriter<F, D> {
             segment,
             messages: 0,
         });
-        self.next_sequence = self.next_sequence.saturating_add(1);
+        match self.next_sequence.checked_add(1) {
+            Some(next) => self.next_sequence = next,
+            None => self.numbers_used_up = true,
+        }
         // The name exists from here on: whatever fails leaves a file that
         // only recovery can judge, so it stops the writer.
         match self.start_segment(file, &path) {

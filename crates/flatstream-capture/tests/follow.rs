@@ -1255,3 +1255,38 @@ fn positions_that_cannot_be_frame_starts_are_refused_naming_the_file() {
         assert_eq!(follower.next().expect("read").map(<[u8]>::to_vec), first);
     }
 }
+
+/// The largest sequence number ends a capture: the follower reads the
+/// segment numbered `u64::MAX` once and stops (it used to enter it again
+/// and again, repeating its messages). Following, it waits at its end.
+#[test]
+fn a_segment_numbered_u64_max_is_read_once_and_ends_the_capture() {
+    let dir = TempDir::new("largest-sequence");
+    let mut message = 0;
+    for sequence in [u64::MAX - 1, u64::MAX] {
+        let mut segment = TestSegment::begin(&dir.0, sequence, message);
+        for _ in 0..2 {
+            segment.append(&payload(message));
+            message += 1;
+        }
+        segment.close();
+    }
+    let mut follower = Follower::open(&dir.0, deframer())
+        .expect("open")
+        .with_follow(false);
+    let read = read_rest(&mut follower);
+    assert_eq!(read, (0..4).map(payload).collect::<Vec<_>>());
+    assert_eq!(follower.next().expect("the end"), None);
+
+    let mut follower = Follower::open(&dir.0, deframer())
+        .expect("open")
+        .with_poll_interval(Duration::from_millis(1));
+    for i in 0..4 {
+        assert_eq!(next_owned(&mut follower), Some(payload(i)));
+    }
+    let waited = follower
+        .next_timeout(Duration::from_millis(50))
+        .expect("waiting at the end is not an error")
+        .map(<[u8]>::to_vec);
+    assert_eq!(waited, None, "nothing follows segment u64::MAX");
+}

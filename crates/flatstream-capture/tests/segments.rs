@@ -897,3 +897,48 @@ fn position_after_sync_matches_what_a_reader_finds_on_disk() {
         }
     );
 }
+
+/// A sequence number is never used twice, also at the end of the range:
+/// after the segment numbered `u64::MAX` the writer refuses to start
+/// another (it used to number three segments `u64::MAX`, and the directory
+/// could no longer be listed).
+#[test]
+fn no_segment_follows_the_one_numbered_u64_max() {
+    let dir = TempDir::new("largest-sequence");
+    let start = SystemTime::now() - Duration::from_secs(60);
+    let before = Segment::new(&dir.0, u64::MAX - 1, start, false);
+    let mut old = flatstream::StreamWriter::new(
+        File::create(&before.path).expect("create"),
+        ChecksumFramer::new(Crc32),
+    );
+    old.write_header(
+        &StreamHeader::new()
+            .with_metadata(META_SEQUENCE, (u64::MAX - 1).to_string())
+            .with_metadata(META_FIRST_MESSAGE, "0")
+            .with_metadata(META_START, format_utc(start)),
+    )
+    .expect("header");
+    for i in 0..2 {
+        old.write_payload(&message(i)).expect("write");
+    }
+    drop(old);
+
+    let options = SegmentOptions::new().with_rotation(Rotation::by_frames(1));
+    let mut writer = open(&dir.0, options).expect("open");
+    writer.write_payload(&message(2)).expect("segment u64::MAX");
+    for i in 3..5 {
+        let error = writer
+            .write_payload(&message(i))
+            .expect_err("no number is left");
+        assert!(
+            error.to_string().contains("no segment can follow it"),
+            "{error}"
+        );
+    }
+    writer.finish().expect("finish");
+    let segments = segment::list(&dir.0).expect("every number used once");
+    let sequences: Vec<u64> = segments.iter().map(|s| s.sequence).collect();
+    assert_eq!(sequences, [u64::MAX - 1, u64::MAX]);
+    let (_, messages) = read_segment(&segments[1].path);
+    assert_eq!(messages, [message(2)]);
+}
