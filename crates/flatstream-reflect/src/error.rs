@@ -192,6 +192,9 @@ pub enum InvalidKind {
     /// A vector of union values has no vector of types, or the reverse.
     #[error("union vector without its `_type` vector (or the reverse)")]
     UnionTypesMissing,
+    /// A union's type names a member, but the union has no value.
+    #[error("union type names a member, but the value is missing")]
+    UnionValueMissing,
     /// A vector of union values and its vector of types differ in length.
     #[error("union vector of {values} values has {types} types")]
     UnionLengthMismatch {

@@ -484,7 +484,14 @@ impl<'b, W: io::Write> Printer<'_, 'b, '_, W> {
             return Err(self.inconsistent(0));
         };
         match (scalar, field.default) {
-            (Scalar::F32 | Scalar::F64, DefaultValue::Real(v)) => self.f64(v),
+            // A `float` field reads its default as a `float`, as flatc does
+            // (`16777217` is `16777216`, `1e39` is `inf`).
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "rounded to the field's type"
+            )]
+            (Scalar::F32, DefaultValue::Real(v)) => self.f32(v as f32),
+            (Scalar::F64, DefaultValue::Real(v)) => self.f64(v),
             (_, DefaultValue::Integer(v)) => {
                 // Truncated to the field's width, as flatc reads it.
                 let bits = v.cast_unsigned() & mask(scalar.size());

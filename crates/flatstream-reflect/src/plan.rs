@@ -201,13 +201,27 @@ pub(crate) struct Enum {
     pub(crate) bit_flags: bool,
     /// Stably sorted by value: the first of equal values wins, as in flatc.
     pub(crate) values: Box<[EnumValue]>,
+    /// The underlying type is `ulong`: values order as unsigned.
+    pub(crate) unsigned_64: bool,
 }
 
 impl Enum {
     /// The first value equal to `value`, as flatc's `ReverseLookup`.
     pub(crate) fn lookup(&self, value: i64) -> Option<&EnumValue> {
-        let at = self.values.partition_point(|v| v.value < value);
+        let key = self.order(value);
+        let at = self.values.partition_point(|v| self.order(v.value) < key);
         self.values.get(at).filter(|v| v.value == value)
+    }
+
+    /// Where `value` sorts: as the enum's underlying type orders it (a
+    /// `ulong` value with the top bit set is large, not negative), as
+    /// flatc sorts enum values.
+    pub(crate) fn order(&self, value: i64) -> i128 {
+        if self.unsigned_64 {
+            i128::from(value.cast_unsigned())
+        } else {
+            i128::from(value)
+        }
     }
 }
 
@@ -248,11 +262,16 @@ pub(crate) fn compile(schema: r::Schema<'_>) -> Result<Plan, ReflectError> {
     let n_objects = objects.len();
     let n_enums = enums.len();
 
-    // Names: unique, so a root can be found by name.
-    let mut names: Vec<&str> = objects.iter().map(|o| o.name()).collect();
+    // Names: unique, so a root can be found by name; sorted with each
+    // object's index, so a name is found in log time.
+    let mut names: Vec<(&str, u32)> = objects
+        .iter()
+        .zip(0_u32..)
+        .map(|(o, i)| (o.name(), i))
+        .collect();
     names.sort_unstable();
-    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(invalid(format!("two objects named `{}`", w[0])));
+    if let Some(w) = names.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(invalid(format!("two objects named `{}`", w[0].0)));
     }
     let is_struct: Vec<bool> = objects.iter().map(|o| o.is_struct()).collect();
 
@@ -342,20 +361,28 @@ fn compile_enum(e: r::Enum<'_>, is_struct: &[bool]) -> Result<Enum, ReflectError
             values.len()
         )));
     }
-    values.sort_by_key(|v| v.value);
-    Ok(Enum {
+    let mut e = Enum {
         name: name.into(),
         is_union,
         bit_flags,
-        values: values.into_boxed_slice(),
-    })
+        values: Box::default(),
+        unsigned_64: underlying == r::BaseType::ULong,
+    };
+    values.sort_by_key(|v| e.order(v.value));
+    e.values = values.into_boxed_slice();
+    Ok(e)
 }
 
 /// Resolves the table a `nested_flatbuffer` attribute names, as flatc looks
 /// names up: in the field's namespace, then each enclosing one, then as given.
-/// `names` is sorted.
-fn resolve_nested<'n>(names: &[&'n str], owner: &str, target: &str) -> Option<&'n str> {
-    let find = |candidate: &str| names.binary_search(&candidate).ok().map(|i| names[i]);
+/// `names` is sorted, each with its object's index; returns that index.
+fn resolve_nested(names: &[(&str, u32)], owner: &str, target: &str) -> Option<u32> {
+    let find = |candidate: &str| {
+        names
+            .binary_search_by(|(name, _)| (*name).cmp(candidate))
+            .ok()
+            .map(|i| names[i].1)
+    };
     let mut namespace = owner.rsplit_once('.').map(|(ns, _)| ns);
     while let Some(ns) = namespace {
         if let Some(found) = find(&format!("{ns}.{target}")) {
@@ -368,7 +395,7 @@ fn resolve_nested<'n>(names: &[&'n str], owner: &str, target: &str) -> Option<&'
 
 fn compile_object(
     o: r::Object<'_>,
-    sorted_names: &[&str],
+    sorted_names: &[(&str, u32)],
     objects: &flatbuffers::Vector<'_, flatbuffers::ForwardsUOffset<r::Object<'_>>>,
     enums: &[Enum],
 ) -> Result<Object, ReflectError> {
@@ -486,14 +513,11 @@ fn compile_object(
                     "{at}: nested_flatbuffer on a field that is not [ubyte]"
                 )));
             }
-            let table = resolve_nested(sorted_names, name, &target)
-                .and_then(|wanted| objects.iter().position(|o| o.name() == wanted))
-                .and_then(|p| u32::try_from(p).ok())
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "{at}: nested_flatbuffer `{target}` is not in the schema"
-                    ))
-                })?;
+            let table = resolve_nested(sorted_names, name, &target).ok_or_else(|| {
+                invalid(format!(
+                    "{at}: nested_flatbuffer `{target}` is not in the schema"
+                ))
+            })?;
             if objects.get(table as usize).is_struct() {
                 return Err(invalid(format!(
                     "{at}: nested_flatbuffer `{target}` is a struct"

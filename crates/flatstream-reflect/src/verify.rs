@@ -273,15 +273,23 @@ impl<'p> Verifier<'p, '_> {
         let object = &plan.objects[table as usize];
         for field in &object.fields {
             let slot = usize::from(field.offset);
-            if slot + 2 > vtable_len {
-                break; // fields are sorted by slot: the rest are absent
-            }
-            let field_offset = self.u16_at(vtable + slot, "vtable")?;
+            let field_offset = if slot + 2 > vtable_len {
+                0
+            } else {
+                self.u16_at(vtable + slot, "vtable")?
+            };
             if field_offset == 0 {
                 if field.required {
                     return self
                         .fail(pos, InvalidKind::MissingRequired)
                         .at(Seg::Field(&field.name));
+                }
+                if let Kind::Union(e) = field.kind {
+                    self.union_without_value(e, pos, vtable, vtable_len, slot)
+                        .at(Seg::Field(&field.name))?;
+                }
+                if slot + 2 > vtable_len {
+                    break; // fields are sorted by slot: the rest are absent
                 }
                 continue;
             }
@@ -308,6 +316,32 @@ impl<'p> Verifier<'p, '_> {
         }
         self.depth -= 1;
         Ok(())
+    }
+
+    /// A union field of the table at `pos` whose value (vtable slot `slot`)
+    /// is absent: its type, in the slot before, must not name a member (a
+    /// type byte of a member that is not in the schema is read as NONE).
+    fn union_without_value(
+        &mut self,
+        union: u32,
+        pos: usize,
+        vtable: usize,
+        vtable_len: usize,
+        slot: usize,
+    ) -> Result<'p, ()> {
+        if slot < 6 || slot > vtable_len {
+            return Ok(());
+        }
+        let type_offset = self.u16_at(vtable + slot - 2, "vtable")?;
+        if type_offset == 0 {
+            return Ok(());
+        }
+        let type_pos = pos + usize::from(type_offset);
+        self.range(type_pos, 1, "union type")?;
+        if self.member(union, self.buf[type_pos]) == Member::None {
+            return Ok(());
+        }
+        self.fail(pos, InvalidKind::UnionValueMissing)
     }
 
     /// Verifies a field at `pos` of a table; `types` is where the field in

@@ -529,3 +529,88 @@ fn committed_buffers_are_flatc_output() {
         stale.join(", ")
     );
 }
+
+/// Found by a hostile review, each printed exactly as flatc prints it
+/// (compared as text, not within a tolerance): the flags of a `ulong`
+/// `bit_flags` enum with bit 63 set list in unsigned order, and an absent
+/// `float` field prints its default rounded to a `float` (16777217 is
+/// 16777216, 1e39 is inf).
+#[test]
+fn ulong_flags_and_float_defaults_print_as_flatc_prints_them() {
+    let Some(flatc) = Flatc::find("ulong_flags_and_float_defaults_print_as_flatc_prints_them")
+    else {
+        return;
+    };
+    let fbs = flatc.file(
+        "edges.fbs",
+        br#"
+        enum F : ulong (bit_flags) { A, B, Z = 63 }
+        table KF { k: float = 16777217 (key); }
+        table KG { k: float = 1e39 (key); }
+        table T { f: F; vf: [F]; a: KF; b: KG; }
+        root_type T;
+        "#,
+    );
+    let input = flatc.file(
+        "edges.json",
+        br#"{ "f": "A Z", "vf": ["Z B", "A"], "a": {}, "b": {} }"#,
+    );
+    let buf = flatc.binary(&fbs, &input, &[]);
+    let schema = Schema::from_fbs(&fbs).expect("from_fbs");
+    let problems = check(
+        "edges",
+        ours(&schema, None, &buf),
+        flatc.json(&fbs, &buf, None),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    let ours = ours(&schema, None, &buf).expect("prints");
+    assert!(ours.contains(r#""f":"A Z""#), "{ours}");
+    assert!(ours.contains(r#""vf":["B Z","A"]"#), "{ours}");
+    assert!(ours.contains(r#""a":{"k":16777216.0}"#), "{ours}");
+    assert!(ours.contains(r#""b":{"k":inf}"#), "{ours}");
+}
+
+/// A union whose type names a member but that has no value is refused, as
+/// flatbuffers' reflection verifier refuses it (it used to print as
+/// `{"u_type":"W"}`).
+#[test]
+fn a_union_type_without_its_value_is_refused() {
+    let Some(flatc) = Flatc::find("a_union_type_without_its_value_is_refused") else {
+        return;
+    };
+    let fbs = flatc.file(
+        "u.fbs",
+        b"table W { d: int; } union U { W } table T { u: U; } root_type T;",
+    );
+    let schema = Schema::from_fbs(&fbs).expect("from_fbs");
+    // Root offset 12; vtable at 4 (6 bytes: itself, the table's 8 bytes,
+    // the type at +4, no value); the table at 12 (its vtable 8 back), the
+    // type byte 1 (W).
+    let mut buf = Vec::new();
+    buf.extend_from_slice(&12_u32.to_le_bytes());
+    for half in [6_u16, 8, 4] {
+        buf.extend_from_slice(&half.to_le_bytes());
+    }
+    buf.extend_from_slice(&[0, 0]);
+    buf.extend_from_slice(&8_i32.to_le_bytes());
+    buf.extend_from_slice(&[1, 0, 0, 0]);
+    let err = ours(&schema, None, &buf).expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            ReflectError::InvalidBuffer {
+                kind: InvalidKind::UnionValueMissing,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.path(), Some("T.u"), "{err}");
+    // The same bytes with the type NONE (0) print, without a value.
+    let last = buf.len() - 4;
+    buf[last] = 0;
+    assert_eq!(
+        ours(&schema, None, &buf).expect("prints"),
+        r#"{"u_type":"NONE"}"#
+    );
+}
