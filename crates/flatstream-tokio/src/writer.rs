@@ -6,7 +6,9 @@ use core::task::{Context, Poll, Waker};
 use std::io::{self, IoSlice, Write};
 
 use flatstream_core::flatbuffers::{Allocator, FlatBufferBuilder};
-use flatstream_core::{Framer, Result, StreamHeader, StreamSerialize, StreamWriter};
+use flatstream_core::{
+    Error, Framer, Position, Result, StreamHeader, StreamSerialize, StreamWriter,
+};
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 
 /// The write buffer of [`AsyncStreamWriter::new`]: frames are gathered up
@@ -35,10 +37,14 @@ pub const DEFAULT_WRITE_BUFFER: usize = 64 * 1024;
 /// payload, as the very next call, completes it instead of writing it twice
 /// (any other call in between completes it first, and the same payload is
 /// then a new frame). A sink error that is
-/// not resumable stops the writer: every later call fails with
-/// [`ErrorKind::TornWrite`](flatstream_core::ErrorKind::TornWrite), naming
-/// the partial frame. [`bytes_written`](Self::bytes_written) and
-/// [`frames_written`](Self::frames_written) count whole frames only.
+/// not resumable and cuts a frame stops the writer: every later call fails
+/// with [`ErrorKind::TornWrite`](flatstream_core::ErrorKind::TornWrite),
+/// naming the partial frame, and [`flush_buffer`](Self::flush_buffer) still
+/// hands the sink the frames the buffer holds. One that cuts no frame (the
+/// buffer took none of it) leaves the writer usable.
+/// [`bytes_written`](Self::bytes_written) and
+/// [`frames_written`](Self::frames_written) count whole frames written to
+/// the buffer; positions in errors count the same bytes.
 ///
 /// # Examples
 ///
@@ -155,13 +161,48 @@ impl<W: AsyncWrite + Unpin, F: Framer> AsyncStreamWriter<W, F> {
     ///
     /// # Errors
     ///
-    /// As [`flush`](Self::flush), or the sink's shutdown error. A writer that
-    /// an error stopped returns `TornWrite` from the flush and does not shut
-    /// the sink down: `get_mut().shutdown()` still can.
+    /// As [`flush`](Self::flush), or the sink's shutdown error (positioned
+    /// where the next frame would go). A writer that an error stopped
+    /// returns `TornWrite` from the flush and does not shut the sink down:
+    /// [`flush_buffer`](Self::flush_buffer) then `get_mut().shutdown()`
+    /// still can.
     pub async fn shutdown(&mut self) -> Result<()> {
         self.flush().await?;
-        self.writer.get_mut().io.shutdown().await?;
-        Ok(())
+        let at = self.next_position();
+        self.writer
+            .get_mut()
+            .io
+            .shutdown()
+            .await
+            .map_err(|e| Error::from(e).at(at))
+    }
+
+    /// Hands everything the write buffer holds to the sink as it is, then
+    /// flushes the sink, also after an error stopped the writer: the way to
+    /// keep every frame whose write returned `Ok` once the sink works again.
+    /// Behind the whole frames comes what the buffer took of the frame the
+    /// error cut (a torn tail, which recovery cuts). For a writer that did
+    /// not stop, [`flush`](Self::flush) is the call: it completes a frame in
+    /// flight first.
+    ///
+    /// As with a blocking `StreamWriter` over a `BufWriter`, a write that
+    /// returned `Ok` put its frame in the buffer; an error from the sink
+    /// while the buffer drains keeps what the sink did not take, in order.
+    /// An error before any byte of a frame was taken leaves the writer
+    /// usable (the buffer still holds the earlier frames, whole and in
+    /// order); one in the middle of a frame stops it.
+    ///
+    /// # Errors
+    ///
+    /// The sink's error, positioned where the next frame would go.
+    pub async fn flush_buffer(&mut self) -> Result<()> {
+        let at = self.next_position();
+        self.writer
+            .get_mut()
+            .io
+            .flush()
+            .await
+            .map_err(|e| Error::from(e).at(at))
     }
 
     /// Writes one frame with `op`. A first poll that ends `Pending` with
@@ -211,6 +252,14 @@ impl<W: AsyncWrite + Unpin, F: Framer> AsyncStreamWriter<W, F> {
 }
 
 impl<W: AsyncWrite + Unpin, F: Framer> AsyncStreamWriter<W, F> {
+    /// Where the next frame goes: the counts of whole frames written.
+    fn next_position(&self) -> Position {
+        Position {
+            offset: self.bytes_written(),
+            frame: self.frames_written(),
+        }
+    }
+
     /// Bytes of whole frames written (to the buffer or the sink).
     #[must_use]
     pub fn bytes_written(&self) -> u64 {

@@ -15,7 +15,9 @@
 //!   returned `Ok` arrives, in order, each frame at most once, and the
 //!   writer's counts are the stream's.
 //! - A sink error in the middle of a frame stops the writer: every later
-//!   write is `TornWrite`, and what reached the sink is the frames before.
+//!   write is `TornWrite`, and what reached the sink is the frames before;
+//!   behind the write buffer, `flush_buffer` still hands the sink every
+//!   frame whose write returned `Ok`.
 //! - Backpressure: a writer into a pipe that nobody reads waits once the
 //!   pipe and its write buffer are full, and goes on when the reader reads.
 
@@ -41,6 +43,8 @@ struct Sink {
     calls: usize,
     pending_at: Vec<usize>,
     fail_from: Option<usize>,
+    /// `poll_shutdown` fails.
+    shutdown_fails: bool,
 }
 
 impl AsyncWrite for Sink {
@@ -68,6 +72,9 @@ impl AsyncWrite for Sink {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.shutdown_fails {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+        }
         Poll::Ready(Ok(()))
     }
 }
@@ -227,6 +234,77 @@ fn a_sink_error_mid_frame_stops_the_writer<F: Framer + Default, D: Deframer + De
         .map(|p| p.to_vec())
         .collect();
     assert_eq!(frames, payloads[..ok], "the frames before the error, whole");
+}
+
+/// The sink fails once while the write buffer drains, in the middle of a
+/// frame, then works again: the writer stops, and `flush_buffer` still
+/// hands the sink every frame whose write returned `Ok` (behind them, the
+/// cut frame's bytes the buffer took: a torn tail). The sink's shutdown
+/// error names where the next frame would go.
+#[test]
+fn a_stopped_writer_still_hands_its_buffered_frames_to_the_sink() {
+    let sink = Sink {
+        max_per_call: usize::MAX,
+        fail_from: Some(0),
+        shutdown_fails: true,
+        ..Sink::default()
+    };
+    // Three 20-byte frames fill 60 of 64 bytes; the fourth's header fills
+    // the buffer, and its payload makes it drain into the failing sink.
+    let mut writer = AsyncStreamWriter::with_capacity(64, sink, DefaultFramer);
+    for i in 0..3_u8 {
+        block_on(writer.write_payload(&[i + 1; 16])).expect("buffered");
+    }
+    let err = block_on(writer.write_payload(&[9; 16])).expect_err("the sink fails");
+    assert!(matches!(err.kind(), ErrorKind::Io(e) if e.kind() == io::ErrorKind::BrokenPipe));
+    let err = block_on(writer.flush()).expect_err("stopped");
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::TornWrite {
+                written: 4,
+                frame_len: 20
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        writer.get_ref().out.is_empty(),
+        "nothing reached the sink yet"
+    );
+
+    writer.get_mut().fail_from = None;
+    block_on(writer.flush_buffer()).expect("the sink works again");
+    let out = &writer.get_ref().out;
+    assert_eq!(out.len(), 64);
+    let mut reader = SliceReader::new(out, DefaultDeframer);
+    for i in 0..3_u8 {
+        let payload = reader.next().expect("a frame").expect("whole");
+        assert_eq!(payload, [i + 1; 16]);
+    }
+    let torn = reader.next().expect("the tail").expect_err("torn");
+    assert!(torn.is_unexpected_eof(), "{torn}");
+
+    let err = block_on(writer.shutdown()).expect_err("stopped");
+    assert!(matches!(err.kind(), ErrorKind::TornWrite { .. }), "{err}");
+    let mut fresh = AsyncStreamWriter::new(
+        Sink {
+            max_per_call: usize::MAX,
+            shutdown_fails: true,
+            ..Sink::default()
+        },
+        DefaultFramer,
+    );
+    block_on(fresh.write_payload(b"one")).expect("written");
+    let err = block_on(fresh.shutdown()).expect_err("the sink's shutdown fails");
+    assert!(matches!(err.kind(), ErrorKind::Io(e) if e.kind() == io::ErrorKind::ConnectionReset));
+    assert_eq!(
+        err.position(),
+        Some(flatstream::Position {
+            offset: 7,
+            frame: 1
+        })
+    );
 }
 
 /// A write dropped at `Pending` mid-frame, then the next payload's write
