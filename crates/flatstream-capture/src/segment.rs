@@ -153,19 +153,65 @@ pub fn list(dir: &Path) -> Result<Vec<Segment>> {
 /// The segments of `dir` as a reader of a directory being written must see
 /// them, by sequence number: a segment listed under both its open and its
 /// closed name while it is renamed is kept once, under its closed (final)
-/// name, and an open segment that a crashed writer left before later ones
-/// is listed with them. Other files are ignored.
+/// name, a copy of a closed segment under another closed name (the same
+/// length and the same first bytes, its header among them) is kept once,
+/// and an open segment that a crashed writer left before later ones is
+/// listed with them. Other files are ignored.
 ///
 /// # Errors
 ///
-/// [`Error::Io`] when the directory cannot be listed.
+/// [`Error::Io`] when the directory cannot be listed; [`Error::Invalid`]
+/// when two different closed segments share a sequence number (reading
+/// either one alone would skip the other's messages).
 pub fn list_live(dir: &Path) -> Result<Vec<Segment>> {
     let mut segments = read_segments(dir)?;
     // Closed sorts before open for one sequence number: the closed name is
     // the one kept.
     segments.sort_by_key(|s| (s.sequence, s.open));
+    for pair in segments.windows(2) {
+        let [a, b] = pair else { continue };
+        if a.sequence == b.sequence && !a.open && !b.open && !is_copy(&a.path, &b.path)? {
+            return Err(Error::Invalid {
+                path: b.path.clone(),
+                reason: format!(
+                    "sequence number {} is also used by {}, a different segment",
+                    b.sequence,
+                    a.path.display()
+                ),
+            });
+        }
+    }
     segments.dedup_by_key(|s| s.sequence);
     Ok(segments)
+}
+
+/// Bytes at the start of two segments compared to tell a copy from another
+/// segment: more than any header but one carrying a large schema.
+const COPY_PREFIX: u64 = 64 * 1024;
+
+/// Whether the closed segments `a` and `b` are copies of one segment: the
+/// same length and the same first [`COPY_PREFIX`] bytes (each segment's
+/// header names its sequence number, first message and start time). One
+/// that vanished meanwhile (retention) is no conflict.
+fn is_copy(a: &Path, b: &Path) -> Result<bool> {
+    use std::io::Read as _;
+    let prefix = |path: &Path| -> Result<Option<(u64, Vec<u8>)>> {
+        let file = match open_regular(path) {
+            Ok(file) => file,
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let len = file.metadata().at(path)?.len();
+        let mut head = Vec::new();
+        file.take(COPY_PREFIX).read_to_end(&mut head).at(path)?;
+        Ok(Some((len, head)))
+    };
+    Ok(match (prefix(a)?, prefix(b)?) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    })
 }
 
 /// The files of `dir` that are segments, sorted by sequence number.

@@ -1192,6 +1192,27 @@ fn duplicated_sequence_numbers_are_refused_by_the_writer_and_seek_and_read_once_
     assert_eq!(got, [0, 1, 2, 3, 4], "each message once");
 }
 
+/// Two *different* closed segments under one sequence number (a segment
+/// renamed by hand onto another's number) are refused by name: reading
+/// either alone would skip the other's messages, and which one a listing
+/// kept used to depend on the directory's order.
+#[test]
+fn two_different_segments_with_one_number_are_refused_not_one_skipped() {
+    let _serial = serial();
+    let dir = TempDir::new("different-duplicates");
+    let segments = closed_segments(&dir.0, &[3, 2, 2]);
+    let renamed = Segment::new(&dir.0, 1, segments[2].start, false);
+    fs::rename(&segments[2].path, &renamed.path).expect("rename");
+    let refused = |error: Error| match error {
+        Error::Invalid { reason, .. } => {
+            assert!(reason.contains("a different segment"), "{reason}");
+        }
+        other => panic!("refused as invalid, not {other}"),
+    };
+    refused(segment::list_live(&dir.0).expect_err("refused"));
+    refused(Follower::open(&dir.0, deframer()).expect_err("the follower lists first"));
+}
+
 #[test]
 fn an_open_segment_followed_by_others_is_refused_by_the_writer_and_read_by_a_follower() {
     let _serial = serial();
