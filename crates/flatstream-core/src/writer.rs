@@ -446,21 +446,31 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
     /// # Errors
     ///
     /// [`ErrorKind::HeaderNotFirst`] if the writer has written a frame (or
-    /// starts its count after frames, when appending), with nothing written;
-    /// otherwise as [`write_payload`](StreamWriter::write_payload).
+    /// starts its count after frames, when appending), or a resumable error
+    /// left another first frame in flight, with nothing written; otherwise as
+    /// [`write_payload`](StreamWriter::write_payload). The same header
+    /// again after a resumable error cut it is a retry: it completes the
+    /// header frame, once.
     ///
     /// [`ErrorKind::HeaderNotFirst`]: crate::ErrorKind::HeaderNotFirst
     pub fn write_header(&mut self, header: &StreamHeader) -> Result<()> {
         let at = self.sink.position();
-        // A first frame cut by an error is still the first frame.
-        let clean = matches!(self.sink.state(), State::Clean);
-        if at.offset != 0 || at.frame != 0 || !clean {
-            let refused = ErrorKind::HeaderNotFirst {
-                frames_written: at.frame,
-            };
-            return Err(Error::from(refused).at(at));
+        let refused =
+            |frames_written| Err(Error::from(ErrorKind::HeaderNotFirst { frames_written }).at(at));
+        if at.offset != 0 || at.frame != 0 {
+            return refused(at.frame);
         }
-        self.sink.write_frame(&header.encode())
+        let encoded = header.encode();
+        match self.sink.state() {
+            State::Clean => self.sink.write_frame(&encoded),
+            State::Stopped { .. } => self.sink.settle(),
+            // A first frame cut by a resumable error: this header again is
+            // a retry, completed; another frame stays first.
+            State::InFlight { .. } => match self.sink.complete_if_retry(&encoded) {
+                Some(completed) => completed,
+                None => refused(1),
+            },
+        }
     }
 
     /// Writes `payload` as one frame, whatever its bytes (one that is empty

@@ -242,6 +242,18 @@ impl<W: Write, F: Framer> FrameSink<W, F> {
         self.send(header, payload)
     }
 
+    /// Completes the frame in flight if `payload` is its payload (a retry),
+    /// and returns how that went; `None` if it is not (nothing written).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn complete_if_retry(&mut self, payload: &[u8]) -> Option<Result<()>> {
+        let mut header = [0u8; MAX_HEADER_LEN];
+        let header = &mut header[..self.framer.header_len()];
+        self.encode(payload, header).ok()?;
+        self.is_retry(header, payload)
+            .then(|| self.complete_in_flight())
+    }
+
     /// Whether `header` + `payload` is the frame in flight: the same header,
     /// then the same payload length, then the same payload bytes, all of them.
     fn is_retry(&self, header: &[u8], payload: &[u8]) -> bool {

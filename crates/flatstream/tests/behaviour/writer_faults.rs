@@ -15,7 +15,9 @@
 use std::io::{self, BufWriter, Write};
 
 use flatstream::flatbuffers::FlatBufferBuilder;
-use flatstream::{Deframer, Error, ErrorKind, Framer, Position, StreamReader, StreamWriter};
+use flatstream::{
+    Deframer, Error, ErrorKind, Framer, Position, StreamHeader, StreamReader, StreamWriter,
+};
 
 use crate::support::framers;
 use crate::support::streams::{empty_frame_is_all_zero, read_until_error, write_stream};
@@ -872,6 +874,48 @@ fn all_zero_payloads_are_refused_unless_allowed<F: Framer + Default, D: Deframer
     assert_eq!(read, all_zero);
 }
 
+/// The stream's header cut by `WouldBlock` after every byte, then written
+/// again: the retry completes it, once, and the stream reads back with its
+/// header and the payload after it. Another header while one is in flight
+/// is refused, and the one in flight stays first.
+fn a_header_cut_at_every_byte_is_completed_by_writing_it_again<
+    F: Framer + Default,
+    D: Deframer + Default,
+>() {
+    let header = StreamHeader::new().with_root_type("test.Reading");
+    let frame_len = F::default().header_len() + header.encode().len();
+    for cut in 1..frame_len {
+        let sink = ScriptedSink::failing(&[
+            (0, Fault::Short(cut)),
+            (1, Fault::Io(io::ErrorKind::WouldBlock)),
+        ]);
+        let mut writer = StreamWriter::new(sink, F::default());
+        let err = writer.write_header(&header).expect_err("cut");
+        assert!(err.is_resumable(), "cut at {cut}: {err}");
+        let other = StreamHeader::new().with_root_type("test.Other");
+        let refused = writer.write_header(&other).expect_err("another header");
+        assert!(
+            matches!(
+                refused.kind(),
+                ErrorKind::HeaderNotFirst { frames_written: 1 }
+            ),
+            "cut at {cut}: {refused}"
+        );
+        writer
+            .write_header(&header)
+            .expect("the retry completes it");
+        writer.write_payload(b"after").expect("a payload");
+        assert_eq!(writer.frames_written(), 2, "cut at {cut}");
+        let bytes = writer.into_inner().written;
+        let mut reader = StreamReader::new(bytes.as_slice(), D::default());
+        let (read, err) = read_until_error(&mut reader);
+        assert!(err.is_none(), "cut at {cut}: {err:?}");
+        assert_eq!(read, [b"after".to_vec()], "cut at {cut}");
+        let kept = reader.header().expect("a header").cloned();
+        assert_eq!(kept, Some(header.clone()), "cut at {cut}");
+    }
+}
+
 macro_rules! writer_fault_tests {
     ($name:ident, $framer:ty, $deframer:ty) => {
         mod $name {
@@ -931,6 +975,11 @@ macro_rules! writer_fault_tests {
             #[test]
             fn after_a_fatal_mid_frame_error_every_write_and_flush_is_torn_write() {
                 a_stopped_writer_refuses_everything_with_torn_write::<F, D>();
+            }
+
+            #[test]
+            fn a_header_cut_at_every_byte_is_completed_by_writing_it_again() {
+                super::a_header_cut_at_every_byte_is_completed_by_writing_it_again::<F, D>();
             }
 
             #[test]
