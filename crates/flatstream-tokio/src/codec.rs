@@ -52,6 +52,13 @@ const RESERVE_AHEAD: usize = 1024 * 1024;
 /// is appended for a refused payload. A [`StreamHeader`] encodes only as
 /// the first frame.
 ///
+/// What `FramedWrite` does with the encoded bytes is tokio-util's: an I/O
+/// error of its sink reaches you unpositioned (the codec never sees the
+/// socket), and a `send` that fails on flushing may already have queued its
+/// frame, which a later flush then writes. For "every write that returned
+/// `Ok` is on the wire, and nothing else", with positions in errors, use
+/// [`AsyncStreamWriter`](crate::AsyncStreamWriter).
+///
 /// The plain framing ([`FlatStreamCodec::new`]) is byte for byte the
 /// framing of tokio-util's
 /// `LengthDelimitedCodec::builder().little_endian().length_field_length(4)`.
