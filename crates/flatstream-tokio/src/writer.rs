@@ -168,13 +168,8 @@ impl<W: AsyncWrite + Unpin, F: Framer> AsyncStreamWriter<W, F> {
     /// still can.
     pub async fn shutdown(&mut self) -> Result<()> {
         self.flush().await?;
-        let at = self.next_position();
-        self.writer
-            .get_mut()
-            .io
-            .shutdown()
-            .await
-            .map_err(|e| Error::from(e).at(at))
+        let here = self.sink_error_here();
+        self.writer.get_mut().io.shutdown().await.map_err(here)
     }
 
     /// Hands everything the write buffer holds to the sink as it is, then
@@ -196,13 +191,8 @@ impl<W: AsyncWrite + Unpin, F: Framer> AsyncStreamWriter<W, F> {
     ///
     /// The sink's error, positioned where the next frame would go.
     pub async fn flush_buffer(&mut self) -> Result<()> {
-        let at = self.next_position();
-        self.writer
-            .get_mut()
-            .io
-            .flush()
-            .await
-            .map_err(|e| Error::from(e).at(at))
+        let here = self.sink_error_here();
+        self.writer.get_mut().io.flush().await.map_err(here)
     }
 
     /// Writes one frame with `op`. A first poll that ends `Pending` with
@@ -252,12 +242,14 @@ impl<W: AsyncWrite + Unpin, F: Framer> AsyncStreamWriter<W, F> {
 }
 
 impl<W: AsyncWrite + Unpin, F: Framer> AsyncStreamWriter<W, F> {
-    /// Where the next frame goes: the counts of whole frames written.
-    fn next_position(&self) -> Position {
-        Position {
+    /// Positions a sink error where the next frame goes (the counts of
+    /// whole frames written).
+    fn sink_error_here(&self) -> impl FnOnce(io::Error) -> Error + use<W, F> {
+        let at = Position {
             offset: self.bytes_written(),
             frame: self.frames_written(),
-        }
+        };
+        move |e| Error::from(e).at(at)
     }
 
     /// Bytes of whole frames written (to the buffer or the sink).
