@@ -154,7 +154,7 @@ pub fn list(dir: &Path) -> Result<Vec<Segment>> {
 /// them, by sequence number: a segment listed under both its open and its
 /// closed name while it is renamed is kept once, under its closed (final)
 /// name, a copy of a closed segment under another closed name (the same
-/// length and the same first bytes, its header among them) is kept once,
+/// bytes) is kept once,
 /// and an open segment that a crashed writer left before later ones is
 /// listed with them. Other files are ignored.
 ///
@@ -185,33 +185,58 @@ pub fn list_live(dir: &Path) -> Result<Vec<Segment>> {
     Ok(segments)
 }
 
-/// Bytes at the start of two segments compared to tell a copy from another
-/// segment: more than any header but one carrying a large schema.
-const COPY_PREFIX: u64 = 64 * 1024;
-
 /// Whether the closed segments `a` and `b` are copies of one segment: the
-/// same length and the same first [`COPY_PREFIX`] bytes (each segment's
-/// header names its sequence number, first message and start time). One
-/// that vanished meanwhile (retention) is no conflict.
+/// same bytes, all of them (compared only when two closed names share a
+/// number, which a writer never leaves). One that vanished meanwhile
+/// (retention) is no conflict; one that is not a regular file (a FIFO, a
+/// directory) is not a copy, and is never opened for reading.
 fn is_copy(a: &Path, b: &Path) -> Result<bool> {
-    use std::io::Read as _;
-    let prefix = |path: &Path| -> Result<Option<(u64, Vec<u8>)>> {
-        let file = match open_regular(path) {
-            Ok(file) => file,
+    // `None`: vanished; `Some(None)`: not a regular file.
+    let open = |path: &Path| -> Result<Option<Option<(u64, File)>>> {
+        match open_regular(path) {
+            Ok(file) => Ok(Some(Some((file.metadata().at(path)?.len(), file)))),
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(None);
+                Ok(None)
             }
-            Err(e) => return Err(e),
-        };
-        let len = file.metadata().at(path)?.len();
-        let mut head = Vec::new();
-        file.take(COPY_PREFIX).read_to_end(&mut head).at(path)?;
-        Ok(Some((len, head)))
+            Err(Error::Io { path, source }) => Err(Error::Io { path, source }),
+            Err(_) => Ok(Some(None)),
+        }
     };
-    Ok(match (prefix(a)?, prefix(b)?) {
-        (Some(a), Some(b)) => a == b,
-        _ => true,
-    })
+    let (Some(a_file), Some(b_file)) = (open(a)?, open(b)?) else {
+        return Ok(true);
+    };
+    let (Some((len_a, mut file_a)), Some((len_b, mut file_b))) = (a_file, b_file) else {
+        return Ok(false);
+    };
+    if len_a != len_b {
+        return Ok(false);
+    }
+    let (mut chunk_a, mut chunk_b) = (vec![0; 64 * 1024], vec![0; 64 * 1024]);
+    loop {
+        let n = read_full(&mut file_a, &mut chunk_a).at(a)?;
+        let m = read_full(&mut file_b, &mut chunk_b).at(b)?;
+        if chunk_a[..n] != chunk_b[..m] {
+            return Ok(false);
+        }
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+/// Reads until `buf` is full or the file ends; returns how many bytes.
+fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read as _;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// The files of `dir` that are segments, sorted by sequence number.

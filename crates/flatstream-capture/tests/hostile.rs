@@ -1211,6 +1211,31 @@ fn two_different_segments_with_one_number_are_refused_not_one_skipped() {
     };
     refused(segment::list_live(&dir.0).expect_err("refused"));
     refused(Follower::open(&dir.0, deframer()).expect_err("the follower lists first"));
+
+    // A copy that differs only past its first 64 KiB is another segment too;
+    // an exact copy is read once.
+    let dir = TempDir::new("different-duplicates-late");
+    let segments = closed_segments(&dir.0, &[3, 6000, 2]);
+    let bytes = fs::read(&segments[1].path).expect("read");
+    assert!(bytes.len() > 64 * 1024 + 100, "{}", bytes.len());
+    let copy = Segment::new(&dir.0, 1, segments[1].start + Duration::from_secs(1), false);
+    fs::write(&copy.path, &bytes).expect("copy");
+    assert_eq!(segment::list_live(&dir.0).expect("a copy").len(), 3);
+    let mut changed = bytes.clone();
+    let last = changed.len() - 1;
+    changed[last] ^= 0x40;
+    fs::write(&copy.path, &changed).expect("change the copy's last byte");
+    refused(segment::list_live(&dir.0).expect_err("refused"));
+
+    // Neither is a FIFO under a segment's number (never opened for reading,
+    // which would wait for a writer).
+    fs::remove_file(&copy.path).expect("remove");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&copy.path)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    refused(segment::list_live(&dir.0).expect_err("refused"));
 }
 
 #[test]

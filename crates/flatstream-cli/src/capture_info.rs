@@ -190,6 +190,27 @@ pub struct OpenSegment {
 /// be listed or read (exit code 2).
 /// Damage is reported in the summary, not as an error.
 pub fn info(dir: &Path, framing: Option<Framing>) -> Result<CaptureInfo> {
+    // A live capture changes under the walk (retention deletes a segment
+    // after it was listed, a rotation renames one): an error met while the
+    // listing changed is the change, and the walk starts again.
+    let listing = |dir: &Path| -> Result<Vec<(u64, bool)>> {
+        Ok(capture::segments(dir)?
+            .iter()
+            .map(|s| (s.sequence, s.open))
+            .collect())
+    };
+    let mut attempts = 0;
+    loop {
+        let before = listing(dir)?;
+        match info_once(dir, framing) {
+            Err(_) if attempts < 3 && listing(dir)? != before => attempts += 1,
+            result => return result,
+        }
+    }
+}
+
+/// One walk of [`info`].
+fn info_once(dir: &Path, framing: Option<Framing>) -> Result<CaptureInfo> {
     capture::ensure_capture(dir)?;
     let segments = capture::segments(dir)?;
     let source = capture::source(dir, framing, None)?;

@@ -7,10 +7,12 @@
 //! no single segment can show, messages lost between segments (a closed
 //! segment cut short or emptied, segments deleted from the middle), comes
 //! from the same walk `info DIR` makes ([`capture_info::info`]). The open
-//! segment may end inside a frame or in zero fill: a writer may be in the
-//! middle of a frame (or, when none holds the lock, the next writer cuts
-//! that tail when it opens the capture), so that is reported, not counted
-//! as damage.
+//! segment, when it is the last one, may end inside a frame or in zero
+//! fill: a writer may be in the middle of a frame (or, when none holds the
+//! lock, the next writer cuts that tail when it opens the capture), so
+//! that is reported, not counted as damage. A segment framed unlike the
+//! capture's first is damage (a writer frames them all alike), and one
+//! that retention deleted after it was listed is reported, not damage.
 
 use core::fmt::Write as _;
 use std::path::Path;
@@ -18,7 +20,7 @@ use std::path::Path;
 use crate::capture;
 use crate::capture_info::{self, Messages};
 use crate::error::{Result, escape, plural};
-use crate::verify::{self, ProblemKind, VerifyOptions, VerifyReport};
+use crate::verify::{self, Problem, ProblemKind, VerifyOptions, VerifyReport};
 
 /// What `verify DIR` found.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -30,6 +32,10 @@ pub struct CaptureVerifyReport {
     /// The capture-wide message numbers, and those no segment holds, when
     /// the segments' headers say.
     pub messages: Option<Messages>,
+    /// Segments listed but deleted before they were verified (retention in
+    /// a live capture): not damage.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deleted: Vec<u64>,
 }
 
 /// One segment's report.
@@ -80,6 +86,14 @@ impl CaptureVerifyReport {
                 let _ = writeln!(out, "  open segment: {tail}");
             }
         }
+        if !self.deleted.is_empty() {
+            let numbers: Vec<String> = self.deleted.iter().map(u64::to_string).collect();
+            let _ = writeln!(
+                out,
+                "deleted while verifying (retention): segment {}",
+                numbers.join(", ")
+            );
+        }
         let _ = writeln!(out, "{}", self.summary());
         out
     }
@@ -125,10 +139,41 @@ impl CaptureVerifyReport {
 pub fn verify_dir(dir: &Path, options: &VerifyOptions) -> Result<CaptureVerifyReport> {
     capture::ensure_capture(dir)?;
     let info = capture_info::info(dir, options.framing)?;
+    let listed = capture::segments(dir)?;
+    let last = listed.last().map(|s| s.sequence);
     let mut segments = Vec::new();
-    for segment in capture::segments(dir)? {
-        let mut report = verify::verify(&capture::current_path(&segment), options)?;
-        let open_tail = if segment.open {
+    let mut deleted = Vec::new();
+    for segment in listed {
+        let path = capture::current_path(&segment);
+        let mut report = match verify::verify(&path, options) {
+            Ok(report) => report,
+            Err(_) if !path.exists() && !segment.closed_path().exists() => {
+                deleted.push(segment.sequence);
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        if let Some(capture) = info.framing.filter(|&f| f != report.framing) {
+            // A writer frames every segment alike: this one is of another
+            // capture, or was rewritten. (Its messages are not numbered in
+            // the capture's walk either.)
+            report.problems.insert(
+                0,
+                Problem {
+                    offset: 0,
+                    frame: 0,
+                    kind: ProblemKind::Other,
+                    what: format!(
+                        "{} framing, not the capture's {capture} (its first segment's): a segment of another capture, or rewritten",
+                        report.framing
+                    ),
+                },
+            );
+            report.problems_total += 1;
+        }
+        // Only the last segment may be being written (a writer refuses a
+        // directory where an open segment has later ones).
+        let open_tail = if segment.open && Some(segment.sequence) == last {
             open_tail(&mut report)
         } else {
             None
@@ -144,6 +189,7 @@ pub fn verify_dir(dir: &Path, options: &VerifyOptions) -> Result<CaptureVerifyRe
         directory: dir.display().to_string(),
         segments,
         messages: info.messages,
+        deleted,
     })
 }
 

@@ -418,6 +418,53 @@ fn verify_dir_checks_every_segment_and_the_messages_between_them() {
         verify_summary(&output)
     );
 
+    // An open segment that is not the last one is no segment being
+    // written: its torn tail is damage.
+    fs::write(&middle, &intact).unwrap();
+    let reopened = segments(dir.path())[1].clone();
+    let open_name = Segment::new(dir.path(), 1, reopened.start, true).path;
+    fs::rename(&reopened.path, &open_name).unwrap();
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&open_name)
+        .unwrap()
+        .write_all(&[9, 0, 0])
+        .unwrap();
+    let output = run(&["verify", d], 1);
+    assert!(
+        !stdout_of(&output).contains("open segment:"),
+        "{}",
+        stdout_of(&output)
+    );
+    assert_eq!(
+        verify_summary(&output),
+        format!("{d}: damaged: 1 of 3 segments damaged")
+    );
+    fs::write(&open_name, &intact).unwrap();
+    fs::rename(&open_name, &reopened.path).unwrap();
+
+    // A segment framed unlike the capture is damage, whatever it holds.
+    let last = segments(dir.path())[2].path.clone();
+    let framed = fs::read(&last).unwrap();
+    let mut reader = flatstream::StreamReader::new(framed.as_slice(), ChecksumDeframer::new(Crc32));
+    let header = reader.header().unwrap().cloned().unwrap();
+    let mut plain = flatstream::StreamWriter::new(Vec::new(), flatstream::DefaultFramer);
+    plain.write_header(&header).unwrap();
+    while let Some(payload) = reader.read_message().unwrap() {
+        plain.write_payload(payload).unwrap();
+    }
+    fs::write(&last, plain.into_inner()).unwrap();
+    let output = run(&["verify", d], 1);
+    assert!(
+        stdout_of(&output).contains("plain framing, not the capture's crc32"),
+        "{}",
+        stdout_of(&output)
+    );
+    assert_eq!(
+        verify_summary(&output),
+        format!("{d}: damaged: 1 of 3 segments damaged")
+    );
+
     // A directory that holds no capture is refused.
     let empty = TempDir::new().unwrap();
     let output = run(&["verify", path_str(empty.path())], 2);

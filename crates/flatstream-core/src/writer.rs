@@ -465,10 +465,18 @@ impl<W: Write, F: Framer> StreamWriter<W, F> {
             State::Clean => self.sink.write_frame(&encoded),
             State::Stopped { .. } => self.sink.settle(),
             // A first frame cut by a resumable error: this header again is
-            // a retry, completed; another frame stays first.
+            // a retry, completed; another frame stays first (completed, as
+            // before any refused message).
             State::InFlight { .. } => match self.sink.complete_if_retry(&encoded) {
                 Some(completed) => completed,
-                None => refused(1),
+                None => {
+                    self.sink.settle()?;
+                    let at = self.sink.position();
+                    Err(Error::from(ErrorKind::HeaderNotFirst {
+                        frames_written: at.frame,
+                    })
+                    .at(at))
+                }
             },
         }
     }
