@@ -203,7 +203,7 @@ pub fn info(dir: &Path, framing: Option<Framing>) -> Result<CaptureInfo> {
     loop {
         let before = listing(dir)?;
         match info_once(dir, framing) {
-            Err(_) if attempts < 3 && listing(dir)? != before => attempts += 1,
+            Err(_) if attempts < 10 && listing(dir)? != before => attempts += 1,
             result => return result,
         }
     }

@@ -145,9 +145,15 @@ pub fn verify_dir(dir: &Path, options: &VerifyOptions) -> Result<CaptureVerifyRe
     let mut deleted = Vec::new();
     for segment in listed {
         let path = capture::current_path(&segment);
+        let closed = segment.closed_path();
         let mut report = match verify::verify(&path, options) {
             Ok(report) => report,
-            Err(_) if !path.exists() && !segment.closed_path().exists() => {
+            // Closed (renamed) since it was listed: verified under its
+            // final name.
+            Err(_) if !path.exists() && path != closed && closed.exists() => {
+                verify::verify(&closed, options)?
+            }
+            Err(_) if !path.exists() && !closed.exists() => {
                 deleted.push(segment.sequence);
                 continue;
             }

@@ -25,7 +25,7 @@ pub fn frame_limit(file_len: u64) -> usize {
     usize::try_from(file_len).map_or(MAX_FRAME_LEN, |len| len.min(MAX_FRAME_LEN))
 }
 
-/// A reader over `source`, a file of `file_len` bytes, with the command
+/// A reader over the first `file_len` bytes of `source`, with the command
 /// line's frame limit ([`frame_limit`]) and `after` as its policy after
 /// damage.
 pub(crate) fn reader<R: Read, D: Deframer>(
@@ -33,8 +33,11 @@ pub(crate) fn reader<R: Read, D: Deframer>(
     deframer: D,
     after: AfterDamage,
     file_len: u64,
-) -> StreamReader<R, D> {
-    StreamReader::new(source, deframer)
+) -> StreamReader<std::io::Take<R>, D> {
+    // The file as it was when its length was taken: a file that a writer
+    // grows meanwhile would otherwise show frames longer than the limit
+    // derived from that length, and be called damaged.
+    StreamReader::new(source.take(file_len), deframer)
         .with_max_frame_len(frame_limit(file_len))
         .with_after_damage(after)
 }
