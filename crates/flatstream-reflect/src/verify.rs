@@ -284,9 +284,14 @@ impl<'p> Verifier<'p, '_> {
                         .fail(pos, InvalidKind::MissingRequired)
                         .at(Seg::Field(&field.name));
                 }
-                if let Kind::Union(e) = field.kind {
-                    self.union_without_value(e, pos, vtable, vtable_len, slot)
-                        .at(Seg::Field(&field.name))?;
+                match field.kind {
+                    Kind::Union(e) => self
+                        .union_without_value(e, pos, vtable, vtable_len, slot)
+                        .at(Seg::Field(&field.name))?,
+                    Kind::Vector(Elem::Union(_)) => self
+                        .union_types_without_values(pos, vtable, vtable_len, slot)
+                        .at(Seg::Field(&field.name))?,
+                    _ => {}
                 }
                 if slot + 2 > vtable_len {
                     break; // fields are sorted by slot: the rest are absent
@@ -342,6 +347,25 @@ impl<'p> Verifier<'p, '_> {
             return Ok(());
         }
         self.fail(pos, InvalidKind::UnionValueMissing)
+    }
+
+    /// A union vector field of the table at `pos` whose values (vtable slot
+    /// `slot`) are absent: its type vector, in the slot before, must be
+    /// absent too (as flatbuffers' verifiers require of both vectors).
+    fn union_types_without_values(
+        &mut self,
+        pos: usize,
+        vtable: usize,
+        vtable_len: usize,
+        slot: usize,
+    ) -> Result<'p, ()> {
+        if slot < 6 || slot > vtable_len {
+            return Ok(());
+        }
+        match self.u16_at(vtable + slot - 2, "vtable")? {
+            0 => Ok(()),
+            _ => self.fail(pos, InvalidKind::UnionTypesMissing),
+        }
     }
 
     /// Verifies a field at `pos` of a table; `types` is where the field in

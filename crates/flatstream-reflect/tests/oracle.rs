@@ -613,4 +613,26 @@ fn a_union_type_without_its_value_is_refused() {
         ours(&schema, None, &buf).expect("prints"),
         r#"{"u_type":"NONE"}"#
     );
+
+    // A union vector's types without its values (flatc builds it from
+    // JSON) are refused as well: both vectors, or neither.
+    let fbs = flatc.file(
+        "uv.fbs",
+        b"table A { x: int; } union U { A } table T { pad: int; uv: [U]; } root_type T;",
+    );
+    let input = flatc.file("uv.json", br#"{ "pad": 1, "uv_type": ["A"] }"#);
+    let buf = flatc.binary(&fbs, &input, &[]);
+    let schema = Schema::from_fbs(&fbs).expect("from_fbs");
+    let err = ours(&schema, None, &buf).expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            ReflectError::InvalidBuffer {
+                kind: InvalidKind::UnionTypesMissing,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.path(), Some("T.uv"), "{err}");
 }
