@@ -278,29 +278,9 @@ impl<'p> Verifier<'p, '_> {
             } else {
                 self.u16_at(vtable + slot, "vtable")?
             };
-            if field_offset == 0 {
-                if field.required {
-                    return self
-                        .fail(pos, InvalidKind::MissingRequired)
-                        .at(Seg::Field(&field.name));
-                }
-                match field.kind {
-                    Kind::Union(e) => self
-                        .union_without_value(e, pos, vtable, vtable_len, slot)
-                        .at(Seg::Field(&field.name))?,
-                    Kind::Vector(Elem::Union(_)) => self
-                        .union_types_without_values(pos, vtable, vtable_len, slot)
-                        .at(Seg::Field(&field.name))?,
-                    _ => {}
-                }
-                if slot + 2 > vtable_len {
-                    break; // fields are sorted by slot: the rest are absent
-                }
-                continue;
-            }
             // A union's type, or a union vector's types: the field in the
             // previous vtable slot (slots start at 4).
-            let types = if field.kind.has_types() && slot >= 6 {
+            let types = if field.kind.has_types() && (6..=vtable_len).contains(&slot) {
                 match self.u16_at(vtable + slot - 2, "vtable")? {
                     0 => None,
                     offset => Some(pos + usize::from(offset)),
@@ -308,6 +288,19 @@ impl<'p> Verifier<'p, '_> {
             } else {
                 None
             };
+            if field_offset == 0 {
+                if field.required {
+                    return self
+                        .fail(pos, InvalidKind::MissingRequired)
+                        .at(Seg::Field(&field.name));
+                }
+                self.absent_union(field.kind, pos, types)
+                    .at(Seg::Field(&field.name))?;
+                if slot + 2 > vtable_len {
+                    break; // fields are sorted by slot: the rest are absent
+                }
+                continue;
+            }
             self.field(field.kind, pos + usize::from(field_offset), types)
                 .at(Seg::Field(&field.name))?;
         }
@@ -323,48 +316,25 @@ impl<'p> Verifier<'p, '_> {
         Ok(())
     }
 
-    /// A union field of the table at `pos` whose value (vtable slot `slot`)
-    /// is absent: its type, in the slot before, must not name a member (a
-    /// type byte of a member that is not in the schema is read as NONE).
-    fn union_without_value(
-        &mut self,
-        union: u32,
-        pos: usize,
-        vtable: usize,
-        vtable_len: usize,
-        slot: usize,
-    ) -> Result<'p, ()> {
-        if slot < 6 || slot > vtable_len {
-            return Ok(());
-        }
-        let type_offset = self.u16_at(vtable + slot - 2, "vtable")?;
-        if type_offset == 0 {
-            return Ok(());
-        }
-        let type_pos = pos + usize::from(type_offset);
-        self.range(type_pos, 1, "union type")?;
-        if self.member(union, self.buf[type_pos]) == Member::None {
-            return Ok(());
-        }
-        self.fail(pos, InvalidKind::UnionValueMissing)
-    }
-
-    /// A union vector field of the table at `pos` whose values (vtable slot
-    /// `slot`) are absent: its type vector, in the slot before, must be
+    /// An absent field of the table at `pos` of kind `kind`, whose type
+    /// field (a union's, or a union vector's) is at `types`, if present: a
+    /// union's type must not name a member (a type byte of a member that is
+    /// not in the schema is read as NONE), and a union vector's types must be
     /// absent too (as flatbuffers' verifiers require of both vectors).
-    fn union_types_without_values(
-        &mut self,
-        pos: usize,
-        vtable: usize,
-        vtable_len: usize,
-        slot: usize,
-    ) -> Result<'p, ()> {
-        if slot < 6 || slot > vtable_len {
+    fn absent_union(&mut self, kind: Kind, pos: usize, types: Option<usize>) -> Result<'p, ()> {
+        let Some(type_pos) = types else {
             return Ok(());
-        }
-        match self.u16_at(vtable + slot - 2, "vtable")? {
-            0 => Ok(()),
-            _ => self.fail(pos, InvalidKind::UnionTypesMissing),
+        };
+        match kind {
+            Kind::Union(e) => {
+                self.range(type_pos, 1, "union type")?;
+                if self.member(e, self.buf[type_pos]) == Member::None {
+                    return Ok(());
+                }
+                self.fail(pos, InvalidKind::UnionValueMissing)
+            }
+            Kind::Vector(Elem::Union(_)) => self.fail(pos, InvalidKind::UnionTypesMissing),
+            _ => Ok(()),
         }
     }
 
