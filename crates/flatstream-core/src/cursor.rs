@@ -448,7 +448,7 @@ impl<D: Deframer> FrameCursor<D> {
                     if !eof {
                         return Ok(Step::Need { needed, required });
                     }
-                    break First::PastEnd { required };
+                    break First::past_end(required);
                 }
                 Err(kind) => {
                     self.at = at;
@@ -495,7 +495,7 @@ impl<D: Deframer> FrameCursor<D> {
                 if !eof {
                     return Ok(Polled::Other(Step::Need { needed, required }));
                 }
-                First::PastEnd { required }
+                First::past_end(required)
             }
             Err(kind) => First::Damaged(kind),
         };
@@ -786,7 +786,7 @@ fn first_frame<D: Deframer>(
                 Step::Frame(span)
             })
         }
-        Ok(Parts::Incomplete { required, .. }) => Judged::Cold(First::PastEnd { required }),
+        Ok(Parts::Incomplete { required, .. }) => Judged::Cold(First::past_end(required)),
         Err(kind) => Judged::Cold(First::Damaged(kind)),
     };
     (judged, at, false)
@@ -804,10 +804,25 @@ enum Judged {
 /// What the hot path found when it did not find a frame or a need.
 #[derive(Debug)]
 enum First {
-    /// The end of input inside a frame (or at a boundary).
-    PastEnd { required: usize },
+    /// The end of input inside a frame (or at a boundary). `_fill` writes
+    /// the words that `Damaged` uses: a variant that left them unwritten
+    /// would make a driver's loop carry the last error's words from frame
+    /// to frame (in registers, or spilled around the checksum call), which
+    /// cost the slice reader 4-5 instructions per frame.
+    PastEnd { required: usize, _fill: [usize; 3] },
     /// The deframer refused what is at the cursor.
     Damaged(ErrorKind),
+}
+
+impl First {
+    /// [`First::PastEnd`], every word written.
+    #[inline(always)]
+    fn past_end(required: usize) -> First {
+        First::PastEnd {
+            required,
+            _fill: [0; 3],
+        }
+    }
 }
 
 /// The cursor's cold paths: the end of input, damage, resynchronisation.
@@ -840,7 +855,7 @@ impl<D: Deframer> Cold<'_, D> {
             // damaged frame, and meets its damage again.
             _ if self.resync.is_some() => self.poll_resync(buf, eof),
             First::PastEnd { .. } if available == 0 => Ok(Step::End),
-            First::PastEnd { required } => self.past_end(buf, available, required),
+            First::PastEnd { required, .. } => self.past_end(buf, available, required),
             First::Damaged(kind) => self.damaged(buf, eof, kind),
         }
     }
