@@ -28,8 +28,9 @@
 //!   the end, and `ZeroFilled` ends in zeros: either zero frames up to a
 //!   clean end, or, where the model stopped, a run of zeros reaching the end
 //!   that starts inside the stopped frame (anywhere in its declared extent
-//!   for a complete or over-long frame, at its start for a torn one). A rest
-//!   of nothing but zeros where the model stopped is always zero fill.
+//!   for a frame that failed its checksum, at its start for a torn one;
+//!   never in a frame over the limit, whose length is what was written). A
+//!   rest of nothing but zeros where the model stopped is always zero fill.
 //! - "Only a real tail is a tail": where the model stopped with an error,
 //!   no chain of real frames surely starts after it (after the start of its
 //!   last frame, in that plain case) and before `good_after`
@@ -37,16 +38,22 @@
 //!   `good_after`), and one may start at `good_after` (see [`Chains`]: the
 //!   bounds are computed from [`decode`] alone, and hold whatever exact rule
 //!   `cursor::chain` settles on for chains that the end of input confirms).
+//!   One exception: after a checksum mismatch, good frames resume at the
+//!   damaged frame's declared end when a chain starts there, even if chains
+//!   start inside it (a stream inside the payload), unless the damaged
+//!   frame's checksum verifies over the bytes up to the first of them.
 //! - `Corrupt(e)`: `e` is the model's error (a torn frame with good frames
-//!   after it becomes a `CorruptRegion` up to `good_after`), at
+//!   after it becomes a `CorruptRegion` up to `good_after`; when good frames
+//!   start inside the plain frame before it, that frame's own numbers), at
 //!   `valid_len`/`frames`; with `good_after = g`, `valid_len < g < len` and a
 //!   `SliceReader` over `data[g..]` starts with a frame; `salvage` is the
 //!   region `valid_len..g`, then what a `SliceReader` with
 //!   [`AfterDamage::Resync`] reads from `g` on (its frames, their bytes, its
 //!   regions, a torn tail), and when the stop is the model's, what one reads
 //!   from the start after its first `frames` frames.
-//! - With `with_empty_payloads(true)`, a clean run of empty zero frames at
-//!   the end is `EmptyOrZeroFilled` and kept; otherwise nothing changes.
+//! - With `with_empty_payloads(true)`, a run of zero frames at the end (or
+//!   before zero fill or a torn frame of zeros) is `EmptyOrZeroFilled` and
+//!   kept; otherwise nothing changes.
 //! - Heap: `recover_slice` holds no more than its salvage report needs, the
 //!   readers no more than the `deframe` bound (plus that report).
 
@@ -209,13 +216,10 @@ struct Model {
     /// Where the trailing run of zero frames starts (a frame index; `frames`
     /// when the last frame is not a zero frame).
     zeros_from: usize,
-    /// Whether that run is all empty frames (header only).
-    zeros_all_empty: bool,
 }
 
 impl Model {
     fn of<D: Deframer>(data: &[u8], deframer: D, limit: usize) -> Self {
-        let header_len = deframer.header_len();
         let mut ends = Vec::with_capacity(data.len() / wire::LENGTH_PREFIX_LEN + 1);
         ends.push(0);
         let mut reader = StreamReader::new(data, deframer)
@@ -235,20 +239,17 @@ impl Model {
         };
         let frames = ends.len() - 1;
         let mut zeros_from = frames;
-        let mut zeros_all_empty = true;
         while zeros_from > 0 {
             let frame = &data[to_usize(ends[zeros_from - 1])..to_usize(ends[zeros_from])];
             if !is_zero_frame(frame) {
                 break;
             }
-            zeros_all_empty &= frame.len() == header_len;
             zeros_from -= 1;
         }
         Model {
             ends,
             error,
             zeros_from,
-            zeros_all_empty,
         }
     }
 
@@ -509,11 +510,15 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                         "zero fill without zero frames"
                     );
                     assert!(
-                        !(options.empty_payloads && model.zeros_all_empty),
-                        "empty frames at the end taken for fill though empty payloads are allowed"
+                        !options.empty_payloads,
+                        "zero frames at the end taken for fill though the writer may write them"
                     );
                 }
                 Some(error) => {
+                    assert!(
+                        !(options.empty_payloads && model.zeros_from < model.frames()),
+                        "zero frames before fill taken for fill though the writer may write them"
+                    );
                     assert_eq!(
                         fill,
                         Some(true),
@@ -528,11 +533,18 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                 options.empty_payloads,
                 "EmptyOrZeroFilled without empty payloads allowed"
             );
-            assert!(model.error.is_none());
-            assert!(model.zeros_from < model.frames() && model.zeros_all_empty);
+            assert!(model.zeros_from < model.frames(), "no zero frames");
             assert_eq!(*offset, model.zeros_start().offset);
             assert_eq!(offset + empty, len);
-            assert_eq!(valid_len, len, "empty frames that are not kept");
+            assert_eq!(valid_len, stop.offset, "zero frames that are not kept");
+            if let Some(error) = &model.error {
+                assert_eq!(
+                    fill,
+                    Some(true),
+                    "zeros after the zero frames that are not fill at {stop} ({error})"
+                );
+                assert_eq!(sure_chain_before(len), None, "good frames after zero fill");
+            }
         }
         Tail::Corrupt(e) => {
             let error = model
@@ -564,11 +576,31 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                         good >= search_from && good > valid_len && good < len,
                         "good_after {good} outside {valid_len}..{len}"
                     );
-                    assert_eq!(
-                        sure_chain_before(good),
-                        None,
-                        "good frames start before good_after {good}"
-                    );
+                    // After a checksum mismatch, chains inside the damaged
+                    // frame give way to one at its declared end, unless its
+                    // checksum verifies up to the first of them.
+                    let stop_end = declared_end(data, header_len, stop.offset);
+                    let mismatch = matches!(error.kind(), ErrorKind::ChecksumMismatch { .. });
+                    match sure_chain_before(good) {
+                        None => {}
+                        Some(inside) if mismatch && stop_end == Some(good) => {
+                            let frame = &data[to_usize(stop.offset)..inside];
+                            // A chain inside the header: the checksum cannot
+                            // end there.
+                            assert!(
+                                frame.split_at_checked(header_len).is_none_or(
+                                    |(header, payload)| {
+                                        deframer.clone().verify(header, payload).is_err()
+                                    }
+                                ),
+                                "good frames at {inside}, where the damaged frame at {stop} \
+                                 ends by its checksum, passed over for its declared end {good}"
+                            );
+                        }
+                        Some(inside) => {
+                            panic!("good frames start at {inside}, before good_after {good}")
+                        }
+                    }
                     assert!(
                         chains.as_ref().is_some_and(|c| c.may_start(to_usize(good))),
                         "no good frame at good_after {good}"
@@ -584,23 +616,34 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                         &ErrorKind::UnexpectedEof {
                             available,
                             required,
-                        } => match e.kind() {
-                            ErrorKind::CorruptRegion {
-                                len: region,
-                                frames_lost: None,
-                                cause,
-                            } => {
-                                assert_eq!(*region, good - valid_len);
-                                assert!(matches!(
-                                    **cause,
-                                    ErrorKind::UnexpectedEof { available: a, required: r }
-                                        if (a, r) == (available, required)
-                                ));
+                        } => {
+                            // Good frames inside the plain frame before the
+                            // stop: its length is the damage, in its numbers.
+                            let (available, required) = if inside_last {
+                                let end = declared_end(data, header_len, valid_len)
+                                    .expect("a whole frame");
+                                (good - valid_len, end - valid_len)
+                            } else {
+                                (available, required)
+                            };
+                            match e.kind() {
+                                ErrorKind::CorruptRegion {
+                                    len: region,
+                                    frames_lost: None,
+                                    cause,
+                                } => {
+                                    assert_eq!(*region, good - valid_len);
+                                    assert!(matches!(
+                                        **cause,
+                                        ErrorKind::UnexpectedEof { available: a, required: r }
+                                            if (a, r) == (available, required)
+                                    ));
+                                }
+                                other => {
+                                    panic!("a torn frame before good frames reported as {other:?}")
+                                }
                             }
-                            other => {
-                                panic!("a torn frame before good frames reported as {other:?}")
-                            }
-                        },
+                        }
                         _ => assert_eq!(format!("{e:?}"), format!("{error:?}")),
                     }
                     check_salvage(data, deframer, limit, recovery, good, stop);
@@ -611,20 +654,31 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
     }
 }
 
+/// Where the frame at `offset` ends by its length prefix, if the prefix is
+/// there.
+fn declared_end(data: &[u8], header_len: usize, offset: u64) -> Option<u64> {
+    data[to_usize(offset)..]
+        .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
+        .map(|prefix| offset + header_len as u64 + u64::from(u32::from_le_bytes(*prefix)))
+}
+
 /// Whether zero fill may start where the frames stopped with `error` at
 /// `stop`: a run of zeros reaching the end starts inside the stopped frame.
 /// A torn frame must be zeros from its start (its bytes are data); a frame
-/// that was read whole (or declares a length over the limit) may hold data
-/// before the zeros, up to its declared end. (A necessary condition for a
-/// `ZeroFilled` tail after an error; a rest of nothing but zeros is always
-/// fill.)
+/// that was read whole and failed its checksum may hold data before the
+/// zeros, up to its declared end; a frame over the limit, never. (A
+/// necessary condition for a `ZeroFilled` tail after an error; a rest of
+/// nothing but zeros is always fill.)
 fn fill_rule(data: &[u8], header_len: usize, stop: Position, error: &Error) -> bool {
     let rest = &data[to_usize(stop.offset)..];
     let zeros_start = rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     if zeros_start == rest.len() {
         return false;
     }
-    let reach = if error.is_unexpected_eof() {
+    // A length over the limit is what was written: zeros cannot explain it.
+    let reach = if error.is_unexpected_eof()
+        || matches!(error.kind(), ErrorKind::FrameTooLarge { .. })
+    {
         0
     } else {
         rest.first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()

@@ -20,11 +20,16 @@
 //!   false match is possible in theory; it is not excused);
 //! - they come out in written order (a subsequence of the written list);
 //! - every written frame whose bytes lie wholly outside the damaged region
-//!   is returned, at its offset (shifted by what the edits inserted or
+//!   (under every placement of the edits that gives the same bytes) is
+//!   returned, at its offset (shifted by what the edits inserted or
 //!   deleted). The rule is that a frame is saved when a chain of undamaged
 //!   frames starts at it (1 frame for XXH3-64, 2 for CRC-32, 3 for CRC-16,
 //!   or fewer that reach the end); with one damaged region, every frame after
-//!   it has one, and every frame before it is read before any damage.
+//!   it has one, and every frame before it is read before any damage. One
+//!   exception: after a checksum mismatch, reading resumes at the damaged
+//!   frame's declared end when a chain starts there (frames inside its
+//!   declared extent are taken for its payload's content, a stream inside a
+//!   payload), so frames that damage to its length skipped are excused.
 //!
 //! Streams up to 4 KiB are also recovered, and the recovery checked by the
 //! `recover` target's rules, salvage report included.
@@ -35,7 +40,7 @@ use flatstream::{
     XxHash64, recover_slice, wire,
 };
 
-use crate::cursor::{Outcome, Setup, read_cursor, read_slice, read_stream};
+use crate::cursor::{Damage, Kind, Outcome, Setup, read_cursor, read_slice, read_stream};
 
 /// Largest stream built, to keep executions fast.
 const MAX_STREAM: usize = 32 << 10;
@@ -189,7 +194,8 @@ struct Damaged {
     payloads: Vec<Vec<u8>>,
     /// `start..end` of each written frame, in the written stream.
     frames: Vec<(usize, usize)>,
-    /// The damaged region, in the written stream.
+    /// The damaged region, in the written stream, widened to every other
+    /// placement of the same edit (see [`widen`]).
     region: (usize, usize),
     /// Its length after the edits.
     region_len_after: usize,
@@ -261,17 +267,58 @@ fn build<F: Framer>(input: &SalvageInput, mut framer: F) -> Damaged {
     for edit in input.edits.iter().take(MAX_EDITS) {
         apply(edit, &mut region, &mut rng);
     }
-    let region_len_after = region.len();
     let mut bytes = stream[..start].to_vec();
     bytes.extend_from_slice(&region);
     bytes.extend_from_slice(&stream[start + len..]);
+    let (region, region_len_after) = widen(&stream, (start, start + len), &region);
     Damaged {
         payloads,
         frames,
-        region: (start, start + len),
+        region,
         region_len_after,
         bytes,
     }
+}
+
+/// The region `written[a..b]`, replaced by `x`, widened to cover every
+/// other placement of the same edit: deleting one `01` from `00 01 01 00`
+/// may have deleted either, so both are damaged. Slides the edit one byte at
+/// a time, each way, while the result stays the same; returns the widened
+/// region and its length after the edit.
+fn widen(written: &[u8], (a, b): (usize, usize), x: &[u8]) -> ((usize, usize), usize) {
+    if a == b && x.is_empty() {
+        return ((a, b), 0);
+    }
+    // To the right: the edit takes in `written[b]` and gives up its first
+    // byte (or, replacing nothing, `written[a]`), which must be the same.
+    let (mut x_right, mut end, mut slid) = (x.to_vec(), b, a);
+    while end < written.len() {
+        let first = x_right.first().copied().unwrap_or(written[end]);
+        if first != written[slid] {
+            break;
+        }
+        if !x_right.is_empty() {
+            x_right.remove(0);
+            x_right.push(written[end]);
+        }
+        slid += 1;
+        end += 1;
+    }
+    // To the left, the mirror image.
+    let (mut x_left, mut start, mut slid_end) = (x.to_vec(), a, b);
+    while start > 0 {
+        let last = x_left.last().copied().unwrap_or(written[start - 1]);
+        if last != written[slid_end - 1] {
+            break;
+        }
+        if !x_left.is_empty() {
+            x_left.pop();
+            x_left.insert(0, written[start - 1]);
+        }
+        start -= 1;
+        slid_end -= 1;
+    }
+    ((start, end), x.len() + (end - b) + (a - start))
 }
 
 fn apply(edit: &Edit, region: &mut Vec<u8>, rng: &mut Rng) {
@@ -395,6 +442,10 @@ fn salvage_with<F: Framer, D: Deframer + Clone>(input: &SalvageInput, framer: F,
         .map(|(at, _)| damaged.intact_frame_at(usize::try_from(at.offset).expect("fits")))
         .collect();
     let mut last: Option<usize> = None;
+    // Returned frames that were damaged frames whose CRC-16 matched by
+    // chance: the reader was aligned on their declared length, which the
+    // damage may have made wrong.
+    let mut chance_matches = Vec::new();
     for (k, &(at, len)) in returned.iter().enumerate() {
         let start = usize::try_from(at.offset).expect("fits");
         let from = start + header_len;
@@ -435,6 +486,7 @@ fn salvage_with<F: Framer, D: Deframer + Clone>(input: &SalvageInput, framer: F,
                     // 1-in-65,536 chance per damaged frame, the checksum's own
                     // limit (about 1 in 100,000 damaged streams), not a false
                     // resynchronisation. Wider checksums stay strict.
+                    chance_matches.push(k);
                     continue;
                 }
                 found.unwrap_or_else(|| {
@@ -471,11 +523,46 @@ fn salvage_with<F: Framer, D: Deframer + Clone>(input: &SalvageInput, framer: F,
         last = Some(index);
     }
 
-    // Every frame outside the region is returned, where it now is.
+    // Every frame outside the region is returned, where it now is; except
+    // inside the declared extent of a frame that failed its checksum, when
+    // reading resumed at that frame's declared end (`frames_lost: Some(1)`):
+    // frames there are taken for its payload's content (a stream inside a
+    // payload), which is what happens when damage hits both a frame's length
+    // and its bytes and the damaged length points exactly at a later frame.
     let returned_at: Vec<u64> = returned.iter().map(|(at, _)| at.offset).collect();
+    let inside_a_declared_extent = |offset: u64| {
+        slice.list.iter().any(|outcome| {
+            matches!(
+                outcome,
+                Outcome::Error {
+                    at,
+                    kind: Kind::Region {
+                        len,
+                        frames_lost: Some(1),
+                        cause: Damage::Mismatch { .. },
+                    },
+                } if at.offset < offset && offset < at.offset + len
+            )
+        })
+    };
     for (i, &(start, end)) in damaged.frames.iter().enumerate() {
         if damaged.is_outside(start, end) {
             let now = damaged.moved(start, end) as u64;
+            if inside_a_declared_extent(now) {
+                continue;
+            }
+            // After a chance match the reader follows the damaged frame's
+            // length, wherever that leads, until it resynchronises: frames
+            // up to the next one returned are the chance match's loss.
+            let after_chance_match = chance_matches.iter().any(|&k| {
+                returned[k].0.offset < now
+                    && returned
+                        .get(k + 1)
+                        .is_none_or(|(next, _)| now < next.offset)
+            });
+            if after_chance_match {
+                continue;
+            }
             assert!(
                 returned_at.binary_search(&now).is_ok(),
                 "written frame {i} ({start}..{end}, now at {now}) lies outside the damage \

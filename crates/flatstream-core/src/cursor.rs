@@ -37,6 +37,18 @@ pub enum AfterDamage {
     /// [`ErrorKind::CorruptRegion`]. Meant for checksummed framers: without
     /// a checksum a chain is only lengths that add up.
     ///
+    /// After a checksum mismatch the damaged frame's declared end is
+    /// trusted when a chain starts there: a payload may itself hold frames
+    /// of the same format (a log bundle sent as a chunk), and those are not
+    /// this stream's. Frames inside the damaged frame's declared extent are
+    /// read only when its checksum verifies over the bytes up to them (its
+    /// length is then what was damaged), or when no chain starts at its
+    /// declared end. So if damage hits both a frame's length and its bytes,
+    /// and the damaged length points exactly at a later frame, the frames in
+    /// between are lost with it. A frame torn at the end of input whose
+    /// payload holds such frames is not told apart from a damaged length:
+    /// salvage reads them (recovery refuses to truncate it).
+    ///
     /// The search is bounded in work (it gives up, and reports the rest as
     /// one region, when hostile bytes would make it check more than 16 MiB
     /// plus 16 bytes per byte scanned), but a `StreamReader` holds the
@@ -600,6 +612,35 @@ impl<D: Deframer> FrameCursor<D> {
         )
     }
 
+    /// Where good frames resume after the frame at the cursor failed its
+    /// checksum, given that a chain of them starts at `found`: see
+    /// [`prefer_declared_end`].
+    pub(crate) fn prefer_declared_end(
+        &mut self,
+        buf: &[u8],
+        found: u64,
+        eof: bool,
+        budget: &mut Budget,
+    ) -> Search {
+        let declared_end = self.declared_end(buf);
+        prefer_declared_end(
+            &mut self.deframer,
+            self.max_frame_len,
+            self.at,
+            buf,
+            found,
+            declared_end,
+            eof,
+            budget,
+        )
+    }
+
+    /// Where the frame at the cursor ends by its length prefix, if that
+    /// prefix is in `buf`.
+    pub(crate) fn declared_end(&self, buf: &[u8]) -> Option<u64> {
+        declared_end(&self.deframer, self.at, buf)
+    }
+
     /// Moves the cursor to the stream offset `offset`, which must lie in the
     /// driver's buffer (at or after the bytes already discarded); the frame
     /// index is left to the caller.
@@ -904,12 +945,7 @@ impl<D: Deframer> Cold<'_, D> {
         let header_len = self.deframer.header_len();
         match (self.after_damage, Cause::of(&kind)) {
             (AfterDamage::Resync, Some(cause)) => {
-                let declared_end =
-                    unread
-                        .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
-                        .map(|prefix| {
-                            at.offset + header_len as u64 + u64::from(u32::from_le_bytes(*prefix))
-                        });
+                let declared_end = declared_end(self.deframer, self.at, buf);
                 self.resync = Some(Box::new(Resync {
                     cause,
                     damage: at.offset,
@@ -953,7 +989,30 @@ impl<D: Deframer> Cold<'_, D> {
             eof,
             &mut resync.budget,
         ) {
-            Search::Found(offset) => offset,
+            Search::Found(offset) => match resync.cause {
+                Cause::Mismatch { .. } => match prefer_declared_end(
+                    self.deframer,
+                    self.max_frame_len,
+                    self.at,
+                    buf,
+                    offset,
+                    resync.declared_end,
+                    eof,
+                    &mut resync.budget,
+                ) {
+                    Search::Found(offset) => offset,
+                    Search::Need { needed, candidate } => {
+                        resync.candidate = candidate;
+                        self.resync = Some(resync);
+                        return Ok(Step::Need {
+                            needed,
+                            required: needed,
+                        });
+                    }
+                    Search::NotFound | Search::GaveUp => offset,
+                },
+                _ => offset,
+            },
             // Nothing good up to the end, or a search that would cost too
             // much (hostile, repetitive bytes): the rest is one region.
             Search::NotFound | Search::GaveUp => self.at.base + buf.len() as u64,
@@ -1030,6 +1089,68 @@ impl Budget {
             .saturating_add(Self::PER_BYTE.saturating_mul(candidate.saturating_sub(self.start)));
         self.spent > allowed
     }
+}
+
+/// Where the frame at `at` ends by its length prefix, if that prefix is in
+/// `buf`.
+fn declared_end<D: Deframer>(deframer: &D, at: At, buf: &[u8]) -> Option<u64> {
+    let prefix = buf
+        .get(at.pos..)?
+        .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()?;
+    let header_len = deframer.header_len() as u64;
+    Some(at.position().offset + header_len + u64::from(u32::from_le_bytes(*prefix)))
+}
+
+/// Where good frames resume after the frame at `at` failed its checksum,
+/// given that the search found a chain of them at `found`.
+///
+/// A mismatch usually means damaged payload bytes under an intact length,
+/// and a payload may itself hold frames of the same format (a log bundle
+/// sent as a chunk of a stream): a chain inside the damaged frame is then
+/// the inner stream's, not this one's. So when `found` lies inside the
+/// frame's declared extent and a chain also verifies at the declared end,
+/// the declared end wins, unless the frame's checksum verifies over the
+/// bytes up to `found`: then its length is what was damaged, and `found` is
+/// really where the next frame starts. Without a chain at the declared end
+/// (damage there too), `found` stands.
+#[allow(clippy::too_many_arguments)]
+fn prefer_declared_end<D: Deframer>(
+    deframer: &mut D,
+    max_frame_len: usize,
+    at: At,
+    buf: &[u8],
+    found: u64,
+    declared_end: Option<u64>,
+    eof: bool,
+    budget: &mut Budget,
+) -> Search {
+    let Some(end) = declared_end.filter(|&end| found < end) else {
+        return Search::Found(found);
+    };
+    let index = |offset: u64| usize::try_from(offset - at.base).unwrap_or(usize::MAX);
+    let mut cost = 0;
+    let chain = chain_at(deframer, buf, index(end), eof, max_frame_len, &mut cost);
+    if let Chain::Need(needed) = chain {
+        // Judged again, from `found`, when the bytes are there.
+        return Search::Need {
+            needed,
+            candidate: found,
+        };
+    }
+    budget.spent = budget.spent.saturating_add(cost);
+    if chain != Chain::Verified {
+        return Search::Found(found);
+    }
+    let header_len = deframer.header_len();
+    let start = at.pos;
+    let length_damaged = buf
+        .get(start..index(found))
+        .and_then(|frame| frame.split_at_checked(header_len))
+        .is_some_and(|(header, payload)| {
+            budget.spent = budget.spent.saturating_add(payload.len() as u64);
+            deframer.verify(header, payload).is_ok()
+        });
+    Search::Found(if length_damaged { found } else { end })
 }
 
 /// Looks for the first offset at or after `from` (a stream offset within or

@@ -14,9 +14,16 @@
 //!   (see `cursor::chain`). If one is found, the stop is corruption with good
 //!   frames after it, reported with its region and never truncated.
 //! - Otherwise, if a run of zeros reaching the end starts inside the frame
-//!   where the frames stop (or right after it), the tail is zero fill from
-//!   that frame on; if that frame merely runs past the end, it is torn.
-//!   Anything else is corruption at the end.
+//!   where the frames stop (or right after it), and zeros can explain why
+//!   that frame stopped them (its checksum fails, or a validator refused
+//!   bytes that no checksum vouches for), the tail is zero fill from that
+//!   frame on; if that frame merely runs past the end, it is torn. A frame
+//!   over the length limit, or refused although its checksum verified, is
+//!   what was written: corruption, never fill. Anything else is corruption
+//!   at the end.
+//! - A stream whose writer may write empty or all-zero payloads keeps its
+//!   frames of zeros (`Tail::EmptyOrZeroFilled`): only what follows them
+//!   can be fill.
 
 use alloc::vec::Vec;
 
@@ -91,13 +98,15 @@ pub enum Tail {
         /// Bytes from `offset` to the end.
         len: u64,
     },
-    /// Empty frames up to the end, in a stream whose writer was allowed to
-    /// write empty payloads ([`RecoverOptions::with_empty_payloads`]): they
-    /// may be real empty frames or zero fill, and no reader can tell. They
-    /// are kept (counted in [`Recovery::frames`] and
-    /// [`Recovery::valid_len`]) and reported here.
+    /// Frames of zeros up to the end (empty payloads, or payloads of zero
+    /// bytes), in a stream whose writer was allowed to write them
+    /// ([`RecoverOptions::with_empty_payloads`]): they may be real frames or
+    /// zero fill, and no reader can tell. They are kept (counted in
+    /// [`Recovery::frames`] and [`Recovery::valid_len`]) and reported here.
+    /// Zeros after them that are not a whole frame (a torn frame, fill that
+    /// starts inside one) are past `valid_len`: not kept.
     EmptyOrZeroFilled {
-        /// Where the empty frames start.
+        /// Where the frames of zeros start.
         offset: u64,
         /// Bytes from `offset` to the end.
         len: u64,
@@ -175,10 +184,11 @@ impl RecoverOptions {
         self
     }
 
-    /// Says whether the stream's writer was allowed to write empty payloads
-    /// (`StreamWriter::allow_empty_payloads`). Then a run of empty frames at
-    /// the end may be real, and is reported as [`Tail::EmptyOrZeroFilled`]
-    /// and kept instead of truncated as zero fill.
+    /// Says whether the stream's writer was allowed to write empty or
+    /// all-zero payloads (`StreamWriter::allow_empty_payloads`). Then a run
+    /// of frames of zeros at the end may be real, and is reported as
+    /// [`Tail::EmptyOrZeroFilled`] and kept instead of truncated as zero
+    /// fill.
     #[must_use]
     pub fn with_empty_payloads(mut self, empty_payloads: bool) -> Self {
         self.empty_payloads = empty_payloads;
@@ -208,8 +218,8 @@ pub(crate) struct RecoverScan {
     /// runs (restored when it ends), the scan's while it is suspended.
     saved: Settings,
     /// Where the latest run of zero frames started, if the latest frames are
-    /// zero frames; and whether all of them are empty frames.
-    zeros_from: Option<(Position, bool)>,
+    /// zero frames.
+    zeros_from: Option<Position>,
     stop: Option<Stop>,
     /// Set once good frames were found after the damage.
     salvage: Option<(u64, Salvage)>,
@@ -305,22 +315,44 @@ impl RecoverScan {
                     return Ok(Scan::Done(self.finish_with(cursor, Tail::Corrupt(error))));
                 }
                 Search::Found(offset) => {
+                    // After a checksum mismatch, a chain inside the damaged
+                    // frame may be a stream inside its payload.
+                    let offset = if matches!(
+                        stop.error.as_ref().map(Error::kind),
+                        Some(ErrorKind::ChecksumMismatch { .. })
+                    ) {
+                        match cursor.prefer_declared_end(buf, offset, eof, &mut stop.budget) {
+                            Search::Need { needed, candidate } => {
+                                stop.search = candidate;
+                                return Ok(Scan::Need(needed));
+                            }
+                            Search::Found(offset) => offset,
+                            Search::NotFound | Search::GaveUp => offset,
+                        }
+                    } else {
+                        offset
+                    };
                     if offset < stop.at.offset
                         && let Some(last) = self.last_frame
                     {
                         // Good frames start inside the latest frame: its
-                        // length is what is damaged, and it is the stop.
+                        // length is what is damaged, and it is the stop. Its
+                        // error says so in its own numbers: it needs more
+                        // bytes than lie before the good frames.
                         cursor.seek(last.offset);
                         cursor.set_frame(last.frame);
                         stop.at = last;
+                        if let Some(end) = cursor.declared_end(buf) {
+                            stop.error = Some(
+                                Error::from(ErrorKind::UnexpectedEof {
+                                    available: offset - last.offset,
+                                    required: end - last.offset,
+                                })
+                                .at(last),
+                            );
+                        }
                     }
-                    let header_len = cursor.deframer().header_len() as u64;
-                    let declared_end = cursor
-                        .unread(buf)
-                        .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
-                        .map(|prefix| {
-                            stop.at.offset + header_len + u64::from(u32::from_le_bytes(*prefix))
-                        });
+                    let declared_end = cursor.declared_end(buf);
                     let frames_lost = (declared_end == Some(offset)).then_some(1);
                     cursor.set_after_damage(AfterDamage::Resync);
                     cursor.seek(offset);
@@ -385,11 +417,7 @@ impl RecoverScan {
                     self.last_frame = Some(before);
                     let frame = span.frame(buf);
                     if is_zero_frame(frame) {
-                        let empty = frame.len() == cursor.deframer().header_len();
-                        match &mut self.zeros_from {
-                            Some((_, all_empty)) => *all_empty &= empty,
-                            None => self.zeros_from = Some((before, empty)),
-                        }
+                        self.zeros_from.get_or_insert(before);
                     } else {
                         self.zeros_from = None;
                     }
@@ -461,25 +489,44 @@ impl RecoverScan {
         let boundary = zeros_at.next_multiple_of(FILL_ALIGNMENT);
         let frame_end = stop.at.offset + stop_frame_end as u64;
         let from_a_block = boundary < frame_end && end - boundary >= MIN_FILL_AFTER_BOUNDARY;
+        // Only a refusal that zeros can cause: a checksum that does not
+        // match, or, where nothing checks the bytes (no checksum, or a zero
+        // frame that a CRC accepts), a validator's refusal. A length over
+        // the limit or a refused frame whose checksum verified holds the
+        // bytes that were written, zeros and all.
+        let fill_may_cause = |kind: &ErrorKind| match kind {
+            ErrorKind::ChecksumMismatch { .. } => true,
+            ErrorKind::Invalid { .. } => self.unchecked || is_zero_frame(&rest[..stop_frame_end]),
+            _ => false,
+        };
         let fill_reach = match &error {
             Some(error) if error.is_unexpected_eof() => 0,
+            Some(error) if !fill_may_cause(error.kind()) => 0,
             _ if zeros_start <= header_len || from_a_block => stop_frame_end,
             _ => 0,
         };
         if zeros_start < rest.len() && zeros_start <= fill_reach {
-            let from = self.zeros_from.map_or(stop.at, |(at, _)| at);
-            self.zeros_from = None;
-            stop.at = from;
-            // The zero frames before the stopped one, then everything after.
-            let len = cursor.position().offset - from.offset + total;
-            stop.error = None;
-            return self.finish_with(
-                cursor,
-                Tail::ZeroFilled {
+            let tail = match self.zeros_from.take() {
+                // Zero frames before the stopped one, in a stream that may
+                // hold real ones: kept, and the ambiguity reported; the
+                // stopped frame and everything after it are cut.
+                Some(from) if self.options.empty_payloads => Tail::EmptyOrZeroFilled {
                     offset: from.offset,
-                    len,
+                    len: cursor.position().offset - from.offset + total,
                 },
-            );
+                // The zero frames before the stopped one, then everything
+                // after.
+                zeros => {
+                    let from = zeros.unwrap_or(stop.at);
+                    stop.at = from;
+                    Tail::ZeroFilled {
+                        offset: from.offset,
+                        len: cursor.position().offset - from.offset + total,
+                    }
+                }
+            };
+            stop.error = None;
+            return self.finish_with(cursor, tail);
         }
         let tail = match error {
             Some(error) if error.is_unexpected_eof() => Tail::Torn {
@@ -520,9 +567,9 @@ impl RecoverScan {
                 recovery
             }
             None => match self.zeros_from.take() {
-                Some((from, all_empty)) => {
+                Some(from) => {
                     let len = stop.at.offset - from.offset;
-                    if all_empty && self.options.empty_payloads {
+                    if self.options.empty_payloads {
                         self.finish_with(
                             cursor,
                             Tail::EmptyOrZeroFilled {

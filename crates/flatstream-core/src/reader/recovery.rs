@@ -144,8 +144,10 @@ pub fn recover_file_for_append<D: Deframer>(
 }
 
 /// [`recover_file_for_append`] with options. With
-/// [`RecoverOptions::with_empty_payloads`], trailing empty frames are kept
-/// and reported as [`Tail::EmptyOrZeroFilled`].
+/// [`RecoverOptions::with_empty_payloads`], trailing frames of zeros (empty
+/// or all-zero payloads) are kept and reported as
+/// [`Tail::EmptyOrZeroFilled`]; zeros after them that are not a whole frame
+/// are truncated away.
 ///
 /// # Errors
 ///
@@ -173,18 +175,17 @@ pub fn recover_file_for_append_with<D: Deframer>(
     }
     let recovery = recover_with(&mut file, deframer, options)?;
     match recovery.tail {
-        Tail::Clean | Tail::EmptyOrZeroFilled { .. } => {}
-        Tail::Torn { .. } | Tail::ZeroFilled { .. } => {
+        Tail::Clean => {}
+        // Frames of zeros up to the end: all kept.
+        Tail::EmptyOrZeroFilled { offset, len } if offset + len == recovery.valid_len => {}
+        // Or kept, with zeros after them that are not a whole frame.
+        Tail::Torn { .. } | Tail::ZeroFilled { .. } | Tail::EmptyOrZeroFilled { .. } => {
             file.set_len(recovery.valid_len)?;
             file.sync_data()?;
         }
         Tail::Corrupt(error) => return Err(error),
     }
-    let end = match recovery.tail {
-        Tail::EmptyOrZeroFilled { offset, len } => offset + len,
-        _ => recovery.valid_len,
-    };
-    file.seek(SeekFrom::Start(end))?;
+    file.seek(SeekFrom::Start(recovery.valid_len))?;
     Ok((file, recovery))
 }
 

@@ -49,6 +49,7 @@ mod mismatched_framers;
 mod mmap_reader;
 mod multi_type;
 mod recovery;
+mod recovery_edges;
 mod roundtrip;
 mod slice_reader;
 mod sweeps;
