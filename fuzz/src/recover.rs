@@ -39,9 +39,10 @@
 //!   bounds are computed from [`decode`] alone, and hold whatever exact rule
 //!   `cursor::chain` settles on for chains that the end of input confirms).
 //!   One exception: after a checksum mismatch, good frames resume at the
-//!   damaged frame's declared end when a chain starts there, even if chains
-//!   start inside it (a stream inside the payload), unless the damaged
-//!   frame's checksum verifies over the bytes up to the first of them.
+//!   damaged frame's declared end when a chain starts there (or it is the
+//!   end of input), even if chains start inside it (a stream inside the
+//!   payload), unless the damaged frame's checksum verifies over the bytes
+//!   up to the first of them.
 //! - `Corrupt(e)`: `e` is the model's error (a torn frame with good frames
 //!   after it becomes a `CorruptRegion` up to `good_after`; when good frames
 //!   start inside the plain frame before it, that frame's own numbers), at
@@ -565,11 +566,21 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                     );
                     assert_eq!(format!("{e:?}"), format!("{error:?}"));
                     assert!(!rest_all_zero, "corruption at the end that is all zeros");
-                    assert_eq!(
-                        sure_chain_before(len),
-                        None,
-                        "good frames after the damage, but good_after is None"
-                    );
+                    // Chains inside a last frame that failed its checksum
+                    // and declares exactly the rest are its payload's.
+                    let to_the_end = matches!(error.kind(), ErrorKind::ChecksumMismatch { .. })
+                        && declared_end(data, header_len, stop.offset) == Some(len);
+                    match sure_chain_before(len) {
+                        None => {}
+                        Some(inside) if to_the_end => {
+                            assert_inside_not_placed(data, deframer, stop, inside);
+                        }
+                        Some(inside) => {
+                            panic!(
+                                "good frames at {inside} after the damage, but good_after is None"
+                            )
+                        }
+                    }
                 }
                 Some(good) => {
                     assert!(
@@ -584,18 +595,7 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                     match sure_chain_before(good) {
                         None => {}
                         Some(inside) if mismatch && stop_end == Some(good) => {
-                            let frame = &data[to_usize(stop.offset)..inside];
-                            // A chain inside the header: the checksum cannot
-                            // end there.
-                            assert!(
-                                frame.split_at_checked(header_len).is_none_or(
-                                    |(header, payload)| {
-                                        deframer.clone().verify(header, payload).is_err()
-                                    }
-                                ),
-                                "good frames at {inside}, where the damaged frame at {stop} \
-                                 ends by its checksum, passed over for its declared end {good}"
-                            );
+                            assert_inside_not_placed(data, deframer, stop, inside);
                         }
                         Some(inside) => {
                             panic!("good frames start at {inside}, before good_after {good}")
@@ -652,6 +652,26 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
         }
         other => panic!("a tail this target does not know: {other:?}"),
     }
+}
+
+/// Asserts that good frames found at `inside`, within the frame at `stop`
+/// that failed its checksum, are not where that frame ends by its checksum
+/// (which would make its length the damage and `inside` the next frame).
+fn assert_inside_not_placed<D: Deframer + Clone>(
+    data: &[u8],
+    deframer: &D,
+    stop: Position,
+    inside: usize,
+) {
+    let frame = &data[to_usize(stop.offset)..inside];
+    // A chain inside the header: the checksum cannot end there.
+    assert!(
+        frame
+            .split_at_checked(deframer.header_len())
+            .is_none_or(|(header, payload)| deframer.clone().verify(header, payload).is_err()),
+        "good frames at {inside}, where the damaged frame at {stop} ends by its checksum, \
+         passed over for its declared end"
+    );
 }
 
 /// Where the frame at `offset` ends by its length prefix, if the prefix is

@@ -1505,6 +1505,33 @@ enum FirstTime {
     At(u64),
 }
 
+/// Times a seek in a directory starts over on a fresh listing when a
+/// segment it listed vanished before it was read.
+const SEEK_ATTEMPTS: u32 = 1000;
+
+/// Runs `seek` over a listing of `dir`; again, on a fresh listing, when a
+/// segment of the listing vanished before it was read: an open segment
+/// renamed when its writer closed it, or a segment deleted by retention
+/// (up to [`SEEK_ATTEMPTS`] times, then that is the error).
+fn seek_listed<D: Deframer, T>(
+    dir: &Path,
+    deframer: &mut D,
+    stats: &mut SeekStats,
+    mut seek: impl FnMut(Capture<'_, D>) -> Result<T>,
+) -> Result<T> {
+    let mut attempt = 1;
+    loop {
+        match Capture::open(dir, deframer, stats).and_then(&mut seek) {
+            Err(Error::Io { source, .. })
+                if source.kind() == io::ErrorKind::NotFound && attempt < SEEK_ATTEMPTS =>
+            {
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A capture directory being searched: its segments, and what was read of
 /// them so far (each header and sidecar at most once).
 struct Capture<'a, D> {
@@ -1725,9 +1752,14 @@ impl<'a, D: Deframer> Capture<'a, D> {
 /// end the sidecar names) exactly, at the byte offset and frame index the
 /// sidecar says; else the seek scans from the header. A sidecar forged to
 /// agree with its segment wherever a seek looks is caught only by
-/// [`SegmentIndex::check`], which reads the whole segment. A segment still being written may end in
-/// a torn frame or zero fill: its end is taken to be before it; and while
-/// its header is not all on disk, it holds no message yet.
+/// [`SegmentIndex::check`], which reads the whole segment. A segment still
+/// being written may end in a torn frame or zero fill: its end is taken to
+/// be before it; and while its header is not all on disk, it holds no
+/// message yet. A segment renamed (closed by its writer) or deleted
+/// (retention) between the listing and the reading is looked for again in
+/// a fresh listing (up to 1,000 times: a listing costs microseconds, and a
+/// capture rotating faster than a seek reads would otherwise never be
+/// sought in).
 ///
 /// # Examples
 ///
@@ -1788,7 +1820,9 @@ pub(crate) fn seek_message<D: Deframer>(
     stats: &mut SeekStats,
 ) -> Result<CapturePosition> {
     if path.is_dir() {
-        return Capture::open(path, deframer, stats)?.seek_message(message);
+        return seek_listed(path, deframer, stats, |mut capture| {
+            capture.seek_message(message)
+        });
     }
     let mut single = Single::open(path, deframer, stats)?;
     let head = single.head;
@@ -1892,7 +1926,9 @@ pub(crate) fn seek_time<D: Deframer>(
     stats: &mut SeekStats,
 ) -> Result<CapturePosition> {
     if path.is_dir() {
-        return Capture::open(path, deframer, stats)?.seek_time(t, timestamp);
+        return seek_listed(path, deframer, stats, |mut capture| {
+            capture.seek_time(t, timestamp)
+        });
     }
     let mut single = Single::open(path, deframer, stats)?;
     let head = single.head;

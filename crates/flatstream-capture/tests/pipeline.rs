@@ -738,3 +738,42 @@ fn the_durable_position_is_never_ahead_of_the_files() {
         }
     }
 }
+
+/// A seek in a live capture lists the segments, then reads them; the
+/// writer may close (rename) the open one in between. The seek lists again
+/// instead of failing on the name that vanished.
+#[test]
+fn seeks_while_segments_rotate_never_trip_over_a_renamed_segment() {
+    let _serial = serial();
+    let dir = TempDir::new("seek-rotation");
+    let options = SegmentOptions::new()
+        .with_rotation(Rotation::by_bytes(4096))
+        .with_header(StreamHeader::new().with_root_type("test.Pipeline"));
+    let mut writer = open_writer(&dir.0, options);
+    writer.write_payload(&payload(0, 0)).expect("write");
+    writer.flush().expect("flush");
+    let done = AtomicBool::new(false);
+    let seeks = thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 1..3000 {
+                writer.write_payload(&payload(0, i)).expect("write");
+                writer.flush().expect("flush");
+                if i % 16 == 0 {
+                    thread::yield_now();
+                }
+            }
+            done.store(true, Ordering::Release);
+        });
+        let mut seeks = 0u32;
+        while !done.load(Ordering::Acquire) {
+            // Past the end: the seek reads up to the open segment's end.
+            match seek_to_message(&dir.0, deframer(), u64::MAX) {
+                Err(Error::OutOfRange { .. }) => seeks += 1,
+                other => panic!("a seek during rotation: {other:?}"),
+            }
+        }
+        seeks
+    });
+    assert!(seeks > 10, "only {seeks} seeks ran during the rotations");
+    writer.finish().expect("finish");
+}

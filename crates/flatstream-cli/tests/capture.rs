@@ -708,11 +708,19 @@ impl Followed {
         Followed { child, lines }
     }
 
-    /// The next line of its stdout, waiting at most 30 s.
-    fn line(&self) -> String {
-        self.lines
-            .recv_timeout(Duration::from_secs(30))
-            .expect("a line from the follower within 30 s")
+    /// The next line of its stdout, waiting at most 30 s. If the follower
+    /// ended instead, the panic says how, with its stderr.
+    fn line(&mut self) -> String {
+        match self.lines.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => line,
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("no line from the follower within 30 s"),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let (code, stderr, _) = self.wait();
+                panic!(
+                    "the follower ended (exit code {code:?}) instead of printing a line: {stderr}"
+                )
+            }
+        }
     }
 
     /// Sends `signal` (by name, as `kill -s` takes it).
@@ -888,9 +896,9 @@ fn follow_starts_where_a_seek_says() {
     let d = path_str(dir.path()).to_owned();
 
     // By message number, by time, and past the end (waiting for it).
-    let by_number = Followed::spawn(&["cat", "--follow", "--from-frame", "6", &d]);
-    let by_time = Followed::spawn(&["cat", "-f", "--from-time", &time_of(7, 0), &d]);
-    let ahead = Followed::spawn(&["cat", "-f", "--from-frame", "12", &d]);
+    let mut by_number = Followed::spawn(&["cat", "--follow", "--from-frame", "6", &d]);
+    let mut by_time = Followed::spawn(&["cat", "-f", "--from-time", &time_of(7, 0), &d]);
+    let mut ahead = Followed::spawn(&["cat", "-f", "--from-frame", "12", &d]);
     for i in 6..10 {
         assert_eq!(
             by_number.line(),

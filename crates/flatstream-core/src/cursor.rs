@@ -43,7 +43,8 @@ pub enum AfterDamage {
     /// this stream's. Frames inside the damaged frame's declared extent are
     /// read only when its checksum verifies over the bytes up to them (its
     /// length is then what was damaged), or when no chain starts at its
-    /// declared end. So if damage hits both a frame's length and its bytes,
+    /// declared end; a declared end exactly at the end of input ends the
+    /// stream there. So if damage hits both a frame's length and its bytes,
     /// and the damaged length points exactly at a later frame, the frames in
     /// between are lost with it. A frame torn at the end of input whose
     /// payload holds such frames is not told apart from a damaged length:
@@ -316,13 +317,42 @@ struct Resync {
     /// while the cursor is there (a frame that runs past the end may have
     /// become whole when a growing source delivered more).
     damage: u64,
-    /// The stream offset of the next candidate frame start.
-    candidate: u64,
     /// The length the damaged frame declares, if it could be read: when the
     /// chain is found exactly there, one frame was lost.
     declared_end: Option<u64>,
+    /// The search for where good frames resume.
+    resume: Resume,
+}
+
+/// A search for where good frames resume after damage at a cursor: the one
+/// place where salvage reading and recovery decide it (see [`find_resume`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Resume {
+    /// The stream offset of the next candidate frame start.
+    candidate: u64,
     /// The verification work the search may still do.
     budget: Budget,
+    /// After a checksum mismatch: where the damaged frame ends by its
+    /// length, which is then trusted over chains elsewhere.
+    trusted_end: Option<u64>,
+    /// A chain the search found, held while the chain at `trusted_end`
+    /// waits for bytes (so that it is neither searched for nor paid for
+    /// again).
+    found: Option<u64>,
+}
+
+impl Resume {
+    /// A search whose first candidate is the stream offset `from`, with a
+    /// budget counted from `budget_from`; `trusted_end` as for
+    /// [`find_resume`].
+    pub(crate) fn new(budget_from: u64, from: u64, trusted_end: Option<u64>) -> Self {
+        Resume {
+            candidate: from,
+            budget: Budget::new(budget_from),
+            trusted_end,
+            found: None,
+        }
+    }
 }
 
 impl<D: Deframer> FrameCursor<D> {
@@ -592,46 +622,16 @@ impl<D: Deframer> FrameCursor<D> {
         Some(StreamHeader::is_header(payload))
     }
 
-    /// Looks for the first offset at or after `from` (a stream offset within
-    /// or at the end of `buf`) where a chain of real frames starts.
-    pub(crate) fn find_chain(
-        &mut self,
-        buf: &[u8],
-        from: u64,
-        eof: bool,
-        budget: &mut Budget,
-    ) -> Search {
-        find_chain(
+    /// Goes on with `resume`, a search for where good frames resume after
+    /// the damaged frame at the cursor: see [`find_resume`].
+    pub(crate) fn find_resume(&mut self, buf: &[u8], eof: bool, resume: &mut Resume) -> Search {
+        find_resume(
             &mut self.deframer,
             self.max_frame_len,
             self.at,
             buf,
-            from,
             eof,
-            budget,
-        )
-    }
-
-    /// Where good frames resume after the frame at the cursor failed its
-    /// checksum, given that a chain of them starts at `found`: see
-    /// [`prefer_declared_end`].
-    pub(crate) fn prefer_declared_end(
-        &mut self,
-        buf: &[u8],
-        found: u64,
-        eof: bool,
-        budget: &mut Budget,
-    ) -> Search {
-        let declared_end = self.declared_end(buf);
-        prefer_declared_end(
-            &mut self.deframer,
-            self.max_frame_len,
-            self.at,
-            buf,
-            found,
-            declared_end,
-            eof,
-            budget,
+            resume,
         )
     }
 
@@ -928,9 +928,8 @@ impl<D: Deframer> Cold<'_, D> {
                     required: required as u64,
                 },
                 damage: at.offset,
-                candidate: at.offset + 1,
                 declared_end: None,
-                budget: Budget::new(at.offset),
+                resume: Resume::new(at.offset, at.offset + 1, None),
             }));
             return self.poll_resync(buf, true);
         }
@@ -946,12 +945,12 @@ impl<D: Deframer> Cold<'_, D> {
         match (self.after_damage, Cause::of(&kind)) {
             (AfterDamage::Resync, Some(cause)) => {
                 let declared_end = declared_end(self.deframer, self.at, buf);
+                let trusted_end = declared_end.filter(|_| matches!(cause, Cause::Mismatch { .. }));
                 self.resync = Some(Box::new(Resync {
                     cause,
                     damage: at.offset,
-                    candidate: at.offset + 1,
                     declared_end,
-                    budget: Budget::new(at.offset),
+                    resume: Resume::new(at.offset, at.offset + 1, trusted_end),
                 }));
                 self.poll_resync(buf, eof)
             }
@@ -980,44 +979,19 @@ impl<D: Deframer> Cold<'_, D> {
         let Some(mut resync) = self.resync.take() else {
             return Ok(Step::End);
         };
-        let found = match find_chain(
+        let found = match find_resume(
             self.deframer,
             self.max_frame_len,
             self.at,
             buf,
-            resync.candidate,
             eof,
-            &mut resync.budget,
+            &mut resync.resume,
         ) {
-            Search::Found(offset) => match resync.cause {
-                Cause::Mismatch { .. } => match prefer_declared_end(
-                    self.deframer,
-                    self.max_frame_len,
-                    self.at,
-                    buf,
-                    offset,
-                    resync.declared_end,
-                    eof,
-                    &mut resync.budget,
-                ) {
-                    Search::Found(offset) => offset,
-                    Search::Need { needed, candidate } => {
-                        resync.candidate = candidate;
-                        self.resync = Some(resync);
-                        return Ok(Step::Need {
-                            needed,
-                            required: needed,
-                        });
-                    }
-                    Search::NotFound | Search::GaveUp => offset,
-                },
-                _ => offset,
-            },
+            Search::Found(offset) => offset,
             // Nothing good up to the end, or a search that would cost too
             // much (hostile, repetitive bytes): the rest is one region.
             Search::NotFound | Search::GaveUp => self.at.base + buf.len() as u64,
-            Search::Need { needed, candidate } => {
-                resync.candidate = candidate;
+            Search::Need { needed, .. } => {
                 self.resync = Some(resync);
                 return Ok(Step::Need {
                     needed,
@@ -1101,56 +1075,85 @@ fn declared_end<D: Deframer>(deframer: &D, at: At, buf: &[u8]) -> Option<u64> {
     Some(at.position().offset + header_len + u64::from(u32::from_le_bytes(*prefix)))
 }
 
-/// Where good frames resume after the frame at `at` failed its checksum,
-/// given that the search found a chain of them at `found`.
+/// Where good frames resume after the damaged frame at `at`: the first
+/// offset after it where a chain of real frames starts ([`find_chain`]),
+/// except after a checksum mismatch, when `resume.trusted_end` is the
+/// damaged frame's declared end.
 ///
 /// A mismatch usually means damaged payload bytes under an intact length,
 /// and a payload may itself hold frames of the same format (a log bundle
-/// sent as a chunk of a stream): a chain inside the damaged frame is then
-/// the inner stream's, not this one's. So when `found` lies inside the
-/// frame's declared extent and a chain also verifies at the declared end,
-/// the declared end wins, unless the frame's checksum verifies over the
-/// bytes up to `found`: then its length is what was damaged, and `found` is
-/// really where the next frame starts. Without a chain at the declared end
-/// (damage there too), `found` stands.
-#[allow(clippy::too_many_arguments)]
-fn prefer_declared_end<D: Deframer>(
+/// sent as a chunk): chains inside it are not this stream's. So the
+/// declared end wins whenever a chain starts there, wherever the search
+/// found one (before it, or after it, past a long frame it deferred),
+/// unless the damaged frame's checksum verifies over the bytes up to an
+/// earlier chain: then its length is what was damaged, and that chain is
+/// where the next frame starts, decided without waiting for more bytes. A
+/// declared end exactly at the end of input counts as a chain there, with
+/// nothing after it. The chain found is kept while the one at the declared
+/// end waits for bytes, so that it is not searched for (or paid for) again.
+fn find_resume<D: Deframer>(
     deframer: &mut D,
     max_frame_len: usize,
     at: At,
     buf: &[u8],
-    found: u64,
-    declared_end: Option<u64>,
     eof: bool,
-    budget: &mut Budget,
+    resume: &mut Resume,
 ) -> Search {
-    let Some(end) = declared_end.filter(|&end| found < end) else {
+    let found = match resume.found {
+        Some(found) => found,
+        None => match find_chain(
+            deframer,
+            max_frame_len,
+            at,
+            buf,
+            resume.candidate,
+            eof,
+            &mut resume.budget,
+        ) {
+            Search::Found(found) => found,
+            Search::Need { needed, candidate } => {
+                resume.candidate = candidate;
+                return Search::Need { needed, candidate };
+            }
+            other => return other,
+        },
+    };
+    let Some(end) = resume.trusted_end.filter(|&end| end != found) else {
         return Search::Found(found);
     };
     let index = |offset: u64| usize::try_from(offset - at.base).unwrap_or(usize::MAX);
+    if found < end {
+        let header_len = deframer.header_len();
+        let length_damaged = buf
+            .get(at.pos..index(found))
+            .and_then(|frame| frame.split_at_checked(header_len))
+            .is_some_and(|(header, payload)| {
+                resume.budget.spent = resume.budget.spent.saturating_add(payload.len() as u64);
+                deframer.verify(header, payload).is_ok()
+            });
+        if length_damaged {
+            return Search::Found(found);
+        }
+        if eof && index(end) == buf.len() {
+            // The damaged frame reaches exactly the end: nothing good after.
+            return Search::NotFound;
+        }
+    }
     let mut cost = 0;
-    let chain = chain_at(deframer, buf, index(end), eof, max_frame_len, &mut cost);
-    if let Chain::Need(needed) = chain {
-        // Judged again, from `found`, when the bytes are there.
-        return Search::Need {
-            needed,
-            candidate: found,
-        };
+    match chain_at(deframer, buf, index(end), eof, max_frame_len, &mut cost) {
+        Chain::Need(needed) => {
+            resume.found = Some(found);
+            Search::Need {
+                needed,
+                candidate: found,
+            }
+        }
+        chain => {
+            resume.budget.spent = resume.budget.spent.saturating_add(cost);
+            resume.found = None;
+            Search::Found(if chain == Chain::Verified { end } else { found })
+        }
     }
-    budget.spent = budget.spent.saturating_add(cost);
-    if chain != Chain::Verified {
-        return Search::Found(found);
-    }
-    let header_len = deframer.header_len();
-    let start = at.pos;
-    let length_damaged = buf
-        .get(start..index(found))
-        .and_then(|frame| frame.split_at_checked(header_len))
-        .is_some_and(|(header, payload)| {
-            budget.spent = budget.spent.saturating_add(payload.len() as u64);
-            deframer.verify(header, payload).is_ok()
-        });
-    Search::Found(if length_damaged { found } else { end })
 }
 
 /// Looks for the first offset at or after `from` (a stream offset within or

@@ -27,7 +27,7 @@
 
 use alloc::vec::Vec;
 
-use crate::cursor::{Budget, Search, Settings, Step, is_zero_frame};
+use crate::cursor::{Resume, Search, Settings, Step, is_zero_frame};
 use crate::{AfterDamage, Deframer, Error, ErrorKind, FrameCursor, Position, Result, wire};
 
 /// Zero fill from a file system starts on a block boundary: a multiple of
@@ -203,10 +203,8 @@ struct Stop {
     at: Position,
     /// Why, or `None` at a clean end of input.
     error: Option<Error>,
-    /// The next candidate offset of the search for good frames after it.
-    search: u64,
-    /// The verification work that search may still do.
-    budget: Budget,
+    /// The search for good frames after it.
+    resume: Resume,
 }
 
 /// The state of a recovery scan, kept across calls that an I/O error cut
@@ -299,11 +297,8 @@ impl RecoverScan {
             return Ok(Scan::Done(self.finish_with(cursor, Tail::Corrupt(error))));
         }
         if stop.error.is_some() && self.salvage.is_none() {
-            match cursor.find_chain(buf, stop.search, eof, &mut stop.budget) {
-                Search::Need { needed, candidate } => {
-                    stop.search = candidate;
-                    return Ok(Scan::Need(needed));
-                }
+            match cursor.find_resume(buf, eof, &mut stop.resume) {
+                Search::Need { needed, .. } => return Ok(Scan::Need(needed)),
                 Search::NotFound => return Ok(Scan::Done(self.finish_without_chain(cursor, buf))),
                 // The search would cost too much (hostile, repetitive
                 // bytes): whether good frames follow is unknown, so the stop
@@ -315,23 +310,6 @@ impl RecoverScan {
                     return Ok(Scan::Done(self.finish_with(cursor, Tail::Corrupt(error))));
                 }
                 Search::Found(offset) => {
-                    // After a checksum mismatch, a chain inside the damaged
-                    // frame may be a stream inside its payload.
-                    let offset = if matches!(
-                        stop.error.as_ref().map(Error::kind),
-                        Some(ErrorKind::ChecksumMismatch { .. })
-                    ) {
-                        match cursor.prefer_declared_end(buf, offset, eof, &mut stop.budget) {
-                            Search::Need { needed, candidate } => {
-                                stop.search = candidate;
-                                return Ok(Scan::Need(needed));
-                            }
-                            Search::Found(offset) => offset,
-                            Search::NotFound | Search::GaveUp => offset,
-                        }
-                    } else {
-                        offset
-                    };
                     if offset < stop.at.offset
                         && let Some(last) = self.last_frame
                     {
@@ -427,8 +405,7 @@ impl RecoverScan {
                     self.stop = Some(Stop {
                         at: before,
                         error: None,
-                        search: before.offset,
-                        budget: Budget::new(before.offset),
+                        resume: Resume::new(before.offset, before.offset, None),
                     });
                     return None;
                 }
@@ -442,11 +419,15 @@ impl RecoverScan {
                         }
                         _ => before.offset + 1,
                     };
+                    // After a checksum mismatch its declared end is trusted
+                    // (a chain inside it may be a stream in its payload).
+                    let trusted_end = cursor
+                        .declared_end(buf)
+                        .filter(|_| matches!(error.kind(), ErrorKind::ChecksumMismatch { .. }));
                     self.stop = Some(Stop {
                         at: before,
                         error: Some(error),
-                        search,
-                        budget: Budget::new(search),
+                        resume: Resume::new(search, search, trusted_end),
                     });
                     return None;
                 }

@@ -16,15 +16,22 @@
 //!    every reader. A length whose damage lands exactly on a later frame
 //!    boundary is told apart by the checksum, which verifies over the bytes
 //!    up to the next real frame: only the damaged frame is lost.
+//!    The same holds whatever the chunking and wherever the chunk lies
+//!    (a long one after the damage, which the search judges late; the last
+//!    frame, whose declared end is the end of input), and the search pays
+//!    for the chain it found once while the declared end's bytes arrive; a
+//!    live source that has sent everything holds back no frame that the
+//!    checksum places.
 //! 4. Without a checksum, a length that swallows the frames after it is
 //!    reported in that frame's own numbers.
 
 use std::fs;
+use std::io::{self, Read};
 
 use flatstream::{
     AfterDamage, DefaultDeframer, DefaultFramer, Deframer, DeframerExt, ErrorKind, Framer,
-    RecoverOptions, SizeValidator, SliceReader, StreamReader, Tail, recover_file_for_append,
-    recover_file_for_append_with, recover_slice, wire,
+    RecoverOptions, SizeValidator, SliceReader, StreamReader, Tail, recover,
+    recover_file_for_append, recover_file_for_append_with, recover_slice, wire,
 };
 
 use crate::support::framers;
@@ -173,10 +180,12 @@ fn allowed_zero_frames_survive_every_cut<F: Framer + Default, D: Deframer + Defa
 /// Four frames; frame 1 is a chunk whose payload ends in a whole stream of
 /// ten frames of the same framing.
 fn nested<F: Framer + Default>() -> Written {
-    let inner: Vec<Vec<u8>> = (100..110).map(|i| payload(i, 60)).collect();
-    let mut chunk = payload(0, 40);
-    chunk.extend(write_stream::<F>(&inner).bytes);
-    write_stream::<F>(&[payload(1, 80), chunk, payload(2, 80), payload(3, 80)])
+    write_stream::<F>(&[
+        payload(1, 80),
+        chunk::<F>(10, 60),
+        payload(2, 80),
+        payload(3, 80),
+    ])
 }
 
 /// What a reader hands out: payloads, and `(offset, frame, frames_lost)` of
@@ -211,17 +220,42 @@ fn sliced<D: Deframer + Default>(bytes: &[u8]) -> Vec<Event> {
     )
 }
 
-/// What a `StreamReader` salvaging `bytes`, fed a byte at a time, hands out.
-fn streamed<D: Deframer + Default>(bytes: &[u8]) -> Vec<Event> {
-    let mut reader = StreamReader::new(OneByteAtATime { data: bytes }, D::default())
-        .with_after_damage(AfterDamage::Resync);
+/// What a `StreamReader` salvaging `source` hands out, up to its end or
+/// its first `WouldBlock`.
+fn streamed<D: Deframer + Default>(source: impl Read) -> Vec<Event> {
+    let mut reader = StreamReader::new(source, D::default()).with_after_damage(AfterDamage::Resync);
     let mut items = Vec::new();
     loop {
         match reader.read_message() {
             Ok(Some(payload)) => items.push(Ok(payload.to_vec())),
-            Ok(None) => break events(items.into_iter()),
+            Ok(None) => break,
+            Err(e) if matches!(e.kind(), ErrorKind::Io(io) if io.kind() == io::ErrorKind::WouldBlock) =>
+            {
+                break;
+            }
             Err(e) => items.push(Err(e)),
         }
+    }
+    events(items.into_iter())
+}
+
+/// Hands out `data` in reads of at most `chunk` bytes; then, if `live`,
+/// answers `WouldBlock` (a writer that has sent everything and is idle).
+struct Chunks<'a> {
+    data: &'a [u8],
+    chunk: usize,
+    live: bool,
+}
+
+impl Read for Chunks<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.live && self.data.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = buf.len().min(self.data.len()).min(self.chunk);
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
     }
 }
 
@@ -243,7 +277,7 @@ fn salvage_never_reads_a_stream_inside_a_payload<F: Framer + Default, D: Deframe
         if n % 5 == 0 {
             // Fed a byte at a time, the search waits for the declared end.
             assert_eq!(
-                streamed::<D>(&bytes),
+                streamed::<D>(OneByteAtATime { data: &bytes }),
                 expected,
                 "{context}: a byte at a time"
             );
@@ -288,6 +322,139 @@ fn length_landing_on_a_boundary_loses_only_its_frame<F: Framer + Default, D: Def
             "frame {k}"
         );
     }
+}
+
+/// A chunk of `inner` frames of `inner_len` bytes each, behind a 40-byte
+/// table root: a stream inside a payload.
+fn chunk<F: Framer + Default>(inner: usize, inner_len: usize) -> Vec<u8> {
+    let payloads: Vec<Vec<u8>> = (100..100 + inner).map(|i| payload(i, inner_len)).collect();
+    let mut chunk = payload(0, 40);
+    chunk.extend(write_stream::<F>(&payloads).bytes);
+    chunk
+}
+
+/// A damaged chunk of long inner frames, then a long frame: read in pieces,
+/// the search waits at the chunk's declared end for the long frame's bytes,
+/// and must not pay for the chain it found again each time.
+fn a_long_wait_at_the_declared_end<F: Framer + Default, D: Deframer + Default>() {
+    let w = write_stream::<F>(&[
+        payload(1, 80),
+        chunk::<F>(2, 200_000),
+        payload(2, 1_000_000),
+        payload(3, 80),
+    ]);
+    let mut bytes = w.bytes.clone();
+    bytes[w.starts[1] + w.header_len + 20] ^= 1;
+    let expected = vec![
+        Event::Payload(w.payloads[0].clone()),
+        Event::Region(w.starts[1] as u64, 1, Some(1)),
+        Event::Payload(w.payloads[2].clone()),
+        Event::Payload(w.payloads[3].clone()),
+    ];
+    assert_eq!(sliced::<D>(&bytes), expected, "slice");
+    for chunk in [4096, 65536] {
+        let source = Chunks {
+            data: &bytes,
+            chunk,
+            live: false,
+        };
+        assert_eq!(streamed::<D>(source), expected, "{chunk}-byte reads");
+        let source = Chunks {
+            data: &bytes,
+            chunk,
+            live: false,
+        };
+        let recovery = recover(source, D::default()).expect("recover");
+        assert_eq!(
+            recovery.good_after,
+            Some(w.starts[2] as u64),
+            "{chunk}-byte reads"
+        );
+    }
+}
+
+/// A damaged length whose declared end is exactly the end of what a live
+/// source has sent so far: the checksum places the next frame, and the
+/// reader hands out every frame after it without waiting.
+fn a_live_source_holds_back_no_placed_frame<F: Framer + Default, D: Deframer + Default>() {
+    let payloads: Vec<Vec<u8>> = (0..5).map(|i| payload(i, 100)).collect();
+    let w = write_stream::<F>(&payloads);
+    let mut bytes = w.bytes.clone();
+    let reaching_the_end = u32::try_from(bytes.len() - w.starts[1] - w.header_len).expect("fits");
+    bytes[w.starts[1]..w.starts[1] + 4].copy_from_slice(&reaching_the_end.to_le_bytes());
+    let mut expected = vec![
+        Event::Payload(payloads[0].clone()),
+        Event::Region(w.starts[1] as u64, 1, None),
+    ];
+    expected.extend(payloads[2..].iter().cloned().map(Event::Payload));
+    let source = Chunks {
+        data: &bytes,
+        chunk: usize::MAX,
+        live: true,
+    };
+    assert_eq!(streamed::<D>(source), expected);
+}
+
+/// A damaged frame, then a good chunk whose payload holds a stream: long
+/// (the search defers it and finds the inner frames first) or short (read
+/// in pieces that end inside it). The chunk is read whole.
+fn a_nested_chunk_after_the_damage<F: Framer + Default, D: Deframer + Default>() {
+    for (inner_len, pieces) in [(30_000, 4096), (60, 333), (60, 1)] {
+        let w = write_stream::<F>(&[
+            payload(1, 80),
+            payload(5, 80),
+            chunk::<F>(4, inner_len),
+            payload(3, 80),
+        ]);
+        let mut bytes = w.bytes.clone();
+        bytes[w.starts[1] + w.header_len + 20] ^= 1;
+        let expected = vec![
+            Event::Payload(w.payloads[0].clone()),
+            Event::Region(w.starts[1] as u64, 1, Some(1)),
+            Event::Payload(w.payloads[2].clone()),
+            Event::Payload(w.payloads[3].clone()),
+        ];
+        let context = format!("inner frames of {inner_len} bytes");
+        assert_eq!(sliced::<D>(&bytes), expected, "{context}: slice");
+        let source = Chunks {
+            data: &bytes,
+            chunk: pieces,
+            live: false,
+        };
+        assert_eq!(
+            streamed::<D>(source),
+            expected,
+            "{context}: {pieces}-byte reads"
+        );
+        let recovery = recover_slice(&bytes, D::default(), RecoverOptions::new());
+        assert_eq!(recovery.good_after, Some(w.starts[2] as u64), "{context}");
+    }
+}
+
+/// The damaged frame is the last, and its payload holds a stream: its
+/// declared end is the end of input, and nothing after it is good.
+fn a_nested_last_frame<F: Framer + Default, D: Deframer + Default>() {
+    let w = write_stream::<F>(&[payload(1, 80), chunk::<F>(6, 60)]);
+    let mut bytes = w.bytes.clone();
+    bytes[w.starts[1] + w.header_len + 20] ^= 1;
+    let expected = vec![
+        Event::Payload(w.payloads[0].clone()),
+        Event::Region(w.starts[1] as u64, 1, Some(1)),
+    ];
+    assert_eq!(sliced::<D>(&bytes), expected, "slice");
+    assert_eq!(
+        streamed::<D>(OneByteAtATime { data: &bytes }),
+        expected,
+        "a byte at a time"
+    );
+    let recovery = recover_slice(&bytes, D::default(), RecoverOptions::new());
+    assert_eq!(recovery.good_after, None);
+    assert!(
+        matches!(recovery.tail, Tail::Corrupt(_)),
+        "{:?}",
+        recovery.tail
+    );
+    assert_eq!(recovery.end_position(), w.position(1));
 }
 
 // ---------------------------------------------------------------------------
@@ -384,6 +551,26 @@ macro_rules! nesting_tests {
             #[test]
             fn a_length_landing_on_a_frame_boundary_loses_only_its_frame() {
                 length_landing_on_a_boundary_loses_only_its_frame::<$framer, $deframer>();
+            }
+
+            #[test]
+            fn waiting_at_the_declared_end_costs_the_found_chain_once() {
+                a_long_wait_at_the_declared_end::<$framer, $deframer>();
+            }
+
+            #[test]
+            fn a_live_source_holds_back_no_frame_the_checksum_places() {
+                a_live_source_holds_back_no_placed_frame::<$framer, $deframer>();
+            }
+
+            #[test]
+            fn a_nested_chunk_after_the_damage_is_read_whole_by_every_reader() {
+                a_nested_chunk_after_the_damage::<$framer, $deframer>();
+            }
+
+            #[test]
+            fn a_nested_last_frame_hands_out_nothing_from_inside() {
+                a_nested_last_frame::<$framer, $deframer>();
             }
         }
     };
