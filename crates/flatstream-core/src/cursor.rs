@@ -343,13 +343,19 @@ pub(crate) struct Resume {
 
 impl Resume {
     /// A search whose first candidate is the stream offset `from`, with a
-    /// budget counted from `budget_from`; `trusted_end` as for
-    /// [`find_resume`].
-    pub(crate) fn new(budget_from: u64, from: u64, trusted_end: Option<u64>) -> Self {
+    /// budget counted from `budget_from`, after damage whose frame declares
+    /// `declared_end`: trusted (see [`find_resume`]) only when the damage
+    /// is a checksum mismatch, where the length is probably intact.
+    pub(crate) fn new(
+        budget_from: u64,
+        from: u64,
+        declared_end: Option<u64>,
+        mismatch: bool,
+    ) -> Self {
         Resume {
             candidate: from,
             budget: Budget::new(budget_from),
-            trusted_end,
+            trusted_end: declared_end.filter(|_| mismatch),
             found: None,
         }
     }
@@ -929,7 +935,7 @@ impl<D: Deframer> Cold<'_, D> {
                 },
                 damage: at.offset,
                 declared_end: None,
-                resume: Resume::new(at.offset, at.offset + 1, None),
+                resume: Resume::new(at.offset, at.offset + 1, None, false),
             }));
             return self.poll_resync(buf, true);
         }
@@ -945,12 +951,12 @@ impl<D: Deframer> Cold<'_, D> {
         match (self.after_damage, Cause::of(&kind)) {
             (AfterDamage::Resync, Some(cause)) => {
                 let declared_end = declared_end(self.deframer, self.at, buf);
-                let trusted_end = declared_end.filter(|_| matches!(cause, Cause::Mismatch { .. }));
+                let mismatch = matches!(cause, Cause::Mismatch { .. });
                 self.resync = Some(Box::new(Resync {
                     cause,
                     damage: at.offset,
                     declared_end,
-                    resume: Resume::new(at.offset, at.offset + 1, trusted_end),
+                    resume: Resume::new(at.offset, at.offset + 1, declared_end, mismatch),
                 }));
                 self.poll_resync(buf, eof)
             }

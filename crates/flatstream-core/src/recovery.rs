@@ -405,7 +405,7 @@ impl RecoverScan {
                     self.stop = Some(Stop {
                         at: before,
                         error: None,
-                        resume: Resume::new(before.offset, before.offset, None),
+                        resume: Resume::new(before.offset, before.offset, None, false),
                     });
                     return None;
                 }
@@ -419,15 +419,11 @@ impl RecoverScan {
                         }
                         _ => before.offset + 1,
                     };
-                    // After a checksum mismatch its declared end is trusted
-                    // (a chain inside it may be a stream in its payload).
-                    let trusted_end = cursor
-                        .declared_end(buf)
-                        .filter(|_| matches!(error.kind(), ErrorKind::ChecksumMismatch { .. }));
+                    let mismatch = matches!(error.kind(), ErrorKind::ChecksumMismatch { .. });
                     self.stop = Some(Stop {
                         at: before,
                         error: Some(error),
-                        resume: Resume::new(search, search, trusted_end),
+                        resume: Resume::new(search, search, cursor.declared_end(buf), mismatch),
                     });
                     return None;
                 }
@@ -487,24 +483,19 @@ impl RecoverScan {
             _ => 0,
         };
         if zeros_start < rest.len() && zeros_start <= fill_reach {
-            let tail = match self.zeros_from.take() {
+            let zeros = self.zeros_from.take();
+            let from = zeros.unwrap_or(stop.at);
+            let (offset, len) = (from.offset, cursor.position().offset - from.offset + total);
+            let tail = if zeros.is_some() && self.options.empty_payloads {
                 // Zero frames before the stopped one, in a stream that may
                 // hold real ones: kept, and the ambiguity reported; the
                 // stopped frame and everything after it are cut.
-                Some(from) if self.options.empty_payloads => Tail::EmptyOrZeroFilled {
-                    offset: from.offset,
-                    len: cursor.position().offset - from.offset + total,
-                },
+                Tail::EmptyOrZeroFilled { offset, len }
+            } else {
                 // The zero frames before the stopped one, then everything
                 // after.
-                zeros => {
-                    let from = zeros.unwrap_or(stop.at);
-                    stop.at = from;
-                    Tail::ZeroFilled {
-                        offset: from.offset,
-                        len: cursor.position().offset - from.offset + total,
-                    }
-                }
+                stop.at = from;
+                Tail::ZeroFilled { offset, len }
             };
             stop.error = None;
             return self.finish_with(cursor, tail);
