@@ -422,21 +422,18 @@ impl<D: Deframer> FrameCursor<D> {
     /// positioned at the frame (or region) it concerns.
     #[inline]
     pub fn poll(&mut self, buf: &[u8], eof: bool) -> Result<Step> {
-        match self.poll_with::<false>(buf, self.unread(buf), eof)? {
+        match self.poll_unread(buf, self.unread(buf), eof)? {
             Polled::Frame { span, .. } => Ok(Step::Frame(span)),
             Polled::Other(step) => Ok(step),
         }
     }
 
-    /// [`poll`](FrameCursor::poll) with its cold paths inlined too, for a
-    /// driver whose whole loop stays in registers (`SliceReader`), where an
-    /// out-of-line call taking the cursor's address would keep its position
-    /// in memory. The driver holds the unread bytes, `unread`, which must be
-    /// [`unread(buf)`](FrameCursor::unread) (a frame hands out the next
-    /// ones), so that nothing is sliced again per frame. Same behaviour, more
-    /// code.
+    /// [`poll`](FrameCursor::poll) for a driver that holds the unread bytes,
+    /// `unread`, which must be [`unread(buf)`](FrameCursor::unread) (a frame
+    /// hands out the next ones), so that nothing is sliced again per frame
+    /// (`SliceReader`).
     #[inline(always)]
-    pub(crate) fn poll_inline<'b>(
+    pub(crate) fn poll_unread<'b>(
         &mut self,
         buf: &'b [u8],
         unread: &'b [u8],
@@ -452,7 +449,7 @@ impl<D: Deframer> FrameCursor<D> {
         // the address, not the length: the address outlives a checksum call
         // in a register anyway.)
         self.at.pos = unread.as_ptr().addr().wrapping_sub(buf.as_ptr().addr());
-        self.poll_with::<true>(buf, unread, eof)
+        self.poll_from(buf, unread, eof)
     }
 
     /// Hands every whole, verified frame in `buf` to `f` in a loop that
@@ -504,16 +501,11 @@ impl<D: Deframer> FrameCursor<D> {
                 }
             }
         };
-        Ok(self.poll_cold_out_of_line(buf, eof, first)?)
+        Ok(self.poll_cold(buf, eof, first)?)
     }
 
     #[inline(always)]
-    fn poll_with<'b, const INLINE_COLD: bool>(
-        &mut self,
-        buf: &'b [u8],
-        unread: &'b [u8],
-        eof: bool,
-    ) -> Result<Polled<'b>> {
+    fn poll_from<'b>(&mut self, buf: &'b [u8], unread: &'b [u8], eof: bool) -> Result<Polled<'b>> {
         // The hot path: a whole frame that verifies, or more bytes to come.
         // Everything else (ends, damage, resynchronisation) is apart, and
         // decodes again, so that nothing here has to outlive the match.
@@ -547,49 +539,40 @@ impl<D: Deframer> FrameCursor<D> {
             }
             Err(kind) => First::Damaged(kind),
         };
-        let step = if INLINE_COLD {
-            self.poll_cold(buf, eof, first)
-        } else {
-            self.poll_cold_out_of_line(buf, eof, first)
-        };
-        step.map(Polled::Other)
+        self.poll_cold(buf, eof, first).map(Polled::Other)
     }
 
-    #[cold]
-    #[inline(never)]
-    fn poll_cold_out_of_line(&mut self, buf: &[u8], eof: bool, first: First) -> Result<Step> {
-        self.poll_cold(buf, eof, first)
-    }
-
-    /// Everything but a verified frame or a request for more bytes: `first`
-    /// is what `decode` said at the cursor's position (each frame is judged
-    /// once, so a validator or observer runs once per frame).
+    /// Everything but a verified frame or a request for more bytes, in
+    /// [`poll_cold`]: `first` is what `decode` said at the cursor's position
+    /// (each frame is judged once, so a validator or observer runs once per
+    /// frame). What the cold paths change is moved there and back by value,
+    /// and the deframer lent apart, so that a driver's loop that inlines the
+    /// hot path never hands out an address inside the cursor, and keeps its
+    /// position in registers. (A cold call taking `&mut self` put
+    /// `SliceReader`'s state in memory: 99 instructions per 64-byte XXH3
+    /// frame. Cold paths inlined into the loop kept it in registers but cost
+    /// 80 and scattered the loop's blocks; out of line by value, 73.)
     #[inline(always)]
     fn poll_cold(&mut self, buf: &[u8], eof: bool, first: First) -> Result<Step> {
-        let first = if self.header_pending {
-            let (judged, at, pending) =
-                first_frame(&mut self.deframer, self.max_frame_len, self.at, buf, eof);
-            self.at = at;
-            if !pending {
-                self.header_judged();
-            }
-            match judged {
-                Judged::Step(step) => return Ok(step),
-                Judged::Cold(first) => first,
-            }
-        } else {
-            first
-        };
-        let mut cold = Cold {
-            deframer: &mut self.deframer,
-            resync: self.resync.take(),
-            max_frame_len: self.max_frame_len,
-            after_damage: self.after_damage,
+        let moved = Moved {
             at: self.at,
+            header_pending: self.header_pending,
+            resync: self.resync.take(),
         };
-        let step = cold.poll(buf, eof, first);
-        self.at = cold.at;
-        self.resync = cold.resync;
+        let (moved, step) = poll_cold(
+            &mut self.deframer,
+            self.max_frame_len,
+            self.after_damage,
+            moved,
+            buf,
+            eof,
+            first,
+        );
+        self.at = moved.at;
+        self.resync = moved.resync;
+        if !moved.header_pending {
+            self.header_judged();
+        }
         step
     }
 
@@ -791,15 +774,58 @@ impl<D> FrameCursor<D> {
     }
 }
 
+/// What the cold paths change of a [`FrameCursor`], moved into
+/// [`poll_cold`] and back.
+struct Moved {
+    at: At,
+    header_pending: bool,
+    resync: Option<Box<Resync>>,
+}
+
+/// The cursor's cold paths, out of line: the first frame of the stream, the
+/// end of input, damage and resynchronisation. `moved` is the cursor's
+/// state, returned with the step.
+#[cold]
+#[inline(never)]
+fn poll_cold<D: Deframer>(
+    deframer: &mut D,
+    max_frame_len: usize,
+    after_damage: AfterDamage,
+    mut moved: Moved,
+    buf: &[u8],
+    eof: bool,
+    first: First,
+) -> (Moved, Result<Step>) {
+    let first = if moved.header_pending {
+        let (judged, at, pending) = first_frame(deframer, max_frame_len, moved.at, buf, eof);
+        moved.at = at;
+        moved.header_pending = pending;
+        match judged {
+            Judged::Step(step) => return (moved, Ok(step)),
+            Judged::Cold(first) => first,
+        }
+    } else {
+        first
+    };
+    let mut cold = Cold {
+        deframer,
+        resync: moved.resync,
+        max_frame_len,
+        after_damage,
+        at: moved.at,
+    };
+    let step = cold.poll(buf, eof, first);
+    moved.at = cold.at;
+    moved.resync = cold.resync;
+    (moved, step)
+}
+
 /// Judges the first frame of the stream, which the hot path sent to the
 /// cold path with a limit of 0 (so what it decoded says nothing): a header,
 /// a frame, more bytes to wait for, or, for the cold path, what decoding it
 /// with the real limit says. Returns that, the new position, and whether
 /// the first frame is still pending (only while waiting for its bytes).
-/// It takes the cursor's parts by value, like [`Cold`], so that the hot
-/// loop's position never has its address taken.
-#[cold]
-#[inline(never)]
+#[inline(always)]
 fn first_frame<D: Deframer>(
     deframer: &mut D,
     max_frame_len: usize,
@@ -872,9 +898,8 @@ impl First {
     }
 }
 
-/// The cursor's cold paths: the end of input, damage, resynchronisation.
-/// They borrow the cursor's parts and take the position by value (returning
-/// the new one), so that the hot path's position never has its address taken.
+/// The cursor's cold paths after the first frame: the end of input, damage,
+/// resynchronisation, on the parts of the cursor that [`poll_cold`] holds.
 struct Cold<'c, D> {
     deframer: &'c mut D,
     resync: Option<Box<Resync>>,

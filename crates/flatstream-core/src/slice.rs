@@ -239,7 +239,7 @@ impl<'a, D: Deframer> SliceReader<'a, D> {
                 return None;
             }
             let (start, frame) = (self.unread.as_ptr(), self.cursor.position().frame);
-            let span = match self.cursor.poll_inline(self.data, self.unread, true) {
+            let span = match self.cursor.poll_unread(self.data, self.unread, true) {
                 Ok(Polled::Frame {
                     span,
                     payload,
