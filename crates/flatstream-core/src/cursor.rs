@@ -535,6 +535,9 @@ impl<D: Deframer> FrameCursor<D> {
                 if !eof {
                     return Ok(Polled::Other(Step::Need { needed, required }));
                 }
+                if self.ends_cleanly(unread) {
+                    return Ok(Polled::Other(Step::End));
+                }
                 First::past_end(required)
             }
             Err(kind) => First::Damaged(kind),
@@ -574,6 +577,16 @@ impl<D: Deframer> FrameCursor<D> {
             self.header_judged();
         }
         step
+    }
+
+    /// Whether the end of input after `unread` (the cursor's unread bytes)
+    /// is the stream's end with nothing left to decide: no byte unread, the
+    /// first frame judged, no resynchronisation under way. The cold paths
+    /// would say [`Step::End`] too; this spares a stream of a few large
+    /// frames their call at its end.
+    #[inline(always)]
+    fn ends_cleanly(&self, unread: &[u8]) -> bool {
+        unread.is_empty() && !self.header_pending && self.resync.is_none()
     }
 
     /// The first frame is judged: the hot path takes the real limit.
