@@ -4,9 +4,6 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
 
-#[cfg(feature = "std")]
-extern crate std;
-
 pub use flatstream_core::Checksum;
 pub use flatstream_framing::{ChecksumDeframer, ChecksumFramer};
 
@@ -36,29 +33,13 @@ impl Checksum for Crc32 {
     const SIZE: usize = 4;
     const NAME: &'static str = "CRC-32/ISO-HDLC";
 
+    /// `crc32fast::hash`: with `std`, the CPU's fastest CRC-32 instructions
+    /// (found once, at the first call: crc32fast caches its detection since
+    /// 1.5.6, which made the cache this crate kept, and its dispatch on each
+    /// call, slower than calling it); without `std`, the instructions the
+    /// target was compiled for.
     #[inline]
     fn checksum(&self, payload: &[u8]) -> u64 {
-        let mut hasher = new_hasher();
-        hasher.update(payload);
-        u64::from(hasher.finalize())
+        u64::from(crc32fast::hash(payload))
     }
-}
-
-/// A hasher set to the CPU's fastest CRC-32 instructions. `crc32fast::hash`
-/// asks the CPU's features afresh on every call (about 20 instructions,
-/// more than a tenth of a 64-byte frame's checksum): with `std`, that is
-/// asked once and the answer is cloned.
-#[cfg(feature = "std")]
-#[inline]
-fn new_hasher() -> crc32fast::Hasher {
-    static DETECTED: std::sync::OnceLock<crc32fast::Hasher> = std::sync::OnceLock::new();
-    DETECTED.get_or_init(crc32fast::Hasher::new).clone()
-}
-
-/// Without `std`, `crc32fast` chooses its instructions at compile time:
-/// a new hasher costs nothing to make.
-#[cfg(not(feature = "std"))]
-#[inline]
-fn new_hasher() -> crc32fast::Hasher {
-    crc32fast::Hasher::new()
 }
