@@ -24,7 +24,9 @@ use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::codec::Decoder;
 
 use crate::ChunkedSource;
-use crate::cursor::{ByMode, CursorInput, Kind, Outcome, Outcomes, Setup, by_mode, read_slice};
+use crate::cursor::{
+    ByMode, CursorInput, Kind, Outcome, Outcomes, Setup, by_mode, expected_at, read_slice,
+};
 
 /// Reads the input's bytes through the codec and the async reader.
 ///
@@ -75,9 +77,10 @@ fn compare<D: Deframer + Clone>(
 /// Reads `setup.data` with a [`FlatStreamCodec`] fed `chunks` (chunk `c`
 /// adds `(c >> 3) + 1` bytes; no chunks: everything at once), `decode`
 /// while bytes remain and `decode_eof` after.
-fn read_codec<D: Deframer>(setup: Setup<'_>, chunks: &[u16], deframer: D) -> Outcomes {
+fn read_codec<D: Deframer>(setup: Setup<'_>, chunks: &[u16], mut deframer: D) -> Outcomes {
     let data = setup.data;
     let header_len = deframer.header_len();
+    let first = setup.first_position(&mut deframer);
     let mut codec = FlatStreamCodec::with_framing(DefaultFramer, deframer)
         .with_max_frame_len(setup.limit)
         .with_after_damage(setup.after);
@@ -86,12 +89,12 @@ fn read_codec<D: Deframer>(setup: Setup<'_>, chunks: &[u16], deframer: D) -> Out
     let mut delivered = 0usize;
     let mut next_chunk = 0usize;
     loop {
-        let before = codec.position();
         assert_eq!(
-            before.offset as usize + buf.len(),
+            codec.position().offset as usize + buf.len(),
             delivered,
             "the codec's buffer lost or kept bytes"
         );
+        let before = expected_at(codec.position(), first);
         // The buffer grows with what arrives, not with declared lengths.
         assert!(
             buf.capacity() <= 4 * (delivered + 1024 * 1024),
@@ -145,9 +148,10 @@ fn read_codec<D: Deframer>(setup: Setup<'_>, chunks: &[u16], deframer: D) -> Out
 /// Reads `setup.data` with an [`AsyncStreamReader`] over a source that
 /// hands out `chunks` as the `cursor` target's source does, its
 /// `WouldBlock` turned into `Pending`.
-fn read_async<D: Deframer>(setup: Setup<'_>, chunks: &[u16], deframer: D) -> Outcomes {
+fn read_async<D: Deframer>(setup: Setup<'_>, chunks: &[u16], mut deframer: D) -> Outcomes {
     let data = setup.data;
     let header_len = deframer.header_len();
+    let first = setup.first_position(&mut deframer);
     let source = Pending(ChunkedSource::new(data, chunks));
     let mut reader = AsyncStreamReader::new(source, deframer)
         .with_max_frame_len(setup.limit)
@@ -156,7 +160,7 @@ fn read_async<D: Deframer>(setup: Setup<'_>, chunks: &[u16], deframer: D) -> Out
     let mut cx = Context::from_waker(Waker::noop());
     let mut pendings = 0usize;
     loop {
-        let before = reader.position();
+        let before = expected_at(reader.position(), first);
         let result = {
             let mut read = pin!(reader.read_message());
             loop {

@@ -26,9 +26,9 @@ use std::io;
 
 use arbitrary::{Arbitrary, Unstructured};
 use flatstream::{
-    AfterDamage, ChecksumDeframer, Crc16, Crc32, DefaultDeframer, Deframer, DeframerExt, Error,
-    ErrorKind, FrameCursor, Position, SliceReader, Step, StreamHeader, StreamReader, XxHash64,
-    wire,
+    AfterDamage, ChecksumDeframer, Crc16, Crc32, Decoded, DefaultDeframer, Deframer, DeframerExt,
+    Error, ErrorKind, FrameCursor, Position, SliceReader, Step, StreamHeader, StreamReader,
+    XxHash64, decode, wire,
 };
 
 use crate::{ChunkedSource, READ_CHUNK, peak_heap};
@@ -340,6 +340,28 @@ pub(crate) struct Setup<'a> {
 }
 
 impl Setup<'_> {
+    /// Where the first outcome of a read is: after the stream's header when
+    /// the input's first frame is one (whole, verified, within the limit,
+    /// and [`StreamHeader::is_header`]), which every reader keeps apart,
+    /// else at the start.
+    pub(crate) fn first_position<D: Deframer>(&self, deframer: &mut D) -> Position {
+        if let Ok(Decoded::Frame {
+            payload_start,
+            frame_len,
+        }) = decode(deframer, self.data, self.limit)
+            && StreamHeader::is_header(&self.data[payload_start..frame_len])
+        {
+            return Position {
+                offset: frame_len as u64,
+                frame: 1,
+            };
+        }
+        Position {
+            offset: 0,
+            frame: 0,
+        }
+    }
+
     /// Checks that `payload` is the payload of the frame at `at` in the input.
     fn check_payload(&self, at: Position, header_len: usize, payload: &[u8]) {
         let start = to_usize(at.offset);
@@ -396,6 +418,17 @@ pub(crate) fn cursor_heap_bound(len: usize) -> usize {
     2 * len + 4096
 }
 
+/// Where the next outcome of a reader at `at` is: at `first` (past the
+/// header) while the reader has not consumed anything, which it does as part
+/// of its first call.
+pub(crate) fn expected_at(at: Position, first: Position) -> Position {
+    if at.offset == 0 && at.frame == 0 {
+        first
+    } else {
+        at
+    }
+}
+
 fn to_usize(offset: u64) -> usize {
     usize::try_from(offset).expect("offsets fit usize")
 }
@@ -406,17 +439,18 @@ fn is_would_block(error: &Error) -> bool {
 
 /// Reads `setup.data` with a [`SliceReader`]; returns the outcomes and the
 /// reader's peak heap.
-pub(crate) fn read_slice<D: Deframer>(setup: Setup<'_>, deframer: D) -> (Outcomes, usize) {
+pub(crate) fn read_slice<D: Deframer>(setup: Setup<'_>, mut deframer: D) -> (Outcomes, usize) {
     let data = setup.data;
     let header_len = deframer.header_len();
+    let first = setup.first_position(&mut deframer);
     let mut out = Outcomes::for_input(data);
     let ((), peak) = peak_heap(|| {
         let mut reader = SliceReader::new(data, deframer)
             .with_max_frame_len(setup.limit)
             .with_after_damage(setup.after);
         loop {
-            let before = reader.position();
-            assert_eq!(before.offset, reader.offset() as u64);
+            assert_eq!(reader.position().offset, reader.offset() as u64);
+            let before = expected_at(reader.position(), first);
             match reader.next() {
                 Some(Ok(payload)) => {
                     // The payload borrows the slice itself, at its frame.
@@ -464,10 +498,11 @@ pub(crate) fn read_slice<D: Deframer>(setup: Setup<'_>, deframer: D) -> (Outcome
 pub(crate) fn read_stream<D: Deframer>(
     setup: Setup<'_>,
     chunks: &[u16],
-    deframer: D,
+    mut deframer: D,
 ) -> (Outcomes, usize) {
     let data = setup.data;
     let header_len = deframer.header_len();
+    let first = setup.first_position(&mut deframer);
     let mut out = Outcomes::for_input(data);
     let ((), peak) = peak_heap(|| {
         let source = ChunkedSource::new(data, chunks);
@@ -477,8 +512,8 @@ pub(crate) fn read_stream<D: Deframer>(
         // Each `WouldBlock` is followed by a read that delivers.
         let mut would_blocks = 0usize;
         loop {
-            let before = reader.position();
-            match next_message(&mut reader, setup, header_len, &mut would_blocks) {
+            let before = expected_at(reader.position(), first);
+            match next_message(&mut reader, setup, first, &mut would_blocks) {
                 Ok(Some(len)) => {
                     let end = before.offset + (header_len + len) as u64;
                     out.push(Outcome::Frame { at: before, len });
@@ -505,7 +540,7 @@ pub(crate) fn read_stream<D: Deframer>(
                     setup.check_resumable(&error, moved);
                     if kind.is_eof() || !moved {
                         // Nothing more arrives: the same error again.
-                        match next_message(&mut reader, setup, header_len, &mut would_blocks) {
+                        match next_message(&mut reader, setup, first, &mut would_blocks) {
                             Err(again) => assert_eq!(
                                 (Kind::of(&again), again.position()),
                                 (kind, Some(before)),
@@ -527,11 +562,12 @@ pub(crate) fn read_stream<D: Deframer>(
 fn next_message<D: Deframer>(
     reader: &mut StreamReader<ChunkedSource<'_>, D>,
     setup: Setup<'_>,
-    header_len: usize,
+    first: Position,
     would_blocks: &mut usize,
 ) -> Result<Option<usize>, Error> {
+    let header_len = reader.deframer().header_len();
     loop {
-        let before = reader.position();
+        let before = expected_at(reader.position(), first);
         match reader.read_message() {
             Ok(Some(payload)) => {
                 setup.check_payload(before, header_len, payload);
@@ -546,7 +582,11 @@ fn next_message<D: Deframer>(
             }
             Err(error) => return Err(error),
         }
-        assert_eq!(reader.position(), before, "WouldBlock consumed something");
+        assert_eq!(
+            expected_at(reader.position(), first),
+            before,
+            "WouldBlock consumed something"
+        );
     }
 }
 
@@ -558,10 +598,11 @@ fn next_message<D: Deframer>(
 pub(crate) fn read_cursor<D: Deframer>(
     setup: Setup<'_>,
     chunks: &[u16],
-    deframer: D,
+    mut deframer: D,
 ) -> (Outcomes, usize) {
     let data = setup.data;
     let header_len = deframer.header_len();
+    let first = setup.first_position(&mut deframer);
     let mut out = Outcomes::for_input(data);
     let ((), peak) = peak_heap(|| {
         let mut cursor = FrameCursor::new(deframer)
@@ -586,6 +627,11 @@ pub(crate) fn read_cursor<D: Deframer>(
                 Ok(Step::Header(span)) => {
                     assert_eq!((before.offset, before.frame), (0, 0), "a header only first");
                     assert!(StreamHeader::is_header(span.payload(&buf)));
+                    assert_eq!(
+                        (span.end as u64, 1),
+                        (first.offset, first.frame),
+                        "a header the other readers do not see"
+                    );
                 }
                 Ok(Step::Frame(span)) => {
                     assert_eq!(span.start, consumed);
