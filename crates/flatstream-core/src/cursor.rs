@@ -422,7 +422,10 @@ impl<D: Deframer> FrameCursor<D> {
     /// positioned at the frame (or region) it concerns.
     #[inline]
     pub fn poll(&mut self, buf: &[u8], eof: bool) -> Result<Step> {
-        match self.poll_unread(buf, self.unread(buf), eof)? {
+        // Straight to the decoding: the position is the cursor's own, never
+        // derived from the unread bytes, which are empty (and say nothing of
+        // where the cursor is) when a driver hands in less than it consumed.
+        match self.poll_from(buf, self.unread(buf), eof)? {
             Polled::Frame { span, .. } => Ok(Step::Frame(span)),
             Polled::Other(step) => Ok(step),
         }
@@ -1494,5 +1497,40 @@ mod tests {
             Search::NotFound
         );
         assert!(budget.spent < 1 << 10, "{}", budget.spent);
+    }
+
+    /// A buffer shorter than what the cursor consumed (a driver breaking
+    /// the rule that the consumed prefix stays until `discard`) ends the
+    /// input there, and leaves the position as it was: polled again with
+    /// the whole buffer, the cursor goes on with the next frame.
+    #[test]
+    fn a_buffer_shorter_than_the_consumed_bytes_leaves_the_position_alone() {
+        let frame = |payload: &[u8]| {
+            let len = u32::try_from(payload.len()).expect("a short payload");
+            let mut f = len.to_le_bytes().to_vec();
+            f.push(payload.iter().fold(0u8, |a, b| a.wrapping_add(*b)));
+            f.extend_from_slice(payload);
+            f
+        };
+        let mut buf = frame(b"ab");
+        buf.extend(frame(b"cd"));
+        let mut cursor = FrameCursor::new(Sum8);
+        assert!(matches!(cursor.poll(&buf, false), Ok(Step::Frame(span)) if span.end == 7));
+        let after_first = Position {
+            offset: 7,
+            frame: 1,
+        };
+        for short in 0..7 {
+            assert!(matches!(cursor.poll(&buf[..short], true), Ok(Step::End)));
+            assert_eq!(cursor.position(), after_first, "polled with {short} bytes");
+        }
+        assert!(matches!(cursor.poll(&buf, true), Ok(Step::Frame(span)) if span.start == 7));
+        assert_eq!(
+            cursor.position(),
+            Position {
+                offset: 14,
+                frame: 2
+            }
+        );
     }
 }
