@@ -549,7 +549,7 @@ impl<D: Deframer> FrameCursor<D> {
     }
 
     /// Everything but a verified frame or a request for more bytes, in
-    /// [`poll_cold`]: `first` is what `decode` said at the cursor's position
+    /// [`cold_step`]: `first` is what `decode` said at the cursor's position
     /// (each frame is judged once, so a validator or observer runs once per
     /// frame). What the cold paths change is moved there and back by value,
     /// and the deframer lent apart, so that a driver's loop that inlines the
@@ -565,7 +565,7 @@ impl<D: Deframer> FrameCursor<D> {
             header_pending: self.header_pending,
             resync: self.resync.take(),
         };
-        let (moved, step) = poll_cold(
+        let (moved, step) = cold_step(
             &mut self.deframer,
             self.max_frame_len,
             self.after_damage,
@@ -791,7 +791,7 @@ impl<D> FrameCursor<D> {
 }
 
 /// What the cold paths change of a [`FrameCursor`], moved into
-/// [`poll_cold`] and back.
+/// [`cold_step`] and back.
 struct Moved {
     at: At,
     header_pending: bool,
@@ -803,7 +803,7 @@ struct Moved {
 /// state, returned with the step.
 #[cold]
 #[inline(never)]
-fn poll_cold<D: Deframer>(
+fn cold_step<D: Deframer>(
     deframer: &mut D,
     max_frame_len: usize,
     after_damage: AfterDamage,
@@ -915,7 +915,7 @@ impl First {
 }
 
 /// The cursor's cold paths after the first frame: the end of input, damage,
-/// resynchronisation, on the parts of the cursor that [`poll_cold`] holds.
+/// resynchronisation, on the parts of the cursor that [`cold_step`] holds.
 struct Cold<'c, D> {
     deframer: &'c mut D,
     resync: Option<Box<Resync>>,
