@@ -11,15 +11,23 @@
 //! fill: a writer may be in the middle of a frame (or, when none holds the
 //! lock, the next writer cuts that tail when it opens the capture), so
 //! that is reported, not counted as damage. A segment framed unlike the
-//! capture's first is damage (a writer frames them all alike), and one
-//! that retention deleted after it was listed is reported, not damage.
+//! first one that holds a whole frame is damage (a writer frames them all
+//! alike). Detection goes by whole frames, and a segment a writer has just
+//! opened has none (it is empty, or ends inside its header frame): so where
+//! detection sees another framing, the capture's is tried, and taken when
+//! it reads the segment intact. An empty segment that no writer is writing
+//! is damage (a writer closes a segment only after its header). One that
+//! retention deleted after it was listed is reported, not damage.
 
 use core::fmt::Write as _;
 use std::path::Path;
 
+use flatstream_capture::segment::Segment;
+
 use crate::capture;
 use crate::capture_info::{self, Messages};
 use crate::error::{Result, escape, plural};
+use crate::framing::Framing;
 use crate::verify::{self, Problem, ProblemKind, VerifyOptions, VerifyReport};
 
 /// What `verify DIR` found.
@@ -141,46 +149,77 @@ pub fn verify_dir(dir: &Path, options: &VerifyOptions) -> Result<CaptureVerifyRe
     let info = capture_info::info(dir, options.framing)?;
     let listed = capture::segments(dir)?;
     let last = listed.last().map(|s| s.sequence);
+    // The framing every segment must share, and the segment it was read
+    // from: the first that holds a whole frame.
+    let mut capture: Option<(Framing, u64)> = None;
     let mut segments = Vec::new();
     let mut deleted = Vec::new();
     for segment in listed {
-        let path = capture::current_path(&segment);
-        let closed = segment.closed_path();
-        let mut report = match verify::verify(&path, options) {
-            Ok(report) => report,
-            // Closed (renamed) since it was listed: verified under its
-            // final name.
-            Err(_) if !path.exists() && path != closed && closed.exists() => {
-                verify::verify(&closed, options)?
-            }
-            Err(_) if !path.exists() && !closed.exists() => {
-                deleted.push(segment.sequence);
-                continue;
-            }
-            Err(error) => return Err(error),
-        };
-        if let Some(capture) = info.framing.filter(|&f| f != report.framing) {
-            // A writer frames every segment alike: this one is of another
-            // capture, or was rewritten. (Its messages are not numbered in
-            // the capture's walk either.)
-            report.problems.insert(
-                0,
-                Problem {
-                    offset: 0,
-                    frame: 0,
-                    kind: ProblemKind::Other,
-                    what: format!(
-                        "{} framing, not the capture's {capture} (its first segment's): a segment of another capture, or rewritten",
-                        report.framing
-                    ),
-                },
-            );
-            report.problems_total += 1;
-        }
         // Only the last segment may be being written (a writer refuses a
         // directory where an open segment has later ones).
-        let open_tail = if segment.open && Some(segment.sequence) == last {
-            open_tail(&mut report)
+        let being_written = segment.open && Some(segment.sequence) == last;
+        let Some(mut report) = verify_segment(&segment, options)? else {
+            deleted.push(segment.sequence);
+            continue;
+        };
+        match capture {
+            None if report.frames > 0 => capture = Some((report.framing, segment.sequence)),
+            Some((framing, first)) if report.framing != framing => {
+                // Detection guesses from the first frames, and a segment a
+                // writer has just opened has none whole (it is empty, or
+                // ends inside its header frame). So the capture's framing
+                // is tried: when it reads the segment intact, the segment
+                // is the capture's.
+                let as_capture = VerifyOptions {
+                    framing: Some(framing),
+                    ..options.clone()
+                };
+                let Some(mut as_captures) = verify_segment(&segment, &as_capture)? else {
+                    deleted.push(segment.sequence);
+                    continue;
+                };
+                let intact = as_captures.is_intact()
+                    || (being_written
+                        && as_captures.problems_total == 1
+                        && ends_open(&as_captures));
+                if intact {
+                    as_captures.framing_source =
+                        format!("the capture's (segment {first}'s), which reads it intact");
+                    report = as_captures;
+                } else {
+                    // A writer frames every segment alike: this one is of
+                    // another capture, or was rewritten. (Its messages are
+                    // not numbered in the capture's walk either.)
+                    report.problems.insert(
+                        0,
+                        Problem {
+                            offset: 0,
+                            frame: 0,
+                            kind: ProblemKind::Other,
+                            what: format!(
+                                "{} framing, not the capture's {framing} (segment {first}'s): a segment of another capture, or rewritten",
+                                report.framing
+                            ),
+                        },
+                    );
+                    report.problems_total += 1;
+                }
+            }
+            _ => {}
+        }
+        if report.bytes == 0 && !being_written {
+            // Read as any framing, an empty file is intact; but a writer
+            // closes a segment only after its header.
+            report.problems.push(Problem {
+                offset: 0,
+                frame: 0,
+                kind: ProblemKind::Other,
+                what: "an empty segment that no writer is writing: a writer closes a segment only after its header".to_owned(),
+            });
+            report.problems_total += 1;
+        }
+        let open_tail = if being_written {
+            take_open_tail(&mut report)
         } else {
             None
         };
@@ -199,15 +238,37 @@ pub fn verify_dir(dir: &Path, options: &VerifyOptions) -> Result<CaptureVerifyRe
     })
 }
 
+/// Verifies a listed segment under its current name, or under its final
+/// name when it was closed (renamed) since it was listed; `None` when
+/// retention deleted it since.
+fn verify_segment(segment: &Segment, options: &VerifyOptions) -> Result<Option<VerifyReport>> {
+    let path = capture::current_path(segment);
+    let closed = segment.closed_path();
+    match verify::verify(&path, options) {
+        Ok(report) => Ok(Some(report)),
+        Err(_) if !path.exists() && path != closed && closed.exists() => {
+            verify::verify(&closed, options).map(Some)
+        }
+        Err(_) if !path.exists() && !closed.exists() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether the report's last problem is a torn tail or zero fill, and the
+/// last of all: how a segment being written may end.
+fn ends_open(report: &VerifyReport) -> bool {
+    // A listed problem past MAX_LISTED may not be the last of all.
+    report.problems.len() as u64 == report.problems_total
+        && report
+            .problems
+            .last()
+            .is_some_and(|p| matches!(p.kind, ProblemKind::TornTail | ProblemKind::ZeroFill))
+}
+
 /// Takes a torn tail or zero fill, the open segment's last problem, out of
 /// its report, and says what it was.
-fn open_tail(report: &mut VerifyReport) -> Option<String> {
-    let last = report.problems.last()?;
-    if !matches!(last.kind, ProblemKind::TornTail | ProblemKind::ZeroFill) {
-        return None;
-    }
-    // Only the last problem of all: a listed one past MAX_LISTED may not be.
-    if report.problems.len() as u64 != report.problems_total {
+fn take_open_tail(report: &mut VerifyReport) -> Option<String> {
+    if !ends_open(report) {
         return None;
     }
     let tail = report.problems.pop()?;

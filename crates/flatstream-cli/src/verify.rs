@@ -446,26 +446,49 @@ fn recover_end<D: Deframer>(
     Ok((end, recovery.end_position()))
 }
 
-/// Replaces what the pass saw of a zero-filled tail (damage from where the
-/// fill starts, zero frames at the end) by one problem that says so.
+/// Replaces what the pass saw of a tail that recovery calls zero fill
+/// (damage from where the fill starts, zero frames at the end), or a torn
+/// frame whose length runs past the end of the file (damage to a reader
+/// whose limit is the file's length), by one problem that says so: the
+/// same ends `info` and `recover` report.
 fn explain_end(pass: &mut Pass, end: &End, intact: Position) {
-    if let End::ZeroFilled { offset, len } = *end {
-        let listed = &mut pass.problems.listed;
-        let before = listed.len();
-        listed.retain(|p| p.kind == ProblemKind::Schema || p.offset < offset);
-        pass.problems.total -= (before - listed.len()) as u64;
-        // Recovery ends the intact frames where the fill starts.
-        let at = Position {
-            offset,
-            frame: intact.frame,
-        };
-        pass.zeros.take();
-        pass.problems.push(Problem::new(
-            at,
-            ProblemKind::ZeroFill,
-            format!("zero-filled tail ({len} bytes); `flatstream recover` truncates it"),
-        ));
-        return;
+    // Recovery ends the intact frames where the tail starts.
+    let tail_at = |offset| Position {
+        offset,
+        frame: intact.frame,
+    };
+    match *end {
+        End::ZeroFilled { offset, len } => {
+            pass.zeros.take();
+            replace_from(
+                pass,
+                Problem::new(
+                    tail_at(offset),
+                    ProblemKind::ZeroFill,
+                    format!("zero-filled tail ({len} bytes); `flatstream recover` truncates it"),
+                ),
+            );
+            return;
+        }
+        End::Torn { offset, len }
+            if !pass
+                .problems
+                .listed
+                .last()
+                .is_some_and(|p| p.kind == ProblemKind::TornTail && p.offset == offset) =>
+        {
+            replace_from(
+                pass,
+                Problem::new(
+                    tail_at(offset),
+                    ProblemKind::TornTail,
+                    format!(
+                        "torn frame: the file ends {len} bytes into it, before the end its length declares"
+                    ),
+                ),
+            );
+        }
+        _ => {}
     }
     if let Some(start) = pass.zeros.start() {
         // Zero frames at the end that recovery does not call fill.
@@ -477,4 +500,14 @@ fn explain_end(pass: &mut Pass, end: &End, intact: Position) {
             format!("{frames} zero frames at the end (zero fill)"),
         ));
     }
+}
+
+/// Drops the listed problems at or after `tail`'s offset (not a schema's:
+/// those are payloads that read whole) and records `tail` instead.
+fn replace_from(pass: &mut Pass, tail: Problem) {
+    let listed = &mut pass.problems.listed;
+    let before = listed.len();
+    listed.retain(|p| p.kind == ProblemKind::Schema || p.offset < tail.offset);
+    pass.problems.total -= (before - listed.len()) as u64;
+    pass.problems.push(tail);
 }

@@ -477,6 +477,70 @@ fn verify_dir_checks_every_segment_and_the_messages_between_them() {
     );
 }
 
+/// The open segment a writer has just created holds no whole frame yet:
+/// empty, or part of its header frame. It shows no framing of its own, so
+/// `verify DIR` reads it as the capture's (it used to call the empty one
+/// "plain framing, not the capture's crc32", about one run in ten of the
+/// live test below), and `info DIR` counts it as holding nothing.
+#[test]
+fn an_open_segment_without_a_whole_frame_is_read_as_the_capture_frames() {
+    let dir = TempDir::new().unwrap();
+    capture(dir.path(), 12, 4);
+    let d = path_str(dir.path());
+    let closed = segments(dir.path());
+    let first = fs::read(&closed[0].path).unwrap();
+    let declared = u32::from_le_bytes(first[..4].try_into().unwrap()) as usize;
+    let header_frame = &first[..8 + declared];
+    let open = Segment::new(dir.path(), 3, closed[2].start, true).path;
+    for len in [0, 1, 3, 4, 7, 8, 9, header_frame.len() - 1] {
+        fs::write(&open, &header_frame[..len]).unwrap();
+        let output = run(&["verify", d], 0);
+        let text = stdout_of(&output);
+        assert!(!text.contains("not the capture's"), "{len} bytes: {text}");
+        assert_eq!(
+            text.contains("open segment:"),
+            len > 0,
+            "{len} bytes: a torn header frame is the open segment's tail: {text}"
+        );
+        assert_eq!(
+            verify_summary(&output),
+            format!("{d}: intact: 4 segments, messages 0 to 12 (end excluded)"),
+            "{len} bytes"
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&run(&["verify", "--json", d], 0).stdout).unwrap();
+        assert_eq!(
+            json["segments"][3]["report"]["framing"], "crc32",
+            "{len} bytes"
+        );
+        assert_eq!(json["segments"][3]["report"]["frames"], 0, "{len} bytes");
+        run(&["info", d], 0);
+    }
+    // Frames of another framing are still damage. (One plain frame alone
+    // reads as a torn CRC-32 frame: its length and a checksum, then 4
+    // bytes short.)
+    let mut plain = flatstream::StreamWriter::new(Vec::new(), flatstream::DefaultFramer);
+    plain.write_header(&header()).unwrap();
+    plain.write_payload(&payload(12)).unwrap();
+    fs::write(&open, plain.into_inner()).unwrap();
+    let output = run(&["verify", d], 1);
+    assert!(
+        stdout_of(&output).contains("plain framing, not the capture's crc32 (segment 0's)"),
+        "{}",
+        stdout_of(&output)
+    );
+    // An empty segment no writer is writing is damage, as `cat DIR` says.
+    fs::remove_file(&open).unwrap();
+    fs::write(&closed[2].path, b"").unwrap();
+    let output = run(&["verify", d], 1);
+    assert!(
+        stdout_of(&output).contains("an empty segment that no writer is writing"),
+        "{}",
+        stdout_of(&output)
+    );
+    run(&["cat", d], 1);
+}
+
 // ---------------------------------------------------------------- --from-frame
 
 #[test]

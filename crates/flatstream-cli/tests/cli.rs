@@ -516,6 +516,65 @@ fn verify_names_tails() {
     }
 }
 
+/// One frame of `payload` in `framing`.
+fn one_frame(framing: &str, payload: &[u8]) -> Vec<u8> {
+    fn frame<F: Framer>(framer: F, payload: &[u8]) -> Vec<u8> {
+        let mut writer = StreamWriter::new(Vec::new(), framer);
+        writer.write_payload(payload).unwrap();
+        writer.into_inner()
+    }
+    match framing {
+        "plain" => frame(DefaultFramer, payload),
+        "xxh3" => frame(ChecksumFramer::new(XxHash64::new()), payload),
+        "crc32" => frame(ChecksumFramer::new(Crc32::new()), payload),
+        "crc16" => frame(ChecksumFramer::new(Crc16::new()), payload),
+        other => panic!("no framing {other}"),
+    }
+}
+
+/// A last frame cut short whose declared length runs past the end of the
+/// file (a large message being written) is a torn tail, as `info` and
+/// `recover` say: `verify` used to call its length impossible, damage.
+/// Every framing, cut inside the length prefix, the checksum and across
+/// the payload.
+#[test]
+fn verify_calls_a_last_frame_longer_than_the_file_a_torn_tail() {
+    let dir = Dir::new();
+    for framing in FRAMINGS {
+        let s = stream(framing, 3, Some(&header()));
+        let big = one_frame(framing, &[0xa5; 10_000]);
+        let cuts = (1..=12).chain((13..big.len()).step_by(331));
+        for cut in cuts {
+            let mut bytes = s.bytes.clone();
+            bytes.extend_from_slice(&big[..cut]);
+            dir.write("t.bin", &bytes);
+            let args = ["--framing", framing, "--json"];
+            let verify = json_of(
+                &dir.cmd()
+                    .args(["verify", "t.bin"])
+                    .args(args)
+                    .assert()
+                    .code(1),
+            );
+            let at = format!("{framing}, {cut} bytes of the last frame: {verify}");
+            assert_eq!(verify["problems_total"], 1, "{at}");
+            assert_eq!(verify["problems"][0]["kind"], "torn_tail", "{at}");
+            assert_eq!(verify["problems"][0]["offset"], s.bytes.len(), "{at}");
+            assert_eq!(verify["problems"][0]["frame"], 4, "{at}");
+            assert_eq!(verify["frames"], 4, "{at}");
+            let info = json_of(
+                &dir.cmd()
+                    .args(["info", "t.bin"])
+                    .args(args)
+                    .assert()
+                    .success(),
+            );
+            assert_eq!(info["end"]["kind"], "torn", "{at}: {info}");
+            assert_eq!(info["end"]["offset"], s.bytes.len(), "{at}: {info}");
+        }
+    }
+}
+
 #[test]
 fn verify_of_garbage_is_not_a_stream() {
     let dir = Dir::new();
