@@ -339,7 +339,12 @@ fn stats_add_up_after_an_error_and_survive_a_failed_close() {
     let mut sink = ScriptedSink::new();
     sink.fail_at = Some(10);
     let seen = Arc::clone(&sink.seen);
-    let options = CaptureOptions::new().batch_bytes(1 << 20);
+    // One batch, handed over when the producer is dropped: a producer
+    // descheduled between submits must not let the I/O thread take a
+    // partial batch, fail at frame 10 and stop before the last submits.
+    let options = CaptureOptions::new()
+        .batch_bytes(1 << 20)
+        .max_batch_delay(Duration::from_secs(600));
     let capture = BackgroundWriter::spawn(sink, options).expect("spawn");
     let mut producer = capture.producer();
     for i in 0..50 {

@@ -744,6 +744,10 @@ fn the_durable_position_is_never_ahead_of_the_files() {
 /// instead of failing on the name that vanished.
 #[test]
 fn seeks_while_segments_rotate_never_trip_over_a_renamed_segment() {
+    /// Seeks that must run while the writer rotates: it goes on writing
+    /// until they have (on a loaded machine the seeking thread may be
+    /// starved until the first 3,000 messages are written).
+    const SEEKS: usize = 20;
     let _serial = serial();
     let dir = TempDir::new("seek-rotation");
     let options = SegmentOptions::new()
@@ -753,27 +757,43 @@ fn seeks_while_segments_rotate_never_trip_over_a_renamed_segment() {
     writer.write_payload(&payload(0, 0)).expect("write");
     writer.flush().expect("flush");
     let done = AtomicBool::new(false);
-    let seeks = thread::scope(|scope| {
-        scope.spawn(|| {
-            for i in 1..3000 {
+    let seeks = AtomicUsize::new(0);
+    let rotated_while_seeking = thread::scope(|scope| {
+        let writing = scope.spawn(|| {
+            let mut rotated = 0;
+            let mut i = 1;
+            while i < 3000 || seeks.load(Ordering::Acquire) < SEEKS {
+                let before = writer.open_segment().map(|s| s.sequence);
                 writer.write_payload(&payload(0, i)).expect("write");
                 writer.flush().expect("flush");
+                if seeks.load(Ordering::Acquire) > 0
+                    && writer.open_segment().map(|s| s.sequence) != before
+                {
+                    rotated += 1;
+                }
                 if i % 16 == 0 {
                     thread::yield_now();
                 }
+                i += 1;
             }
             done.store(true, Ordering::Release);
+            rotated
         });
-        let mut seeks = 0u32;
         while !done.load(Ordering::Acquire) {
             // Past the end: the seek reads up to the open segment's end.
             match seek_to_message(&dir.0, deframer(), u64::MAX) {
-                Err(Error::OutOfRange { .. }) => seeks += 1,
+                Err(Error::OutOfRange { .. }) => {
+                    seeks.fetch_add(1, Ordering::Release);
+                }
                 other => panic!("a seek during rotation: {other:?}"),
             }
         }
-        seeks
+        writing.join().expect("the writer")
     });
-    assert!(seeks > 10, "only {seeks} seeks ran during the rotations");
+    assert!(
+        rotated_while_seeking > 0,
+        "no rotation while {} seeks ran",
+        seeks.into_inner()
+    );
     writer.finish().expect("finish");
 }
