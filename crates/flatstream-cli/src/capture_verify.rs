@@ -12,10 +12,12 @@
 //! lock, the next writer cuts that tail when it opens the capture), so
 //! that is reported, not counted as damage. A segment framed unlike the
 //! first one that holds a whole frame is damage (a writer frames them all
-//! alike). Detection goes by whole frames, and a segment a writer has just
-//! opened has none (it is empty, or ends inside its header frame): so where
-//! detection sees another framing, the capture's is tried, and taken when
-//! it reads the segment intact. An empty segment that no writer is writing
+//! alike). Detection says plain where no checksum verifies, also where
+//! there is no whole frame to go by (a segment a writer has just opened is
+//! empty, or ends inside its header frame): so a segment detected as plain
+//! is tried as the capture's, and taken when that reads it intact but for a
+//! torn or zero-filled tail (the open segment's, or damage of a closed
+//! one). An empty segment that no writer is writing
 //! is damage (a writer closes a segment only after its header). One that
 //! retention deleted after it was listed is reported, not damage.
 
@@ -165,26 +167,31 @@ pub fn verify_dir(dir: &Path, options: &VerifyOptions) -> Result<CaptureVerifyRe
         match capture {
             None if report.frames > 0 => capture = Some((report.framing, segment.sequence)),
             Some((framing, first)) if report.framing != framing => {
-                // Detection guesses from the first frames, and a segment a
-                // writer has just opened has none whole (it is empty, or
-                // ends inside its header frame). So the capture's framing
-                // is tried: when it reads the segment intact, the segment
-                // is the capture's.
-                let as_capture = VerifyOptions {
-                    framing: Some(framing),
-                    ..options.clone()
+                // Detection takes a checksummed framing only where a
+                // checksum verifies; elsewhere it says plain, also where
+                // there is no whole frame to go by (a segment a writer has
+                // just opened: empty, or ending inside its header frame).
+                // So a segment detected as plain is tried as the capture's:
+                // when that reads it intact but for a torn or zero-filled
+                // tail, it is the capture's, and the tail is the open
+                // segment's or damage.
+                let as_captures = if report.framing == Framing::Plain {
+                    let as_capture = VerifyOptions {
+                        framing: Some(framing),
+                        ..options.clone()
+                    };
+                    let Some(as_captures) = verify_segment(&segment, &as_capture)? else {
+                        deleted.push(segment.sequence);
+                        continue;
+                    };
+                    Some(as_captures)
+                        .filter(|r| r.is_intact() || (r.problems_total == 1 && ends_in_a_tail(r)))
+                } else {
+                    None
                 };
-                let Some(mut as_captures) = verify_segment(&segment, &as_capture)? else {
-                    deleted.push(segment.sequence);
-                    continue;
-                };
-                let intact = as_captures.is_intact()
-                    || (being_written
-                        && as_captures.problems_total == 1
-                        && ends_open(&as_captures));
-                if intact {
+                if let Some(mut as_captures) = as_captures {
                     as_captures.framing_source =
-                        format!("the capture's (segment {first}'s), which reads it intact");
+                        format!("the capture's (segment {first}'s): nothing verifies another");
                     report = as_captures;
                 } else {
                     // A writer frames every segment alike: this one is of
@@ -256,7 +263,7 @@ fn verify_segment(segment: &Segment, options: &VerifyOptions) -> Result<Option<V
 
 /// Whether the report's last problem is a torn tail or zero fill, and the
 /// last of all: how a segment being written may end.
-fn ends_open(report: &VerifyReport) -> bool {
+fn ends_in_a_tail(report: &VerifyReport) -> bool {
     // A listed problem past MAX_LISTED may not be the last of all.
     report.problems.len() as u64 == report.problems_total
         && report
@@ -268,7 +275,7 @@ fn ends_open(report: &VerifyReport) -> bool {
 /// Takes a torn tail or zero fill, the open segment's last problem, out of
 /// its report, and says what it was.
 fn take_open_tail(report: &mut VerifyReport) -> Option<String> {
-    if !ends_open(report) {
+    if !ends_in_a_tail(report) {
         return None;
     }
     let tail = report.problems.pop()?;

@@ -529,8 +529,55 @@ fn an_open_segment_without_a_whole_frame_is_read_as_the_capture_frames() {
         "{}",
         stdout_of(&output)
     );
-    // An empty segment no writer is writing is damage, as `cat DIR` says.
+    // A frame another checksum verifies is not tried as the capture's.
+    let mut xxh3 =
+        flatstream::StreamWriter::new(Vec::new(), ChecksumFramer::new(flatstream::XxHash64::new()));
+    xxh3.write_header(&header()).unwrap();
+    fs::write(&open, xxh3.into_inner()).unwrap();
+    let output = run(&["verify", d], 1);
+    assert!(
+        stdout_of(&output).contains("xxh3 framing, not the capture's crc32 (segment 0's)"),
+        "{}",
+        stdout_of(&output)
+    );
+    // Nor in a plain capture, where plain reads that frame "intact" (its
+    // checksum as the start of its payload, then a tail of 4 bytes).
+    let plain_dir = TempDir::new().unwrap();
+    let mut writer = SegmentWriter::open(
+        plain_dir.path(),
+        flatstream::DefaultFramer,
+        flatstream::DefaultDeframer,
+        SegmentOptions::new()
+            .with_rotation(Rotation::by_frames(4))
+            .with_header(header()),
+    )
+    .unwrap();
+    for i in 0..8 {
+        writer.write_payload(&payload(i)).unwrap();
+    }
+    writer.finish().unwrap();
+    let plain_segments = segments(plain_dir.path());
+    let plain_open = Segment::new(plain_dir.path(), 2, plain_segments[1].start, true).path;
+    fs::write(&plain_open, header_frame).unwrap();
+    let output = run(&["verify", path_str(plain_dir.path())], 1);
+    assert!(
+        stdout_of(&output).contains("crc32 framing, not the capture's plain (segment 0's)"),
+        "{}",
+        stdout_of(&output)
+    );
+    // A closed segment cut short is read as the capture's: a torn frame,
+    // not a segment of another capture.
     fs::remove_file(&open).unwrap();
+    let intact = fs::read(&closed[2].path).unwrap();
+    for len in [3, 100, header_frame.len() - 1, intact.len() - 1] {
+        fs::write(&closed[2].path, &intact[..len]).unwrap();
+        let output = run(&["verify", d], 1);
+        let text = stdout_of(&output);
+        assert!(!text.contains("not the capture's"), "{len} bytes: {text}");
+        assert!(!text.contains("open segment:"), "{len} bytes: {text}");
+        assert!(text.contains("torn frame"), "{len} bytes: {text}");
+    }
+    // An empty segment no writer is writing is damage, as `cat DIR` says.
     fs::write(&closed[2].path, b"").unwrap();
     let output = run(&["verify", d], 1);
     assert!(
