@@ -16,11 +16,16 @@
 //!    chance match is about 2<sup>-16</sup> per frame for CRC-16 and far
 //!    less for the others; a frame of the wrong framing is misaligned after
 //!    the first, so chance matches do not chain.
-//! 3. Otherwise the stream is plain, unless the plain reading of the first
-//!    frame is impossible (its length runs past the end of the file): then
-//!    the first frame's length itself may be damaged, and each checksummed
-//!    framing searches the first MiB for a chain of good frames, as salvage
-//!    does; the first to find one wins.
+//! 3. Otherwise the first length may be damaged: that throws every
+//!    checksummed walk off, and the plain reading of the bytes after it may
+//!    go on by chance (a FlatBuffer is full of small numbers that read as
+//!    lengths). So each checksummed framing searches the bytes read for a
+//!    chain of good frames after damage at the start, as salvage does; the
+//!    first to find one wins. The search covers the first
+//!    [`PROBE_START`] bytes, or the first MiB where the plain reading of
+//!    the first frames (at most [`DETECT_FRAMES`]) reaches a length that
+//!    runs past the end of the file. If none finds one, the stream is
+//!    plain.
 //! 4. An empty file is plain: there is nothing to read either way.
 //!
 //! A stream with a single frame whose checksum does not match cannot be
@@ -72,8 +77,9 @@ pub enum Evidence {
         /// First frames whose checksum does not match.
         mismatched: u64,
     },
-    /// The first frame's length is damaged; good frames of this framing
-    /// start at `offset`.
+    /// No checksum verifies the first frames, but good frames of this
+    /// framing start at `offset`: the start is damaged (most likely the
+    /// first frame's length).
     Resynced {
         /// Where the first good frame starts.
         offset: u64,
@@ -196,7 +202,9 @@ fn plain_walk(data: &[u8], file_len: u64) -> PlainWalk {
                     walk.to_end = offset as u64 == file_len;
                 }
             }
-            Ok(Decoded::Incomplete { .. }) => {
+            // Incomplete, or a length over the format's largest: where its
+            // declared end is.
+            Ok(Decoded::Incomplete { .. }) | Err(_) => {
                 walk.wanted = rest
                     .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
                     .map_or(offset as u64 + 4, |prefix| {
@@ -204,7 +212,6 @@ fn plain_walk(data: &[u8], file_len: u64) -> PlainWalk {
                     });
                 break;
             }
-            Err(_) => break,
         }
     }
     walk
@@ -301,14 +308,13 @@ pub fn bytes_wanted(prefix: &[u8], file_len: u64) -> u64 {
     wanted.max(plain).min(PROBE_MAX as u64).min(file_len)
 }
 
-/// Whether reading the first frame as plain is impossible: its length runs
-/// past the end of a file of `file_len` bytes.
-fn plain_impossible(prefix: &[u8], file_len: u64) -> bool {
-    prefix
-        .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
-        .is_some_and(|len| {
-            wire::LENGTH_PREFIX_LEN as u64 + u64::from(u32::from_le_bytes(*len)) > file_len
-        })
+/// Whether the plain reading of the first frames (at most
+/// [`DETECT_FRAMES`]) reaches a length that runs past the end of a file of
+/// `file_len` bytes: then one of those lengths may be damaged, in a stream
+/// of a checksummed framing whose first frame no checksum verifies.
+fn plain_runs_past_the_end(prefix: &[u8], file_len: u64) -> bool {
+    let walk = plain_walk(prefix, file_len);
+    walk.frames < DETECT_FRAMES as u64 && walk.wanted > file_len
 }
 
 /// Detects the framing of a stream from its first bytes `prefix` (all of
@@ -346,14 +352,23 @@ pub fn detect(prefix: &[u8], file_len: u64) -> Detection {
             },
         };
     }
-    if plain_impossible(prefix, file_len) {
-        for framing in Framing::CHECKSUMMED {
-            if let Some(offset) = resync(framing, prefix) {
-                return Detection {
-                    framing,
-                    evidence: Evidence::Resynced { offset },
-                };
-            }
+    // No checksum verifies the first frames: a damaged first length throws
+    // every checksummed walk off, and the plain reading of the bytes after
+    // it may go on by chance (a FlatBuffer is full of small numbers that
+    // read as lengths). Good frames after damage at the start decide it,
+    // searched for in the first PROBE_START bytes (a few milliseconds on a
+    // plain stream), or in all read when the plain reading itself breaks.
+    let window = if plain_runs_past_the_end(prefix, file_len) {
+        prefix
+    } else {
+        prefix.get(..PROBE_START).unwrap_or(prefix)
+    };
+    for framing in Framing::CHECKSUMMED {
+        if let Some(offset) = resync(framing, window) {
+            return Detection {
+                framing,
+                evidence: Evidence::Resynced { offset },
+            };
         }
     }
     Detection {
@@ -405,7 +420,7 @@ pub fn detect_file<F: Read + Seek>(file: &mut F, file_len: u64) -> io::Result<De
     }
     let mut detection = detect(&prefix, file_len);
     if detection.evidence == Evidence::NoChecksum
-        && plain_impossible(&prefix, file_len)
+        && plain_runs_past_the_end(&prefix, file_len)
         && (prefix.len() as u64) < file_len.min(RESYNC_WINDOW as u64)
     {
         read_up_to(file, &mut prefix, file_len.min(RESYNC_WINDOW as u64))?;

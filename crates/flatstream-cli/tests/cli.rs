@@ -1246,6 +1246,34 @@ fn recover_never_cuts_a_plain_stream_on_a_chance_crc16_match() {
     assert_eq!(fs::read(&path).unwrap(), bytes);
 }
 
+/// A flipped bit in one of the first frames' lengths of a checksummed
+/// stream: detection must not fall back to plain and let `recover` cut the
+/// good frames after it as a torn tail (it cut a CRC-32 stream of a header
+/// and five readings to its first frame). Every bit of the first three
+/// lengths, every checksummed framing: `recover` never removes a byte of a
+/// whole frame; it cuts nothing, or refuses.
+#[test]
+fn a_flipped_bit_in_an_early_length_never_lets_recover_cut_good_frames() {
+    let dir = Dir::new();
+    for framing in ["xxh3", "crc32", "crc16"] {
+        let s = stream(framing, 5, Some(&header()));
+        for frame in 0..3 {
+            for bit in 0..32 {
+                let mut bytes = s.bytes.clone();
+                bytes[s.offsets[frame] + bit / 8] ^= 1 << (bit % 8);
+                let path = dir.write("f.bin", &bytes);
+                let output = dir.cmd().args(["recover", "f.bin"]).output().unwrap();
+                let at = format!(
+                    "{framing}, bit {bit} of frame {frame}'s length: {}{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                assert_eq!(fs::read(&path).unwrap(), bytes, "{at}");
+            }
+        }
+    }
+}
+
 #[test]
 fn a_length_past_the_end_mid_file_is_damage_not_a_torn_tail() {
     let dir = Dir::new();
