@@ -346,6 +346,13 @@ fn verify_summary(output: &std::process::Output) -> String {
     stdout_of(output).lines().last().unwrap().to_owned()
 }
 
+/// Runs `verify DIR`, checks its exit code and that its report says `what`.
+fn verify_says(dir: &str, code: i32, what: &str) -> std::process::Output {
+    let output = run(&["verify", dir], code);
+    assert!(stdout_of(&output).contains(what), "{}", stdout_of(&output));
+    output
+}
+
 #[test]
 fn verify_dir_checks_every_segment_and_the_messages_between_them() {
     let dir = TempDir::new().unwrap();
@@ -408,12 +415,7 @@ fn verify_dir_checks_every_segment_and_the_messages_between_them() {
     // A torn tail in a closed segment is damage (only the open segment may
     // be in the middle of a frame).
     fs::write(&middle, &intact[..intact.len() - 3]).unwrap();
-    let output = run(&["verify", d], 1);
-    assert!(
-        stdout_of(&output).contains("torn frame"),
-        "{}",
-        stdout_of(&output)
-    );
+    let output = verify_says(d, 1, "torn frame");
     assert!(
         verify_summary(&output) == format!("{d}: damaged: 1 of 3 segments damaged"),
         "{}",
@@ -456,12 +458,7 @@ fn verify_dir_checks_every_segment_and_the_messages_between_them() {
         plain.write_payload(payload).unwrap();
     }
     fs::write(&last, plain.into_inner()).unwrap();
-    let output = run(&["verify", d], 1);
-    assert!(
-        stdout_of(&output).contains("plain framing, not the capture's crc32"),
-        "{}",
-        stdout_of(&output)
-    );
+    let output = verify_says(d, 1, "plain framing, not the capture's crc32");
     assert_eq!(
         verify_summary(&output),
         format!("{d}: damaged: 1 of 3 segments damaged")
@@ -523,23 +520,13 @@ fn an_open_segment_without_a_whole_frame_is_read_as_the_capture_frames() {
     plain.write_header(&header()).unwrap();
     plain.write_payload(&payload(12)).unwrap();
     fs::write(&open, plain.into_inner()).unwrap();
-    let output = run(&["verify", d], 1);
-    assert!(
-        stdout_of(&output).contains("plain framing, not the capture's crc32 (segment 0's)"),
-        "{}",
-        stdout_of(&output)
-    );
+    verify_says(d, 1, "plain framing, not the capture's crc32 (segment 0's)");
     // A frame another checksum verifies is not tried as the capture's.
     let mut xxh3 =
         flatstream::StreamWriter::new(Vec::new(), ChecksumFramer::new(flatstream::XxHash64::new()));
     xxh3.write_header(&header()).unwrap();
     fs::write(&open, xxh3.into_inner()).unwrap();
-    let output = run(&["verify", d], 1);
-    assert!(
-        stdout_of(&output).contains("xxh3 framing, not the capture's crc32 (segment 0's)"),
-        "{}",
-        stdout_of(&output)
-    );
+    verify_says(d, 1, "xxh3 framing, not the capture's crc32 (segment 0's)");
     // Nor in a plain capture, where plain reads that frame "intact" (its
     // checksum as the start of its payload, then a tail of 4 bytes).
     let plain_dir = TempDir::new().unwrap();
@@ -559,11 +546,10 @@ fn an_open_segment_without_a_whole_frame_is_read_as_the_capture_frames() {
     let plain_segments = segments(plain_dir.path());
     let plain_open = Segment::new(plain_dir.path(), 2, plain_segments[1].start, true).path;
     fs::write(&plain_open, header_frame).unwrap();
-    let output = run(&["verify", path_str(plain_dir.path())], 1);
-    assert!(
-        stdout_of(&output).contains("crc32 framing, not the capture's plain (segment 0's)"),
-        "{}",
-        stdout_of(&output)
+    verify_says(
+        path_str(plain_dir.path()),
+        1,
+        "crc32 framing, not the capture's plain (segment 0's)",
     );
     // A closed segment cut short is read as the capture's: a torn frame,
     // not a segment of another capture.
@@ -579,12 +565,7 @@ fn an_open_segment_without_a_whole_frame_is_read_as_the_capture_frames() {
     }
     // An empty segment no writer is writing is damage, as `cat DIR` says.
     fs::write(&closed[2].path, b"").unwrap();
-    let output = run(&["verify", d], 1);
-    assert!(
-        stdout_of(&output).contains("an empty segment that no writer is writing"),
-        "{}",
-        stdout_of(&output)
-    );
+    verify_says(d, 1, "an empty segment that no writer is writing");
     run(&["cat", d], 1);
 }
 
