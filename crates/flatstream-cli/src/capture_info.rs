@@ -316,7 +316,7 @@ fn scan<D: Deframer + Copy>(
     let walk = walk(segments, &indexed, deframer, framing)?;
     if let Some(last) = segments.last() {
         let path = capture::current_path(last);
-        let (messages, end, bytes) = count(&path, deframer, framing)?;
+        let (messages, end, bytes) = count(&path, deframer)?;
         // A last segment without a header (empty: just created, or
         // emptied) holds nothing: the capture ends where the one before
         // it does.
@@ -394,7 +394,7 @@ fn walk<D: Deframer + Copy>(
         ended = match indexed.get(&segment.sequence) {
             Some(&held) => first.map(|first| first.saturating_add(held)),
             None => {
-                let (held, end, len) = count(&capture::current_path(segment), deframer, framing)?;
+                let (held, end, len) = count(&capture::current_path(segment), deframer)?;
                 match (first, end) {
                     (Some(first), End::Clean) => Some(first.saturating_add(held)),
                     // Emptied: it numbers nothing, the next one is judged
@@ -432,11 +432,10 @@ fn first_message(segment: &Segment, framing: Framing) -> Result<Option<u64>> {
 
 /// The complete messages of the segment `path` (its header not counted),
 /// how it ends, and its length.
-fn count<D: Deframer>(path: &Path, deframer: D, framing: Framing) -> Result<(u64, End, u64)> {
+fn count<D: Deframer>(path: &Path, deframer: D) -> Result<(u64, End, u64)> {
     let mut input = input::open(path)?;
     let len = input.len;
-    let (recovery, end) =
-        read::recover_scan((&mut input.file).take(len), deframer, framing, len, path)?;
+    let (recovery, end) = read::recover_scan((&mut input.file).take(len), deframer, path)?;
     Ok((recovery.frames.saturating_sub(1), end, len))
 }
 

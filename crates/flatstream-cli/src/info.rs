@@ -254,13 +254,7 @@ fn inspect<D: Deframer + Copy>(
     }
     // Recovery decides what is intact and how the stream ends.
     rewind(&mut input.file, &path)?;
-    let (recovery, end) = read::recover_scan(
-        (&mut input.file).take(input.len),
-        deframer,
-        framing,
-        input.len,
-        &path,
-    )?;
+    let (recovery, end) = read::recover_scan((&mut input.file).take(input.len), deframer, &path)?;
     let with_pending = counted.frames + counted.pending.frames();
     if recovery.frames == with_pending {
         counted.count_pending();

@@ -69,12 +69,12 @@ pub(crate) fn plain_start_impossible(input: &mut Input, framing: Framing) -> Res
 }
 
 /// The library's recovery scan of `source`, a file of `file_len` bytes of
-/// `framing`, with the frame limit [`frame_limit`], and how the stream ends.
+/// `framing`, and how the stream ends.
 ///
-/// A length longer than the file is then damage, and recovery looks for
-/// good frames after it; when there are none, the frame is what the
-/// library calls a torn tail (a frame running past the end), and it is
-/// reported as one.
+/// The scan takes frames up to the format's largest, as `recover` does when
+/// it truncates (`recover_file_for_append_with`): a length running past the
+/// end of the file is the library's to judge, a torn tail, or corruption
+/// when good frames follow it or it is a whole frame with a damaged length.
 ///
 /// # Errors
 ///
@@ -82,25 +82,12 @@ pub(crate) fn plain_start_impossible(input: &mut Input, framing: Framing) -> Res
 pub(crate) fn recover_scan<R: Read, D: Deframer>(
     source: R,
     deframer: D,
-    framing: Framing,
-    file_len: u64,
     path: &std::path::Path,
 ) -> Result<(Recovery, End)> {
-    let options = flatstream::RecoverOptions::new().with_max_frame_len(frame_limit(file_len));
+    let options = flatstream::RecoverOptions::new().with_max_frame_len(MAX_FRAME_LEN);
     let recovery =
         flatstream::recover_with(source, deframer, options).map_err(|e| Error::stream(path, &e))?;
-    let mut end = End::from_recovery(&recovery);
-    if let Tail::Corrupt(error) = &recovery.tail
-        && recovery.good_after.is_none()
-        && let flatstream::ErrorKind::FrameTooLarge { declared, .. } = error.kind()
-        && let Some(position) = error.position()
-        && position.offset + framing.header_len() as u64 + declared > file_len
-    {
-        end = End::Torn {
-            offset: position.offset,
-            len: file_len.saturating_sub(position.offset),
-        };
-    }
+    let end = End::from_recovery(&recovery);
     Ok((recovery, end))
 }
 

@@ -136,7 +136,7 @@ pub fn recover_in_place(path: &Path, args: &RecoverArgs) -> Result<RecoverReport
             "no frame reads from byte offset 0 (the first frame's length {declared} runs past the end of the file)"
         )));
     }
-    let (recovery, end) = with_deframer!(framing, |deframer| scan(&mut input, deframer, framing))?;
+    let (recovery, end) = with_deframer!(framing, |deframer| scan(&mut input, deframer))?;
     let report = |recovery: &Recovery, end: End, bytes: u64, dry_run: bool| RecoverReport {
         file: path.display().to_string(),
         framing,
@@ -165,11 +165,7 @@ pub fn recover_in_place(path: &Path, args: &RecoverArgs) -> Result<RecoverReport
         End::Torn { .. } | End::ZeroFilled { .. } => {}
     }
     if let Some(detected) = disagreeing {
-        let (theirs, _) = with_deframer!(detected.framing, |deframer| scan(
-            &mut input,
-            deframer,
-            detected.framing
-        ))?;
+        let (theirs, _) = with_deframer!(detected.framing, |deframer| scan(&mut input, deframer))?;
         if theirs.valid_len > recovery.valid_len {
             return Err(Error::usage(format!(
                 "{}: --framing {framing} disagrees with the stream ({}, {}): it would cut bytes from byte offset {} that read as intact {} frames up to byte offset {}; refusing to change it",
@@ -217,18 +213,12 @@ pub fn recover_in_place(path: &Path, args: &RecoverArgs) -> Result<RecoverReport
 }
 
 /// The library's read-only recovery scan of `input`, and how it ends.
-fn scan<D: Deframer>(input: &mut Input, deframer: D, framing: Framing) -> Result<(Recovery, End)> {
+fn scan<D: Deframer>(input: &mut Input, deframer: D) -> Result<(Recovery, End)> {
     input
         .file
         .seek(SeekFrom::Start(0))
         .map_err(|error| Error::io(&input.path, "cannot read", &error))?;
-    read::recover_scan(
-        (&mut input.file).take(input.len),
-        deframer,
-        framing,
-        input.len,
-        &input.path,
-    )
+    read::recover_scan((&mut input.file).take(input.len), deframer, &input.path)
 }
 
 /// The refusal for corruption in place.

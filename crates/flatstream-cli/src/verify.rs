@@ -275,9 +275,7 @@ pub fn verify(path: &Path, options: &VerifyOptions) -> Result<VerifyReport> {
     progress.finish();
 
     if pass.damaged || pass.zeros.frames() > 0 {
-        let (end, intact) = with_deframer!(framing, |deframer| recover_end(
-            &mut input, deframer, framing
-        ))?;
+        let (end, intact) = with_deframer!(framing, |deframer| recover_end(&mut input, deframer))?;
         explain_end(&mut pass, &end, intact);
     }
 
@@ -426,36 +424,33 @@ fn problem(
 
 /// How the stream ends, by the library's recovery scan, and where its
 /// intact frames end.
-fn recover_end<D: Deframer>(
-    input: &mut Input,
-    deframer: D,
-    framing: Framing,
-) -> Result<(End, Position)> {
+fn recover_end<D: Deframer>(input: &mut Input, deframer: D) -> Result<(End, Position)> {
     let path = input.path.clone();
     input
         .file
         .seek(SeekFrom::Start(0))
         .map_err(|error| Error::io(&path, "cannot read", &error))?;
-    let (recovery, end) = read::recover_scan(
-        (&mut input.file).take(input.len),
-        deframer,
-        framing,
-        input.len,
-        &path,
-    )?;
+    let (recovery, end) = read::recover_scan((&mut input.file).take(input.len), deframer, &path)?;
     Ok((end, recovery.end_position()))
 }
 
 /// Replaces what the pass saw of a tail that recovery calls zero fill
 /// (damage from where the fill starts, zero frames at the end), or a torn
 /// frame whose length runs past the end of the file (damage to a reader
-/// whose limit is the file's length), by one problem that says so: the
-/// same ends `info` and `recover` report.
+/// whose limit is the file's length), by one problem that says so; and a
+/// torn frame that recovery calls a whole frame with a damaged length by a
+/// corruption: the same ends `info` and `recover` report.
 fn explain_end(pass: &mut Pass, end: &End, intact: Position) {
     // Recovery ends the intact frames where the tail starts.
     let tail_at = |offset| Position {
         offset,
         frame: intact.frame,
+    };
+    let ends_torn_at = |pass: &Pass, offset: u64| {
+        pass.problems
+            .listed
+            .last()
+            .is_some_and(|p| p.kind == ProblemKind::TornTail && p.offset == offset)
     };
     match *end {
         End::ZeroFilled { offset, len } => {
@@ -470,13 +465,7 @@ fn explain_end(pass: &mut Pass, end: &End, intact: Position) {
             );
             return;
         }
-        End::Torn { offset, len }
-            if !pass
-                .problems
-                .listed
-                .last()
-                .is_some_and(|p| p.kind == ProblemKind::TornTail && p.offset == offset) =>
-        {
+        End::Torn { offset, len } if !ends_torn_at(pass, offset) => {
             replace_from(
                 pass,
                 Problem::new(
@@ -485,6 +474,23 @@ fn explain_end(pass: &mut Pass, end: &End, intact: Position) {
                     format!(
                         "torn frame: the file ends {len} bytes into it, before the end its length declares"
                     ),
+                ),
+            );
+        }
+        End::Corrupt {
+            offset: Some(offset),
+            good_after: None,
+            ref error,
+            ..
+        } if ends_torn_at(pass, offset) => {
+            // The frame runs past the end, but recovery found it whole: its
+            // checksum verifies at a length one bit away from its own.
+            replace_from(
+                pass,
+                Problem::new(
+                    tail_at(offset),
+                    ProblemKind::Corrupt,
+                    format!("a whole frame with a damaged length, not a torn one ({error})"),
                 ),
             );
         }

@@ -575,6 +575,59 @@ fn verify_calls_a_last_frame_longer_than_the_file_a_torn_tail() {
     }
 }
 
+/// A flipped bit in the last whole frame's length, then a frame torn by a
+/// crash: with CRC-32 or XXH3 the damaged frame verifies at the length one
+/// bit away, so `info`, `verify` and `recover` all call it corruption at
+/// its offset, and `recover` leaves the file as it was (it used to cut the
+/// whole frame with the torn one). Every bit that makes it run past the end.
+#[test]
+fn a_damaged_length_before_a_torn_frame_is_corruption_to_every_command() {
+    let dir = Dir::new();
+    for framing in ["xxh3", "crc32"] {
+        let s = stream(framing, 5, Some(&header()));
+        let big = one_frame(framing, &[0xa5; 10_000]);
+        let last = s.offsets[5];
+        let header_len = big.len() - 10_000;
+        for bit in 0..32 {
+            let mut bytes = s.bytes.clone();
+            bytes[last + bit / 8] ^= 1 << (bit % 8);
+            let declared = u32::from_le_bytes(bytes[last..last + 4].try_into().unwrap());
+            bytes.extend_from_slice(&big[..100]);
+            if last + header_len + declared as usize <= bytes.len() {
+                // Shorter: a checksum mismatch, not a frame running past
+                // the end.
+                continue;
+            }
+            let path = dir.write("d.bin", &bytes);
+            let at = format!("{framing}, bit {bit}");
+            let args = ["--framing", framing, "--json"];
+            let verify = json_of(
+                &dir.cmd()
+                    .args(["verify", "d.bin"])
+                    .args(args)
+                    .assert()
+                    .code(1),
+            );
+            assert_eq!(verify["problems"][0]["kind"], "corrupt", "{at}: {verify}");
+            assert_eq!(verify["problems"][0]["offset"], last, "{at}: {verify}");
+            let info = json_of(
+                &dir.cmd()
+                    .args(["info", "d.bin"])
+                    .args(args)
+                    .assert()
+                    .success(),
+            );
+            assert_eq!(info["end"]["kind"], "corrupt", "{at}: {info}");
+            assert_eq!(info["end"]["offset"], last, "{at}: {info}");
+            dir.cmd()
+                .args(["recover", "d.bin", "--framing", framing])
+                .assert()
+                .code(1);
+            assert_eq!(fs::read(&path).unwrap(), bytes, "{at}");
+        }
+    }
+}
+
 #[test]
 fn verify_of_garbage_is_not_a_stream() {
     let dir = Dir::new();

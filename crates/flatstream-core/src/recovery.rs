@@ -79,7 +79,9 @@ pub enum Tail {
     /// The stream ends at a frame boundary.
     Clean,
     /// The stream ends inside a frame, typically a write cut short by a crash.
-    /// Safe to truncate: no real frame follows it.
+    /// Safe to truncate: no real frame follows it, and with a checksum of 32
+    /// bits or more, the frame is not a whole one whose length lost a bit
+    /// (that is [`Tail::Corrupt`]).
     Torn {
         /// Where the incomplete frame starts.
         offset: u64,
@@ -113,7 +115,9 @@ pub enum Tail {
     },
     /// Damage that is not a tail: a checksum mismatch, a bad length, a
     /// refused payload, or a length running past the end with good frames
-    /// after it ([`ErrorKind::CorruptRegion`] with that cause). Never
+    /// after it, or over a frame whose checksum verifies at the length one
+    /// bit away (a whole frame with a damaged length; judged with checksums
+    /// of 32 bits or more) ([`ErrorKind::CorruptRegion`] with that cause). Never
     /// truncated automatically. The error carries the damaged frame's offset
     /// and index; [`Recovery::good_after`] says where good frames resume.
     Corrupt(Error),
@@ -501,6 +505,20 @@ impl RecoverScan {
             return self.finish_with(cursor, tail);
         }
         let tail = match error {
+            Some(error)
+                if error.is_unexpected_eof()
+                    && whole_but_for_a_length_bit(cursor.deframer_mut(), rest) =>
+            {
+                // Not a write cut short: a whole frame whose length is damaged.
+                Tail::Corrupt(
+                    Error::from(ErrorKind::CorruptRegion {
+                        len: total,
+                        frames_lost: None,
+                        cause: alloc::boxed::Box::new(error.into_kind()),
+                    })
+                    .at(stop.at),
+                )
+            }
             Some(error) if error.is_unexpected_eof() => Tail::Torn {
                 offset: stop.at.offset,
                 len: total,
@@ -586,6 +604,39 @@ impl RecoverScan {
             salvage: None,
         }
     }
+}
+
+/// The fewest checksum bytes with which [`whole_but_for_a_length_bit`]
+/// judges: at most 31 lengths are tried, so a chance match is at most
+/// 31 x 2^-32 (about 2^-27) for CRC-32, and 2^-59 for XXH3-64. With CRC-16
+/// it would be 2^-11, one genuine torn tail in 2,000 called corruption.
+const MIN_CHECKSUM_LEN_TO_JUDGE_A_LENGTH: usize = 4;
+
+/// Whether the frame at the start of `rest`, which runs past the end of
+/// input, is a whole frame whose length has one bit flipped: its checksum
+/// verifies over a shorter, non-empty length one bit away from the declared
+/// one. Then cutting it as a torn tail would lose a frame that was written
+/// completely. (A write cut short leaves a checksum of the whole payload,
+/// which no shorter prefix matches but by chance.) Framings with a
+/// checksum shorter than [`MIN_CHECKSUM_LEN_TO_JUDGE_A_LENGTH`] bytes, and
+/// the plain framer, are never judged so.
+fn whole_but_for_a_length_bit<D: Deframer>(deframer: &mut D, rest: &[u8]) -> bool {
+    let header_len = deframer.header_len();
+    if header_len < wire::LENGTH_PREFIX_LEN + MIN_CHECKSUM_LEN_TO_JUDGE_A_LENGTH {
+        return false;
+    }
+    let Some((header, after)) = rest.split_at_checked(header_len) else {
+        return false;
+    };
+    let Some(prefix) = header.first_chunk::<{ wire::LENGTH_PREFIX_LEN }>() else {
+        return false;
+    };
+    let declared = u32::from_le_bytes(*prefix);
+    (0..u32::BITS)
+        .map(|bit| declared ^ (1 << bit))
+        .filter(|&len| len > 0 && len < declared)
+        .filter_map(|len| after.get(..usize::try_from(len).ok()?))
+        .any(|payload| deframer.verify(header, payload).is_ok())
 }
 
 fn record_region(salvage: &mut Salvage, offset: u64, len: u64, frames_lost: Option<u64>) {

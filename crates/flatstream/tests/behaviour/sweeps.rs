@@ -121,8 +121,10 @@ fn runs_past_end(w: &Written, i: usize, declared: u32) -> bool {
 ///
 /// - the frames before the damaged one are kept;
 /// - a tail that would be truncated (torn, zero-filled) only when the damaged
-///   frame is the last one (frame 99's length running past the end cannot be
-///   told from a torn frame);
+///   frame is the last one and its checksum is too short to judge its length
+///   by (frame 99's length running past the end cannot be told from a torn
+///   frame without one; with a checksum of 32 bits or more, the length one
+///   bit away verifies);
 /// - otherwise a corruption, with `good_after` at a real frame start after
 ///   the damage and a salvage report that reads every frame from there.
 fn frames_lost(w: &Written, i: usize, recovery: &Recovery) -> Option<String> {
@@ -257,8 +259,32 @@ fn check_length_flip<D: Deframer + Default>(w: &Written, i: usize, bit: usize) -
             [(at.offset, frame_len, None)],
             "{context}"
         );
+    } else if past_end && w.header_len >= wire::LENGTH_PREFIX_LEN + 4 {
+        // The last frame running past the end, with a checksum of 32 bits
+        // or more: it verifies over the length one bit away, so it is a
+        // whole frame with a damaged length, corruption, never cut as a
+        // torn tail.
+        assert_eq!(
+            got,
+            (i as u64, at.offset, Ending::Corrupt(Some(at))),
+            "{context}"
+        );
+        assert_eq!(recovery.good_after, None, "{context}");
+        let Tail::Corrupt(err) = &recovery.tail else {
+            unreachable!()
+        };
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::CorruptRegion { len, cause, .. }
+                    if *len == frame_len
+                        && matches!(**cause, ErrorKind::UnexpectedEof { .. })
+            ),
+            "{context}: {err:?}"
+        );
     } else if past_end {
-        // The last frame running past the end is a torn tail: only it is lost.
+        // The last frame running past the end, with no checksum or one too
+        // short to judge its length by: a torn tail, and only it is lost.
         assert_eq!(
             got,
             (
@@ -485,6 +511,55 @@ fn check_salvage_reads<D: Deframer + Default>(w: &Written, i: usize, bit: usize)
             "{context}, {reader}: the error covers exactly the damaged frame"
         );
     }
+}
+
+/// A flipped length bit in the last whole frame with a torn frame after it
+/// (a bit flip, then a crash in the middle of a write): the damaged frame
+/// runs past the end like the torn one. With a checksum of 32 bits or more
+/// it verifies over the length one bit away, so it is corruption and never
+/// cut as part of the tail. With CRC-16 it is taken into the torn tail (a
+/// chance match would be 2^-11; a limit, asserted so that a change to it
+/// shows). Every bit, five cuts of the last frame.
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn length_bit_flips_before_a_torn_frame<F: Framer + Default, D: Deframer + Default>() {
+    let w = hundred_frames::<F>();
+    let i = FRAMES - 2;
+    let at = w.position(i);
+    let judged = w.header_len >= wire::LENGTH_PREFIX_LEN + 4;
+    let frame_len = w.header_len + PAYLOAD_LEN;
+    let mut past_end = 0;
+    for cut in [
+        1,
+        w.header_len,
+        w.header_len + 1,
+        frame_len / 2,
+        frame_len - 1,
+    ] {
+        let end = w.starts[FRAMES - 1] + cut;
+        for bit in 0..32 {
+            let (mut bytes, declared) = flip_length_bit(&w, i, bit);
+            bytes.truncate(end);
+            if w.starts[i] + w.header_len + declared as usize <= end {
+                // Shorter: a checksum mismatch, swept elsewhere.
+                continue;
+            }
+            past_end += 1;
+            let context =
+                format!("bit {bit} of frame {i}'s length, frame 99 cut after {cut} bytes");
+            let recovery = recover_both::<D>(&bytes, &context);
+            let tail = if judged {
+                Ending::Corrupt(Some(at))
+            } else {
+                Ending::Torn {
+                    offset: at.offset,
+                    len: (end - w.starts[i]) as u64,
+                }
+            };
+            assert_eq!(summary(&recovery), (i as u64, at.offset, tail), "{context}");
+            assert_eq!(recovery.good_after, None, "{context}");
+        }
+    }
+    assert!(past_end >= 5 * 20, "{past_end} cases ran past the end");
 }
 
 #[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
@@ -1009,6 +1084,11 @@ macro_rules! salvage_tests {
             #[test]
             fn every_length_bit_flipped_salvage_reads_every_other_payload() {
                 every_length_bit_flipped_salvage_reads::<$framer, $deframer>();
+            }
+
+            #[test]
+            fn a_damaged_length_before_a_torn_frame_is_never_cut_with_it() {
+                length_bit_flips_before_a_torn_frame::<$framer, $deframer>();
             }
 
             #[test]
