@@ -726,6 +726,13 @@ mod tests {
             tail_of("crc32-torn-tail"),
             flatstream::Tail::Torn { .. }
         ));
+        // A whole frame whose length lost a bit, then a torn frame.
+        let damaged = recovery_of(
+            "crc32-damaged-length-then-torn",
+            flatstream::RecoverOptions::new(),
+        );
+        assert!(matches!(damaged.tail, flatstream::Tail::Corrupt(_)));
+        assert_eq!((damaged.frames, damaged.good_after), (4, None));
         assert!(matches!(
             tail_of("crc32-zero-block"),
             flatstream::Tail::ZeroFilled { .. }
