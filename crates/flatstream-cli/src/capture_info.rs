@@ -14,7 +14,6 @@
 //! entry.
 
 use core::fmt::Write as _;
-use std::io::Read as _;
 use std::path::Path;
 
 use flatstream::Deframer;
@@ -435,7 +434,7 @@ fn first_message(segment: &Segment, framing: Framing) -> Result<Option<u64>> {
 fn count<D: Deframer>(path: &Path, deframer: D) -> Result<(u64, End, u64)> {
     let mut input = input::open(path)?;
     let len = input.len;
-    let (recovery, end) = read::recover_scan((&mut input.file).take(len), deframer, path)?;
+    let (recovery, end) = read::recover_scan(&mut input, deframer)?;
     Ok((recovery.frames.saturating_sub(1), end, len))
 }
 

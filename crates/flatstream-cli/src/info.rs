@@ -249,12 +249,12 @@ fn inspect<D: Deframer + Copy>(
             error: what,
             good_after: Some(next),
             salvage: None,
+            damaged_length: false,
         };
         return Ok((counted, end, start.offset));
     }
     // Recovery decides what is intact and how the stream ends.
-    rewind(&mut input.file, &path)?;
-    let (recovery, end) = read::recover_scan((&mut input.file).take(input.len), deframer, &path)?;
+    let (recovery, end) = read::recover_scan(input, deframer)?;
     let with_pending = counted.frames + counted.pending.frames();
     if recovery.frames == with_pending {
         counted.count_pending();

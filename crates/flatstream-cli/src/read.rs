@@ -4,7 +4,8 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use flatstream::{
-    AfterDamage, Deframer, Framer, Position, Recovery, StreamHeader, StreamReader, Tail, wire,
+    AfterDamage, Deframer, ErrorKind, Framer, Position, RecoverOptions, Recovery, StreamHeader,
+    StreamReader, Tail, wire,
 };
 
 use crate::error::{Error, Result, at, describe_kind};
@@ -68,26 +69,71 @@ pub(crate) fn plain_start_impossible(input: &mut Input, framing: Framing) -> Res
     Ok((wire::LENGTH_PREFIX_LEN as u64 + declared > input.len).then_some(declared))
 }
 
-/// The library's recovery scan of `source`, a file of `file_len` bytes of
-/// `framing`, and how the stream ends.
+/// The most bytes of a tail that [`recover_scan`] reads to judge a frame
+/// longer than the file: beyond it, such a frame is taken as torn.
+pub const TAIL_JUDGED_MAX: u64 = 16 << 20;
+
+/// The library's recovery scan of the stream file `input`, with the frame
+/// limit [`frame_limit`], and how the stream ends.
 ///
-/// The scan takes frames up to the format's largest, as `recover` does when
-/// it truncates (`recover_file_for_append_with`): a length running past the
-/// end of the file is the library's to judge, a torn tail, or corruption
-/// when good frames follow it or it is a whole frame with a damaged length.
+/// A length longer than the file is then damage at once (the scan never
+/// buffers the rest of the file for it), and recovery looks for good frames
+/// after it. When there are none, the frame runs past the end: the tail
+/// from it (up to [`TAIL_JUDGED_MAX`] bytes) is judged by the library's
+/// recovery alone, a torn frame, or a whole frame whose length is damaged.
 ///
 /// # Errors
 ///
-/// I/O errors of `source`, on `path`.
-pub(crate) fn recover_scan<R: Read, D: Deframer>(
-    source: R,
-    deframer: D,
-    path: &std::path::Path,
+/// I/O errors of the file.
+pub(crate) fn recover_scan<D: Deframer>(
+    input: &mut Input,
+    mut deframer: D,
 ) -> Result<(Recovery, End)> {
-    let options = flatstream::RecoverOptions::new().with_max_frame_len(MAX_FRAME_LEN);
-    let recovery =
-        flatstream::recover_with(source, deframer, options).map_err(|e| Error::stream(path, &e))?;
-    let end = End::from_recovery(&recovery);
+    let path = input.path.clone();
+    let io = |error: std::io::Error| Error::io(&path, "cannot read", &error);
+    input.file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let options = RecoverOptions::new().with_max_frame_len(frame_limit(input.len));
+    let source = (&mut input.file).take(input.len);
+    let recovery = flatstream::recover_with(source, &mut deframer, options)
+        .map_err(|e| Error::stream(&path, &e))?;
+    let mut end = End::from_recovery(&recovery);
+    if let Tail::Corrupt(error) = &recovery.tail
+        && recovery.good_after.is_none()
+        && let ErrorKind::FrameTooLarge { declared, .. } = error.kind()
+        && let Some(at) = error.position()
+        && at.offset + deframer.header_len() as u64 + declared > input.len
+    {
+        let len = input.len - at.offset;
+        end = End::Torn {
+            offset: at.offset,
+            len,
+        };
+        if len <= TAIL_JUDGED_MAX {
+            let mut tail = Vec::new();
+            input.file.seek(SeekFrom::Start(at.offset)).map_err(io)?;
+            (&mut input.file)
+                .take(len)
+                .read_to_end(&mut tail)
+                .map_err(io)?;
+            let options = RecoverOptions::new().with_max_frame_len(MAX_FRAME_LEN);
+            let judged = flatstream::recover_slice(&tail, &mut deframer, options);
+            if let End::Corrupt {
+                error,
+                damaged_length: true,
+                ..
+            } = End::from_recovery(&judged)
+            {
+                end = End::Corrupt {
+                    offset: Some(at.offset),
+                    frame: Some(at.frame),
+                    error,
+                    good_after: None,
+                    salvage: None,
+                    damaged_length: true,
+                };
+            }
+        }
+    }
     Ok((recovery, end))
 }
 
@@ -260,6 +306,12 @@ pub enum End {
         good_after: Option<u64>,
         /// What salvage would read after it.
         salvage: Option<SalvageSummary>,
+        /// Whether it is a whole frame whose length is damaged: it runs past
+        /// the end, but its checksum verifies at a length one bit away from
+        /// its own (judged with checksums of 32 bits or more), so it is no
+        /// torn frame.
+        #[serde(skip_serializing_if = "core::ops::Not::not")]
+        damaged_length: bool,
     },
 }
 
@@ -281,18 +333,30 @@ impl End {
                 offset: *offset,
                 len: *len,
             },
-            Tail::Corrupt(error) => End::Corrupt {
-                offset: error.position().map(|p| p.offset),
-                frame: error.position().map(|p| p.frame),
-                error: describe_kind(error.kind()),
-                good_after: recovery.good_after,
-                salvage: recovery.salvage.as_ref().map(|s| SalvageSummary {
-                    frames: s.frames,
-                    bytes: s.bytes,
-                    regions: s.regions_total,
-                    torn_tail: s.torn_tail,
-                }),
-            },
+            Tail::Corrupt(error) => {
+                // The library's only corruption from a frame that runs past
+                // the end with nothing good after it.
+                let damaged_length = recovery.good_after.is_none()
+                    && matches!(error.kind(), ErrorKind::CorruptRegion { cause, .. }
+                        if matches!(**cause, ErrorKind::UnexpectedEof { .. }));
+                End::Corrupt {
+                    offset: error.position().map(|p| p.offset),
+                    frame: error.position().map(|p| p.frame),
+                    error: if damaged_length {
+                        "a whole frame whose length is damaged: it runs past the end of the file, but its checksum verifies at a length one bit away".to_owned()
+                    } else {
+                        describe_kind(error.kind())
+                    },
+                    good_after: recovery.good_after,
+                    salvage: recovery.salvage.as_ref().map(|s| SalvageSummary {
+                        frames: s.frames,
+                        bytes: s.bytes,
+                        regions: s.regions_total,
+                        torn_tail: s.torn_tail,
+                    }),
+                    damaged_length,
+                }
+            }
             // A tail this version does not know: say so rather than guess.
             other => End::Corrupt {
                 offset: Some(recovery.valid_len),
@@ -300,6 +364,7 @@ impl End {
                 error: format!("{other:?}"),
                 good_after: None,
                 salvage: None,
+                damaged_length: false,
             },
         }
     }
@@ -330,6 +395,7 @@ impl End {
                 error,
                 good_after,
                 salvage,
+                ..
             } => {
                 let place = match (offset, frame) {
                     (Some(offset), Some(frame)) => at(Position {

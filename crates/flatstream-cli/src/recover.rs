@@ -7,7 +7,6 @@
 //! (the bytes after it may be all that is left of data that matters):
 //! salvage copies the good frames instead, keeping the header.
 
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use flatstream::{
@@ -136,7 +135,8 @@ pub fn recover_in_place(path: &Path, args: &RecoverArgs) -> Result<RecoverReport
             "no frame reads from byte offset 0 (the first frame's length {declared} runs past the end of the file)"
         )));
     }
-    let (recovery, end) = with_deframer!(framing, |deframer| scan(&mut input, deframer))?;
+    let (recovery, end) =
+        with_deframer!(framing, |deframer| read::recover_scan(&mut input, deframer))?;
     let report = |recovery: &Recovery, end: End, bytes: u64, dry_run: bool| RecoverReport {
         file: path.display().to_string(),
         framing,
@@ -165,7 +165,9 @@ pub fn recover_in_place(path: &Path, args: &RecoverArgs) -> Result<RecoverReport
         End::Torn { .. } | End::ZeroFilled { .. } => {}
     }
     if let Some(detected) = disagreeing {
-        let (theirs, _) = with_deframer!(detected.framing, |deframer| scan(&mut input, deframer))?;
+        let (theirs, _) = with_deframer!(detected.framing, |deframer| read::recover_scan(
+            &mut input, deframer
+        ))?;
         if theirs.valid_len > recovery.valid_len {
             return Err(Error::usage(format!(
                 "{}: --framing {framing} disagrees with the stream ({}, {}): it would cut bytes from byte offset {} that read as intact {} frames up to byte offset {}; refusing to change it",
@@ -210,15 +212,6 @@ pub fn recover_in_place(path: &Path, args: &RecoverArgs) -> Result<RecoverReport
                 .with_hint("the file changed since it was scanned; nothing was truncated"),
         }),
     }
-}
-
-/// The library's read-only recovery scan of `input`, and how it ends.
-fn scan<D: Deframer>(input: &mut Input, deframer: D) -> Result<(Recovery, End)> {
-    input
-        .file
-        .seek(SeekFrom::Start(0))
-        .map_err(|error| Error::io(&input.path, "cannot read", &error))?;
-    read::recover_scan((&mut input.file).take(input.len), deframer, &input.path)
 }
 
 /// The refusal for corruption in place.

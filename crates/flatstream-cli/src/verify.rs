@@ -8,7 +8,6 @@
 //! `recover` tell a zero-filled tail apart from other damage.
 
 use core::fmt::Write as _;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use flatstream::{AfterDamage, Deframer, ErrorKind, Position};
@@ -425,12 +424,7 @@ fn problem(
 /// How the stream ends, by the library's recovery scan, and where its
 /// intact frames end.
 fn recover_end<D: Deframer>(input: &mut Input, deframer: D) -> Result<(End, Position)> {
-    let path = input.path.clone();
-    input
-        .file
-        .seek(SeekFrom::Start(0))
-        .map_err(|error| Error::io(&path, "cannot read", &error))?;
-    let (recovery, end) = read::recover_scan((&mut input.file).take(input.len), deframer, &path)?;
+    let (recovery, end) = read::recover_scan(input, deframer)?;
     Ok((end, recovery.end_position()))
 }
 
@@ -479,19 +473,15 @@ fn explain_end(pass: &mut Pass, end: &End, intact: Position) {
         }
         End::Corrupt {
             offset: Some(offset),
-            good_after: None,
+            damaged_length: true,
             ref error,
             ..
-        } if ends_torn_at(pass, offset) => {
-            // The frame runs past the end, but recovery found it whole: its
-            // checksum verifies at a length one bit away from its own.
+        } => {
+            // The frame runs past the end (the pass saw it torn, or longer
+            // than the file), but recovery found it whole.
             replace_from(
                 pass,
-                Problem::new(
-                    tail_at(offset),
-                    ProblemKind::Corrupt,
-                    format!("a whole frame with a damaged length, not a torn one ({error})"),
-                ),
+                Problem::new(tail_at(offset), ProblemKind::Corrupt, error.clone()),
             );
         }
         _ => {}
