@@ -71,7 +71,7 @@ pub(crate) fn plain_start_impossible(input: &mut Input, framing: Framing) -> Res
 
 /// The most bytes of a tail that [`recover_scan`] reads to judge a frame
 /// longer than the file: beyond it, such a frame is taken as torn.
-pub const TAIL_JUDGED_MAX: u64 = 16 << 20;
+pub(crate) const TAIL_JUDGED_MAX: u64 = 16 << 20;
 
 /// The library's recovery scan of the stream file `input`, with the frame
 /// limit [`frame_limit`], and how the stream ends.
