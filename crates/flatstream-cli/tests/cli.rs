@@ -169,6 +169,12 @@ fn json_of(assert: &assert_cmd::assert::Assert) -> serde_json::Value {
     serde_json::from_slice(&assert.get_output().stdout).unwrap()
 }
 
+/// Runs the binary in `dir` with `args`, checks its exit code and returns
+/// its JSON output.
+fn json_run(dir: &Dir, args: &[&str], code: i32) -> serde_json::Value {
+    json_of(&dir.cmd().args(args).assert().code(code))
+}
+
 // ---------------------------------------------------------------- info
 
 #[test]
@@ -549,26 +555,14 @@ fn verify_calls_a_last_frame_longer_than_the_file_a_torn_tail() {
             bytes.extend_from_slice(&big[..cut]);
             dir.write("t.bin", &bytes);
             let args = ["--framing", framing, "--json"];
-            let verify = json_of(
-                &dir.cmd()
-                    .args(["verify", "t.bin"])
-                    .args(args)
-                    .assert()
-                    .code(1),
-            );
+            let verify = json_run(&dir, &[&["verify", "t.bin"][..], &args].concat(), 1);
             let at = format!("{framing}, {cut} bytes of the last frame: {verify}");
             assert_eq!(verify["problems_total"], 1, "{at}");
             assert_eq!(verify["problems"][0]["kind"], "torn_tail", "{at}");
             assert_eq!(verify["problems"][0]["offset"], s.bytes.len(), "{at}");
             assert_eq!(verify["problems"][0]["frame"], 4, "{at}");
             assert_eq!(verify["frames"], 4, "{at}");
-            let info = json_of(
-                &dir.cmd()
-                    .args(["info", "t.bin"])
-                    .args(args)
-                    .assert()
-                    .success(),
-            );
+            let info = json_run(&dir, &[&["info", "t.bin"][..], &args].concat(), 0);
             assert_eq!(info["end"]["kind"], "torn", "{at}: {info}");
             assert_eq!(info["end"]["offset"], s.bytes.len(), "{at}: {info}");
         }
@@ -601,22 +595,10 @@ fn a_damaged_length_before_a_torn_frame_is_corruption_to_every_command() {
             let path = dir.write("d.bin", &bytes);
             let at = format!("{framing}, bit {bit}");
             let args = ["--framing", framing, "--json"];
-            let verify = json_of(
-                &dir.cmd()
-                    .args(["verify", "d.bin"])
-                    .args(args)
-                    .assert()
-                    .code(1),
-            );
+            let verify = json_run(&dir, &[&["verify", "d.bin"][..], &args].concat(), 1);
             assert_eq!(verify["problems"][0]["kind"], "corrupt", "{at}: {verify}");
             assert_eq!(verify["problems"][0]["offset"], last, "{at}: {verify}");
-            let info = json_of(
-                &dir.cmd()
-                    .args(["info", "d.bin"])
-                    .args(args)
-                    .assert()
-                    .success(),
-            );
+            let info = json_run(&dir, &[&["info", "d.bin"][..], &args].concat(), 0);
             assert_eq!(info["end"]["kind"], "corrupt", "{at}: {info}");
             assert_eq!(info["end"]["offset"], last, "{at}: {info}");
             dir.cmd()
