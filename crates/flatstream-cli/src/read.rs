@@ -103,36 +103,7 @@ pub(crate) fn recover_scan<D: Deframer>(
         && let Some(at) = error.position()
         && at.offset + deframer.header_len() as u64 + declared > input.len
     {
-        let len = input.len - at.offset;
-        end = End::Torn {
-            offset: at.offset,
-            len,
-        };
-        if len <= TAIL_JUDGED_MAX {
-            let mut tail = Vec::new();
-            input.file.seek(SeekFrom::Start(at.offset)).map_err(io)?;
-            (&mut input.file)
-                .take(len)
-                .read_to_end(&mut tail)
-                .map_err(io)?;
-            let options = RecoverOptions::new().with_max_frame_len(MAX_FRAME_LEN);
-            let judged = flatstream::recover_slice(&tail, &mut deframer, options);
-            if let End::Corrupt {
-                error,
-                damaged_length: true,
-                ..
-            } = End::from_recovery(&judged)
-            {
-                end = End::Corrupt {
-                    offset: Some(at.offset),
-                    frame: Some(at.frame),
-                    error,
-                    good_after: None,
-                    salvage: None,
-                    damaged_length: true,
-                };
-            }
-        }
+        end = judge_tail(input, &mut deframer, at)?;
     }
     Ok((recovery, end))
 }
@@ -265,6 +236,43 @@ pub struct SalvageSummary {
     pub regions: u64,
     /// Whether the stream ends in a torn frame after them.
     pub torn_tail: bool,
+}
+
+/// How the stream ends at `at`, where a frame runs past the end of the
+/// file with no good frame after it: the library's recovery of the tail
+/// alone says whether it is torn or a whole frame whose length is damaged.
+/// A tail over [`TAIL_JUDGED_MAX`] bytes is taken as torn.
+fn judge_tail<D: Deframer>(input: &mut Input, deframer: &mut D, at: Position) -> Result<End> {
+    let len = input.len - at.offset;
+    let torn = End::Torn {
+        offset: at.offset,
+        len,
+    };
+    if len > TAIL_JUDGED_MAX {
+        return Ok(torn);
+    }
+    let io = |error: std::io::Error| Error::io(&input.path, "cannot read", &error);
+    let mut tail = Vec::new();
+    input.file.seek(SeekFrom::Start(at.offset)).map_err(io)?;
+    (&input.file).take(len).read_to_end(&mut tail).map_err(io)?;
+    let options = RecoverOptions::new().with_max_frame_len(MAX_FRAME_LEN);
+    Ok(
+        match End::from_recovery(&flatstream::recover_slice(&tail, deframer, options)) {
+            End::Corrupt {
+                error,
+                damaged_length: true,
+                ..
+            } => End::Corrupt {
+                offset: Some(at.offset),
+                frame: Some(at.frame),
+                error,
+                good_after: None,
+                salvage: None,
+                damaged_length: true,
+            },
+            _ => torn,
+        },
+    )
 }
 
 /// How a stream ends after its intact frames: [`Tail`] as a report.
