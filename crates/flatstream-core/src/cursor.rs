@@ -11,6 +11,8 @@
 mod chain;
 
 use alloc::boxed::Box;
+use alloc::collections::BinaryHeap;
+use core::cmp::Reverse;
 
 use crate::deframer::{Parts, decode_parts};
 use crate::wire::{self, DEFAULT_MAX_FRAME_LEN};
@@ -1070,7 +1072,7 @@ impl<D: Deframer> Cold<'_, D> {
 /// (bit flips, zero fill, torn writes) costs a small multiple of its length;
 /// hostile, repetitive bytes whose every offset declares a large frame would
 /// otherwise cost the square of their length.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Budget {
     /// Where the search started.
     start: u64,
@@ -1086,6 +1088,11 @@ pub(crate) struct Budget {
     pending_end: u64,
     /// Bytes the look-ahead has checked, for the candidate that waits.
     ahead_spent: u64,
+    /// Candidates with a long first frame, judged once the search has
+    /// passed its end (see [`find_chain`]). Kept here, with the rest of the
+    /// search's state, so that a search that waits for bytes goes on with
+    /// them.
+    deferred: Deferred,
 }
 
 impl Budget {
@@ -1101,6 +1108,7 @@ impl Budget {
             looked_ahead: 0,
             pending_end: u64::MAX,
             ahead_spent: 0,
+            deferred: Deferred::default(),
         }
     }
 
@@ -1206,6 +1214,13 @@ fn find_resume<D: Deframer>(
 /// Looks for the first offset at or after `from` (a stream offset within or
 /// at the end of `buf`, whose index 0 is at `at.base`) where a chain of real
 /// frames starts.
+///
+/// Candidates are judged in order, except that one whose first frame is
+/// long (over [`DEFER_FRAMES_OVER`]) and all in `buf` is judged once the
+/// search has passed that frame's end, and not at all when a chain inside
+/// the frame verifies first ([`defer_long`]). The state that outlives a
+/// call (deferred candidates, the look-ahead's progress, the work done) is
+/// in `budget`, so that a search that waits for bytes goes on where it was.
 #[inline(always)]
 fn find_chain<D: Deframer>(
     deframer: &mut D,
@@ -1217,24 +1232,34 @@ fn find_chain<D: Deframer>(
     budget: &mut Budget,
 ) -> Search {
     let mut candidate = usize::try_from(from.saturating_sub(at.base)).unwrap_or(usize::MAX);
-    // At the end of input, a candidate whose first frame is long is judged
-    // after the candidates inside that frame: a chain verifying there rules
-    // it out (good frames inside a real payload would be a < 2^-40
-    // accident), and is found without a checksum over the long frame. A
-    // false first length that happens to lead to a real frame would
-    // otherwise cost a checksum over megabytes, and a few spend the budget.
-    let mut deferred = Deferred::default();
+    // A candidate whose first frame is long is judged after the candidates
+    // inside that frame: a chain verifying there rules it out (good frames
+    // inside a real payload would be a < 2^-40 accident), and is found
+    // without a checksum over the long frame. False lengths that happen to
+    // fit the buffer would otherwise each cost a checksum over megabytes
+    // (a slice or a map holds everything; a stream's buffer holds at least
+    // the damaged frame, whose length a flipped high bit may have made
+    // huge), and a few spend the budget before the search reaches the real
+    // frame a few bytes on.
     loop {
-        if let Some(long) = deferred.due(candidate.min(buf.len())) {
-            let mut cost = 0;
-            let chain = chain_at(deframer, buf, long, eof, max_frame_len, &mut cost);
-            budget.spent = budget.spent.saturating_add(cost);
-            if chain == Chain::Verified {
+        let due = budget
+            .deferred
+            .due(at.base + candidate.min(buf.len()) as u64);
+        if let Some(long) = due {
+            match judge_deferred(deframer, max_frame_len, at, buf, long, eof, budget) {
                 // Every candidate still deferred started before `long` and
                 // its first frame holds `long`: ruled out.
-                return Search::Found(at.base + long as u64);
+                Chain::Verified => return Search::Found(long),
+                Chain::Broken => continue,
+                // Its chain goes on past the buffer: it is still the
+                // earliest candidate not ruled out, so it waits for them.
+                Chain::Need(needed) => {
+                    return Search::Need {
+                        needed: needed.max(SEARCH_READ_AHEAD),
+                        candidate: at.base + candidate as u64,
+                    };
+                }
             }
-            continue;
         }
         if candidate >= buf.len() {
             return if eof {
@@ -1249,13 +1274,13 @@ fn find_chain<D: Deframer>(
         if budget.exhausted(at.base + candidate as u64) {
             return Search::GaveUp;
         }
-        if eof
-            && let Some(frame_len) = wire::whole_frame_len(&buf[candidate..], deframer.header_len())
-            && frame_len > DEFER_FRAMES_OVER
-            && deferred.push(candidate, candidate + frame_len)
-        {
-            candidate += 1;
-            continue;
+        match defer_long(deframer, max_frame_len, at, buf, candidate, eof, budget) {
+            Long::Judge => {}
+            Long::Next => {
+                candidate += 1;
+                continue;
+            }
+            Long::Return(search) => return search,
         }
         // Only a final verdict's work counts: a candidate that waits for
         // more bytes is checked again when they come, and what that costs
@@ -1289,46 +1314,181 @@ fn find_chain<D: Deframer>(
     }
 }
 
+/// What [`find_chain`] does with a candidate, as far as the length of its
+/// first frame decides.
+enum Long {
+    /// Judge it now.
+    Judge,
+    /// Go on with the next candidate: this one is deferred or no frame.
+    Next,
+    /// The search ends (or waits) with this.
+    Return(Search),
+}
+
+/// Defers the candidate at `buf[candidate..]` if its first frame is long
+/// and all in `buf` (see [`find_chain`]).
+///
+/// A long frame running past `buf` is no frame at the end of input; before
+/// it, the candidate is judged now: it waits for bytes at no cost while
+/// [`look_ahead`] tries the candidates inside its frame, and is deferred
+/// once its frame has arrived. With no slot left, the deferred candidate
+/// with the shortest first frame (this one or one in a slot) is judged
+/// first, the cheapest: if it verifies it is the answer, since every
+/// candidate deferred before it holds it in its first frame (one that ended
+/// before it would have been due) and the ones after it come later.
+fn defer_long<D: Deframer>(
+    deframer: &mut D,
+    max_frame_len: usize,
+    at: At,
+    buf: &[u8],
+    candidate: usize,
+    eof: bool,
+    budget: &mut Budget,
+) -> Long {
+    let Some(frame_len) = declared_frame_len(deframer, &buf[candidate..], max_frame_len)
+        .filter(|&len| len > DEFER_FRAMES_OVER)
+    else {
+        return Long::Judge;
+    };
+    if frame_len > buf.len() - candidate {
+        return if eof { Long::Next } else { Long::Judge };
+    }
+    // Lengths after it that break its chain: no frame, at no cost and
+    // without taking a slot.
+    if chain::lengths_break(deframer, buf, candidate, eof, max_frame_len) {
+        return Long::Next;
+    }
+    let start = at.base + candidate as u64;
+    let end = start + frame_len as u64;
+    if budget.deferred.push(start, end) {
+        return Long::Next;
+    }
+    let Some((cheaper, _)) = budget.deferred.take_shorter_than(frame_len as u64) else {
+        return Long::Judge;
+    };
+    match judge_deferred(deframer, max_frame_len, at, buf, cheaper, eof, budget) {
+        Chain::Verified => Long::Return(Search::Found(cheaper)),
+        Chain::Broken => {
+            budget.deferred.push(start, end);
+            Long::Next
+        }
+        Chain::Need(needed) => Long::Return(Search::Need {
+            needed: needed.max(SEARCH_READ_AHEAD),
+            candidate: start,
+        }),
+    }
+}
+
+/// Judges `long`, a deferred candidate taken out of `budget.deferred`
+/// (a stream offset in `buf`), paying for a final verdict; one that needs
+/// more bytes goes back among the deferred.
+fn judge_deferred<D: Deframer>(
+    deframer: &mut D,
+    max_frame_len: usize,
+    at: At,
+    buf: &[u8],
+    long: u64,
+    eof: bool,
+    budget: &mut Budget,
+) -> Chain {
+    let index = usize::try_from(long - at.base).unwrap_or(usize::MAX);
+    let mut cost = 0;
+    let chain = chain_at(deframer, buf, index, eof, max_frame_len, &mut cost);
+    if let Chain::Need(_) = chain {
+        let end = long.saturating_add(first_frame_len(deframer, &buf[index..]));
+        budget.deferred.push(long, end);
+    } else {
+        budget.spent = budget.spent.saturating_add(cost);
+    }
+    chain
+}
+
 /// A candidate whose first frame is longer than this is judged after the
 /// candidates inside that frame (see [`find_chain`]).
 const DEFER_FRAMES_OVER: usize = 64 << 10;
 
+/// The length of the frame at the start of `bytes` by its length prefix,
+/// header included, if the prefix is there and the frame is within
+/// `max_frame_len` (a longer one breaks a chain at no cost).
+fn declared_frame_len<D: Deframer>(
+    deframer: &D,
+    bytes: &[u8],
+    max_frame_len: usize,
+) -> Option<usize> {
+    let prefix = bytes.first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()?;
+    let payload_len = usize::try_from(u32::from_le_bytes(*prefix)).ok()?;
+    (payload_len <= max_frame_len.min(deframer.max_frame_len()))
+        .then(|| payload_len.saturating_add(deframer.header_len()))
+}
+
+/// The length of the frame at the start of `bytes` by its length prefix,
+/// which must be there.
+fn first_frame_len<D: Deframer>(deframer: &D, bytes: &[u8]) -> u64 {
+    bytes
+        .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
+        .map_or(u64::MAX, |prefix| {
+            u64::from(u32::from_le_bytes(*prefix)) + deframer.header_len() as u64
+        })
+}
+
 /// Candidates with a long first frame, judged once the search has passed
-/// the end of that frame (no allocation: at most [`Deferred::MAX`]; more
-/// are judged at once).
-#[derive(Debug, Default)]
+/// the end of that frame: stream offsets (which stay true when the driver
+/// discards bytes from the front of its buffer), at most [`Deferred::MAX`]
+/// (64 KiB of memory, allocated as candidates come); with no slot left the
+/// cheapest is judged at once (see [`defer_long`]).
+#[derive(Debug, Clone, Default)]
 struct Deferred {
-    /// `(candidate, end of its first frame)`, in the first `len` slots.
-    slots: [(usize, usize); Deferred::MAX],
-    len: usize,
+    /// `(end of its first frame, candidate)`, the earliest end first.
+    by_end: BinaryHeap<Reverse<(u64, u64)>>,
 }
 
 impl Deferred {
-    const MAX: usize = 32;
+    /// Enough for the false candidates between a damaged frame and the next
+    /// real one when the frame limit is large: in a payload of offsets into
+    /// a big buffer every fourth byte declares a long frame that fits, and
+    /// with a frame limit of 200 MiB one byte in twenty does in random
+    /// bytes.
+    const MAX: usize = 4096;
+
+    /// Where the first frame of the deferred candidate that ends first
+    /// ends, if any is deferred.
+    fn first_end(&self) -> Option<u64> {
+        self.by_end.peek().map(|&Reverse((end, _))| end)
+    }
+
+    /// Takes out the deferred candidate with the shortest first frame, if
+    /// that frame is shorter than `len`: `(candidate, end of its frame)`.
+    /// Linear, and only called when every slot is taken.
+    fn take_shorter_than(&mut self, len: u64) -> Option<(u64, u64)> {
+        let &Reverse((end, candidate)) = self
+            .by_end
+            .iter()
+            .min_by_key(|&&Reverse((end, candidate))| (end - candidate, candidate))?;
+        if end - candidate >= len {
+            return None;
+        }
+        self.by_end
+            .retain(|&Reverse(entry)| entry != (end, candidate));
+        Some((candidate, end))
+    }
 
     /// Defers `candidate`, whose first frame ends at `end`; false if full.
-    fn push(&mut self, candidate: usize, end: usize) -> bool {
-        let Some(slot) = self.slots.get_mut(self.len) else {
+    fn push(&mut self, candidate: u64, end: u64) -> bool {
+        if self.by_end.len() >= Self::MAX {
             return false;
-        };
-        *slot = (candidate, end);
-        self.len += 1;
+        }
+        self.by_end.push(Reverse((end, candidate)));
         true
     }
 
     /// Takes the deferred candidate due at `position` (the end of its first
     /// frame reached), the one whose frame ends first (then the earliest).
-    fn due(&mut self, position: usize) -> Option<usize> {
-        let (index, &(candidate, end)) = self.slots[..self.len]
-            .iter()
-            .enumerate()
-            .min_by_key(|&(_, &(candidate, end))| (end, candidate))?;
+    fn due(&mut self, position: u64) -> Option<u64> {
+        let &Reverse((end, _)) = self.by_end.peek()?;
         if end > position {
             return None;
         }
-        self.len -= 1;
-        self.slots[index] = self.slots[self.len];
-        Some(candidate)
+        self.by_end.pop().map(|Reverse((_, candidate))| candidate)
     }
 }
 
@@ -1340,9 +1500,12 @@ const LOOK_AHEAD_BUDGET: u64 = 16 << 20;
 
 /// Tries the candidates after `waiting` (an index in `buf` whose chain needs
 /// more bytes) that lie inside its first declared frame and in `buf`, up to
-/// [`LOOK_AHEAD`] bytes; returns the stream offset of the first whose chain
-/// verifies. Remembers how far it got in `budget`, so that each byte is
-/// tried once however often more bytes arrive.
+/// [`LOOK_AHEAD`] bytes, and before the end of every deferred candidate's
+/// first frame; returns the stream offset of the first whose chain
+/// verifies. Candidates with a long first frame all in `buf` are left to
+/// the main search, as it defers them. Remembers how far it got in
+/// `budget`, so that each byte is tried once however often more bytes
+/// arrive.
 fn look_ahead<D: Deframer>(
     deframer: &mut D,
     max_frame_len: usize,
@@ -1368,7 +1531,10 @@ fn look_ahead<D: Deframer>(
     }
     let in_buf = at.base + buf.len() as u64;
     let reach = waiting_at + LOOK_AHEAD as u64;
-    while budget.looked_ahead < budget.pending_end.min(in_buf).min(reach) {
+    // A candidate deferred before the waiting one is ruled out only by good
+    // frames inside its first frame too.
+    let deferred_end = budget.deferred.first_end().unwrap_or(u64::MAX);
+    while budget.looked_ahead < budget.pending_end.min(deferred_end).min(in_buf).min(reach) {
         let later = budget.looked_ahead;
         // The look-ahead has a budget of its own, so that it never changes
         // when the main search gives up (that would depend on how the bytes
@@ -1377,6 +1543,16 @@ fn look_ahead<D: Deframer>(
             return None;
         }
         let index = usize::try_from(later - at.base).unwrap_or(usize::MAX);
+        if declared_frame_len(deframer, &buf[index..], max_frame_len)
+            .is_some_and(|len| len > DEFER_FRAMES_OVER && len <= buf.len() - index)
+        {
+            // A long first frame, left to the main search as it defers it:
+            // frames after it rule the waiting candidate out only inside
+            // this one's first frame too.
+            budget.pending_end = budget.pending_end.min(first_frame_end(index));
+            budget.looked_ahead += 1;
+            continue;
+        }
         match chain_at(
             deframer,
             buf,
@@ -1470,13 +1646,8 @@ mod tests {
             frame: 0,
         };
         let mut budget = Budget {
-            start: 0,
-            spent: 0,
             base: 1 << 20,
-            waiting: u64::MAX,
-            looked_ahead: 0,
-            pending_end: u64::MAX,
-            ahead_spent: 0,
+            ..Budget::new(0)
         };
         let search = find_chain(&mut Sum8, usize::MAX, at, &buf, 1, true, &mut budget);
         assert_eq!(search, Search::GaveUp);

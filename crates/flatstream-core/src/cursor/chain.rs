@@ -162,6 +162,27 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
     }
 }
 
+/// Whether the length prefixes of a chain starting at `buf[at..]` already
+/// break it, before any checksum: what [`chain_at`] would conclude at no
+/// cost, for a checksum that needs two frames or more (one frame's length
+/// says nothing about a chain).
+pub(crate) fn lengths_break<D: Deframer + ?Sized>(
+    deframer: &D,
+    buf: &[u8],
+    at: usize,
+    eof: bool,
+    max_frame_len: usize,
+) -> bool {
+    let header_len = deframer.header_len();
+    match frames_for_chain(header_len) {
+        Some(frames) if frames > 1 && header_len > LENGTH_PREFIX_LEN => matches!(
+            walk_lengths(buf, at, header_len, frames, eof, max_frame_len),
+            Walk::Broken
+        ),
+        _ => false,
+    }
+}
+
 /// The most frames a chain needs (a 1-byte checksum: 40 bits in 5 frames).
 const MAX_CHAIN_FRAMES: usize = 8;
 
