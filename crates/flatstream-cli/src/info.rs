@@ -250,6 +250,7 @@ fn inspect<D: Deframer + Copy>(
             good_after: Some(next),
             salvage: None,
             damaged_length: false,
+            undecided: false,
         };
         return Ok((counted, end, start.offset));
     }

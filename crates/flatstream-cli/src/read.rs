@@ -240,7 +240,8 @@ pub struct SalvageSummary {
 
 /// How the stream ends at `at`, where a frame runs past the end of the
 /// file with no good frame after it: the library's recovery of the tail
-/// alone says whether it is torn or a whole frame whose length is damaged.
+/// alone says whether it is torn, a whole frame whose length is damaged, or
+/// undecided (the search for good frames in it stopped at its work limit).
 /// A tail over [`TAIL_JUDGED_MAX`] bytes is taken as torn.
 fn judge_tail<D: Deframer>(input: &mut Input, deframer: &mut D, at: Position) -> Result<End> {
     let len = input.len - at.offset;
@@ -260,15 +261,17 @@ fn judge_tail<D: Deframer>(input: &mut Input, deframer: &mut D, at: Position) ->
         match End::from_recovery(&flatstream::recover_slice(&tail, deframer, options)) {
             End::Corrupt {
                 error,
-                damaged_length: true,
+                damaged_length,
+                undecided,
                 ..
-            } => End::Corrupt {
+            } if damaged_length || undecided => End::Corrupt {
                 offset: Some(at.offset),
                 frame: Some(at.frame),
                 error,
                 good_after: None,
                 salvage: None,
-                damaged_length: true,
+                damaged_length,
+                undecided,
             },
             _ => torn,
         },
@@ -320,6 +323,13 @@ pub enum End {
         /// torn frame.
         #[serde(skip_serializing_if = "core::ops::Not::not")]
         damaged_length: bool,
+        /// Whether it is a frame running past the end after which the search
+        /// for good frames stopped at its work limit (highly regular bytes,
+        /// such as megabytes of small counters, where most offsets read as
+        /// a frame that fits): it may well be torn, but good frames after it
+        /// are not ruled out, so it is never truncated.
+        #[serde(skip_serializing_if = "core::ops::Not::not")]
+        undecided: bool,
     },
 }
 
@@ -352,6 +362,11 @@ impl End {
                     frame: error.position().map(|p| p.frame),
                     error: if damaged_length {
                         "a whole frame whose length is damaged: it runs past the end of the file, but its checksum verifies at a length one bit away".to_owned()
+                    } else if recovery.undecided {
+                        format!(
+                            "{}; whether good frames follow it is undecided: the search for them stopped at its work limit (its bytes are too regular: most offsets read as a frame that fits)",
+                            describe_kind(error.kind())
+                        )
                     } else {
                         describe_kind(error.kind())
                     },
@@ -363,6 +378,7 @@ impl End {
                         torn_tail: s.torn_tail,
                     }),
                     damaged_length,
+                    undecided: recovery.undecided,
                 }
             }
             // A tail this version does not know: say so rather than guess.
@@ -373,6 +389,7 @@ impl End {
                 good_after: None,
                 salvage: None,
                 damaged_length: false,
+                undecided: false,
             },
         }
     }
@@ -403,6 +420,7 @@ impl End {
                 error,
                 good_after,
                 salvage,
+                undecided,
                 ..
             } => {
                 let place = match (offset, frame) {
@@ -424,6 +442,7 @@ impl End {
                     (Some(good), None) => {
                         text.push_str(&format!("; good frames resume at byte offset {good}"));
                     }
+                    _ if *undecided => {}
                     _ => text.push_str("; no good frame after it"),
                 }
                 text

@@ -208,8 +208,16 @@ pub fn recover_in_place(path: &Path, args: &RecoverArgs) -> Result<RecoverReport
                 path.display()
             )),
             ErrorKind::Io(io) => Error::io(path, "cannot recover", io),
-            _ => Error::stream(path, &error)
-                .with_hint("the file changed since it was scanned; nothing was truncated"),
+            _ if std::fs::metadata(path).is_ok_and(|now| now.len() != bytes) => {
+                Error::stream(path, &error)
+                    .with_hint("the file changed since it was scanned; nothing was truncated")
+            }
+            // The same bytes: the library's recovery, which judges the
+            // whole file at the writer's frame limit, disagrees with the
+            // scan. Its verdict stands.
+            _ => Error::stream(path, &error).with_hint(
+                "recovery refuses to truncate here although the scan took it for a tail; nothing was truncated; `flatstream recover --salvage -o OUT` copies every good frame",
+            ),
         }),
     }
 }

@@ -473,12 +473,14 @@ fn explain_end(pass: &mut Pass, end: &End, intact: Position) {
         }
         End::Corrupt {
             offset: Some(offset),
-            damaged_length: true,
+            damaged_length,
+            undecided,
             ref error,
             ..
-        } => {
+        } if damaged_length || undecided => {
             // The frame runs past the end (the pass saw it torn, or longer
-            // than the file), but recovery found it whole.
+            // than the file), but recovery found it whole, or could not
+            // rule out good frames after it.
             replace_from(
                 pass,
                 Problem::new(tail_at(offset), ProblemKind::Corrupt, error.clone()),

@@ -1350,6 +1350,52 @@ fn a_high_length_bit_among_long_false_lengths_loses_one_frame() {
     assert_eq!(salvage["frames"], 2047, "{salvage}");
 }
 
+/// A crash in the middle of a frame of little-endian counters, where most
+/// offsets read as a frame that fits: 64 KiB of them is a torn tail that
+/// `recover` truncates (the search for good frames in it used to give up,
+/// the scan then said torn, and the truncation refused with "the file
+/// changed since it was scanned"); 1 MiB of them is more than the search
+/// may do, and every command says corruption, undecided, and leaves it.
+#[test]
+fn a_torn_frame_of_counters_is_truncated_or_undecided_never_a_false_hint() {
+    let dir = Dir::new();
+    let file = |counters: u32| {
+        let mut writer = StreamWriter::new(Vec::new(), ChecksumFramer::new(Crc32::new()));
+        for i in 1..=10u8 {
+            writer.write_payload(&[i; 1016]).unwrap();
+        }
+        let payload: Vec<u8> = (0..counters).flat_map(u32::to_le_bytes).collect();
+        writer.write_payload(&payload).unwrap();
+        writer.into_inner()
+    };
+    let small = file(16 << 10);
+    let path = dir.write("small.bin", &small[..10 * 1024 + 40_000]);
+    let report = json_run(&dir, &["recover", "small.bin", "--json"], 1);
+    assert_eq!(report["end"]["kind"], "torn", "{report}");
+    assert_eq!(fs::metadata(&path).unwrap().len(), 10 * 1024);
+
+    let large = file(256 << 10);
+    let cut = &large[..large.len() - 1000];
+    let path = dir.write("large.bin", cut);
+    let info = json_run(&dir, &["info", "large.bin", "--json"], 0);
+    assert_eq!(info["end"]["kind"], "corrupt", "{info}");
+    assert_eq!(info["end"]["undecided"], true, "{info}");
+    assert_eq!(info["end"]["offset"], 10 * 1024, "{info}");
+    let report = json_run(&dir, &["verify", "large.bin", "--json"], 1);
+    assert_eq!(report["problems_total"], 1, "{report}");
+    assert!(
+        report["problems"][0]["what"]
+            .as_str()
+            .is_some_and(|what| what.contains("undecided")),
+        "{report}"
+    );
+    let assert = dir.cmd().args(["recover", "large.bin"]).assert().code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("undecided"), "{stderr}");
+    assert!(!stderr.contains("changed since"), "{stderr}");
+    assert_eq!(fs::read(&path).unwrap(), cut, "nothing truncated");
+}
+
 #[test]
 fn a_length_past_the_end_mid_file_is_damage_not_a_torn_tail() {
     let dir = Dir::new();

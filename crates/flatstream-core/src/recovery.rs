@@ -58,6 +58,16 @@ pub struct Recovery {
     /// For a [`Tail::Corrupt`] with good frames after it: what salvage
     /// ([`AfterDamage::Resync`]) would read from the damage to the end.
     pub salvage: Option<Salvage>,
+    /// For a [`Tail::Corrupt`]: the search for good frames after the damage
+    /// did more work than it may (256 MiB of checksums plus 16 bytes per
+    /// byte searched) and stopped, so whether good frames follow is not
+    /// known. Highly regular bytes after the damage, such as a torn frame of
+    /// megabytes of small counters, make a search that costly: every offset
+    /// reads as the length of a frame that fits. The stream is then
+    /// corruption, never a tail to truncate, although the frame where the
+    /// intact frames stop may well be torn; [`AfterDamage::Resync`] and
+    /// salvage copy everything before it.
+    pub undecided: bool,
 }
 
 impl Recovery {
@@ -117,8 +127,10 @@ pub enum Tail {
     /// refused payload, or a length running past the end with good frames
     /// after it, or over a frame whose checksum verifies at the length one
     /// bit away (a whole frame with a damaged length; judged with checksums
-    /// of 32 bits or more) ([`ErrorKind::CorruptRegion`] with that cause). Never
-    /// truncated automatically. The error carries the damaged frame's offset
+    /// of 32 bits or more) ([`ErrorKind::CorruptRegion`] with that cause), or
+    /// a frame running past the end after which the search for good frames
+    /// could not finish ([`Recovery::undecided`]). Never truncated
+    /// automatically. The error carries the damaged frame's offset
     /// and index; [`Recovery::good_after`] says where good frames resume.
     Corrupt(Error),
 }
@@ -311,7 +323,9 @@ impl RecoverScan {
                     let Some(error) = stop.error.take() else {
                         unreachable!("the search runs after an error only")
                     };
-                    return Ok(Scan::Done(self.finish_with(cursor, Tail::Corrupt(error))));
+                    let mut recovery = self.finish_with(cursor, Tail::Corrupt(error));
+                    recovery.undecided = true;
+                    return Ok(Scan::Done(recovery));
                 }
                 Search::Found(offset) => {
                     if offset < stop.at.offset
@@ -409,7 +423,8 @@ impl RecoverScan {
                     self.stop = Some(Stop {
                         at: before,
                         error: None,
-                        resume: Resume::new(before.offset, before.offset, None, false),
+                        resume: Resume::new(before.offset, before.offset, None, false)
+                            .searched_once(),
                     });
                     return None;
                 }
@@ -427,7 +442,8 @@ impl RecoverScan {
                     self.stop = Some(Stop {
                         at: before,
                         error: Some(error),
-                        resume: Resume::new(search, search, cursor.declared_end(buf), mismatch),
+                        resume: Resume::new(search, search, cursor.declared_end(buf), mismatch)
+                            .searched_once(),
                     });
                     return None;
                 }
@@ -602,6 +618,7 @@ impl RecoverScan {
             tail,
             good_after: None,
             salvage: None,
+            undecided: false,
         }
     }
 }
@@ -695,6 +712,7 @@ pub(crate) fn recover_slice_with<D: Deframer>(
                 tail: Tail::Clean,
                 good_after: None,
                 salvage: None,
+                undecided: false,
             }
         }
     }

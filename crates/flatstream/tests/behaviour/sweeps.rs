@@ -1100,6 +1100,11 @@ macro_rules! salvage_tests {
             fn a_high_length_bit_flipped_among_long_false_lengths_loses_one_frame() {
                 high_length_bit_among_long_false_lengths::<$framer, $deframer>();
             }
+
+            #[test]
+            fn a_torn_frame_of_counters_is_a_torn_tail_or_says_undecided() {
+                torn_frame_of_counters::<$framer, $deframer>();
+            }
         }
     };
 }
@@ -1256,6 +1261,68 @@ fn high_length_bit_among_long_false_lengths<F: Framer + Default, D: Deframer + D
             check(&format!("{name}, limit {limit}"), read, errors);
         }
     }
+}
+
+/// A crash in the middle of a frame of little-endian counters (0, 1, 2, ...,
+/// a column of sequence numbers): every word of its payload reads as the
+/// length of a frame that fits, so ruling out good frames in the torn bytes
+/// costs checksums over tens of megabytes. A 64 KiB frame cut anywhere is a
+/// torn tail, and `recover_file_for_append` truncates it (recovery gave up
+/// and called it corruption past a third of the frame: 23 MB of checksums
+/// at half of it, 88 MB near its end, over a budget of 17 MB). A 1 MiB frame
+/// cut near its end would cost gigabytes: recovery stops, says corruption
+/// and [`Recovery::undecided`], and never truncates.
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn torn_frame_of_counters<F: Framer + Default, D: Deframer + Default>() {
+    let counters = |bytes: usize| -> Vec<u8> {
+        (0..u32::try_from(bytes / 4).expect("small"))
+            .flat_map(u32::to_le_bytes)
+            .collect()
+    };
+    let mut payloads: Vec<Vec<u8>> = (1..=10u8).map(|i| vec![i; 1016]).collect();
+    payloads.push(counters(64 << 10));
+    let w = write_stream::<F>(&payloads);
+    let torn_at = w.starts[10];
+    // From the third byte of the length prefix on (before it, the bytes
+    // present are zeros: zero fill), every 4,099th cut and the last.
+    for cut in (torn_at + 3..w.bytes.len())
+        .step_by(4099)
+        .chain([w.bytes.len() - 1])
+    {
+        let recovery = recover_slice(&w.bytes[..cut], D::default(), RecoverOptions::new());
+        // A cut after the high zero bytes of a counter ends in zeros: zero
+        // fill from the same frame on, cut at the same place.
+        assert!(
+            matches!(recovery.tail, Tail::Torn { offset, .. } | Tail::ZeroFilled { offset, .. }
+                if offset == torn_at as u64),
+            "cut at {cut}: {:?}",
+            recovery.tail
+        );
+        assert!(!recovery.undecided, "cut at {cut}");
+    }
+    let path = TempPath::new("counters");
+    fs::write(path.path(), &w.bytes[..w.bytes.len() - 100]).expect("write");
+    let (_file, recovery) =
+        recover_file_for_append(path.path(), D::default()).expect("a torn tail is recovered");
+    assert_eq!(recovery.valid_len, torn_at as u64);
+    assert_eq!(
+        fs::metadata(path.path()).expect("stat").len(),
+        torn_at as u64,
+        "truncated to the last whole frame"
+    );
+
+    payloads[10] = counters(1 << 20);
+    let w = write_stream::<F>(&payloads);
+    let cut = w.bytes.len() - 1000;
+    let recovery = recover_slice(&w.bytes[..cut], D::default(), RecoverOptions::new());
+    assert!(
+        matches!(&recovery.tail, Tail::Corrupt(error) if error.is_unexpected_eof()),
+        "{:?}",
+        recovery.tail
+    );
+    assert!(recovery.undecided, "the search gave up, and says so");
+    assert_eq!(recovery.valid_len, w.starts[10] as u64);
+    assert!(recovery.good_after.is_none());
 }
 
 /// A stream with flipped bytes, and what salvage must read from it.
