@@ -1374,6 +1374,17 @@ fn defer_long<D: Deframer>(
     if chain::lengths_break(deframer, buf, candidate, eof, max_frame_len) {
         return Long::Next;
     }
+    // Lengths that run on like a stream of long frames (four whole ones, or
+    // to the end of input): most likely the real frame after the damage,
+    // whose payload may read as many shorter false frames that a deferral
+    // would have judged first. Judged now, as the frames before it were.
+    // (Short frames after it prove nothing: a false length that fits lands
+    // on one of a stream of short frames often.)
+    let limit = max_frame_len.min(deframer.max_frame_len());
+    let header_len = deframer.header_len();
+    if chain::lengths_run_on(header_len, buf, candidate, eof, limit, DEFER_FRAMES_OVER) {
+        return Long::Judge;
+    }
     let start = at.base + candidate as u64;
     let end = start + frame_len as u64;
     if budget.deferred.push(start, end) {

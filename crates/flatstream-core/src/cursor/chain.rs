@@ -183,6 +183,45 @@ pub(crate) fn lengths_break<D: Deframer + ?Sized>(
     }
 }
 
+/// Whether the length prefixes from `buf[at..]` on chain like a stream of
+/// long frames: [`LIKELY_FRAMES`] whole frames of `min_len` bytes or more
+/// (header included) and within `max_frame_len`, in a row, or, at the end
+/// of input, such frames that end exactly there (or leave less than a
+/// header after two of them). A false frame start passes rarely: each
+/// further length must fit, and be long, so a false length that happens to
+/// lead onto real short frames does not pass. A real long frame followed by
+/// real long frames always does, once they are in `buf`. Lengths only, no
+/// checksum.
+pub(crate) fn lengths_run_on(
+    header_len: usize,
+    buf: &[u8],
+    at: usize,
+    eof: bool,
+    max_frame_len: usize,
+    min_len: usize,
+) -> bool {
+    let mut pos = at;
+    for walked in 0..LIKELY_FRAMES {
+        let rest = buf.get(pos..).unwrap_or_default();
+        let Some(header) = rest.get(..header_len) else {
+            return eof && (rest.is_empty() && walked >= 1 || walked >= 2);
+        };
+        let declared = crate::wire::read_length_prefix(header);
+        let Ok(payload_len) = usize::try_from(declared) else {
+            return false;
+        };
+        let frame_len = header_len + payload_len;
+        if payload_len > max_frame_len || frame_len > rest.len() || frame_len < min_len {
+            return false;
+        }
+        pos += frame_len;
+    }
+    true
+}
+
+/// How many whole frames in a row make [`lengths_run_on`] true.
+const LIKELY_FRAMES: usize = 4;
+
 /// The most frames a chain needs (a 1-byte checksum: 40 bits in 5 frames).
 const MAX_CHAIN_FRAMES: usize = 8;
 

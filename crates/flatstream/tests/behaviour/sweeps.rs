@@ -1102,6 +1102,11 @@ macro_rules! salvage_tests {
             }
 
             #[test]
+            fn a_long_real_frame_after_damage_is_found_before_the_false_ones_inside_it() {
+                long_real_frame_after_damage::<$framer, $deframer>();
+            }
+
+            #[test]
             fn a_torn_frame_of_counters_is_a_torn_tail_or_says_undecided() {
                 torn_frame_of_counters::<$framer, $deframer>();
             }
@@ -1259,6 +1264,77 @@ fn high_length_bit_among_long_false_lengths<F: Framer + Default, D: Deframer + D
                 }
             }
             check(&format!("{name}, limit {limit}"), read, errors);
+        }
+    }
+}
+
+/// 12 frames of 1 MiB whose payloads are little-endian timestamps (about
+/// 1.7e9, plus one per word), 100 random bytes written into the middle of
+/// frame 4's payload (its length intact). The first good frame after the
+/// damage is itself long, and its payload reads, at most offsets, as the
+/// lengths of shorter frames that fit. Every reader loses frame 4 alone,
+/// with either frame limit. (With XXH3-64 the slice reader gave up inside
+/// the damaged frame and lost the 7 frames after it; once long candidates
+/// were deferred on every reader, the stream reader also deferred the real
+/// frame and spent its budget on the shorter false frames inside it. A
+/// candidate whose lengths run on like a stream's is now judged at once.)
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn long_real_frame_after_damage<F: Framer + Default, D: Deframer + Default>() {
+    use flatstream::{AfterDamage, SliceReader};
+
+    let payloads: Vec<Vec<u8>> = (0..12u32)
+        .map(|i| {
+            (0..(1u32 << 18))
+                .flat_map(|j| (1_700_000_000 + i * 1000 + j).to_le_bytes())
+                .collect()
+        })
+        .collect();
+    let w = write_stream::<F>(&payloads);
+    let mut bytes = w.bytes.clone();
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let middle = w.starts[4] + w.header_len + (1 << 19);
+    for byte in &mut bytes[middle..middle + 100] {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *byte = state.to_le_bytes()[0];
+    }
+    let expected: Vec<Vec<u8>> = (0..12)
+        .filter(|&k| k != 4)
+        .map(|k| payloads[k].clone())
+        .collect();
+    for limit in [bytes.len(), wire::DEFAULT_MAX_FRAME_LEN] {
+        let from_slice: Vec<Vec<u8>> = SliceReader::new(&bytes, D::default())
+            .with_after_damage(AfterDamage::Resync)
+            .with_max_frame_len(limit)
+            .filter_map(|item| item.ok().map(<[u8]>::to_vec))
+            .collect();
+        assert!(
+            from_slice == expected,
+            "SliceReader, limit {limit}: {} payloads",
+            from_slice.len()
+        );
+        for (name, source) in [
+            ("StreamReader", Box::new(bytes.as_slice()) as Box<dyn Read>),
+            ("StreamReader in pieces", Box::new(InPieces(&bytes))),
+        ] {
+            let mut reader = StreamReader::new(source, D::default())
+                .with_after_damage(AfterDamage::Resync)
+                .with_max_frame_len(limit);
+            let mut read = Vec::new();
+            for _ in 0..100 {
+                match reader.read_message() {
+                    Ok(Some(payload)) => read.push(payload.to_vec()),
+                    Ok(None) => break,
+                    Err(error) if error.is_resumable() => {}
+                    Err(error) => panic!("{name}: {error}"),
+                }
+            }
+            assert!(
+                read == expected,
+                "{name}, limit {limit}: {} payloads",
+                read.len()
+            );
         }
     }
 }
