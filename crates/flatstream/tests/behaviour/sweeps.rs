@@ -1173,6 +1173,62 @@ fn salvage_through_many_regions<F: Framer + Default, D: Deframer + Default>() {
     );
 }
 
+/// What one reader salvaged: its name, the payloads at their positions,
+/// and the errors.
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+type Salvaged = (
+    &'static str,
+    Vec<(Position, Vec<u8>)>,
+    Vec<flatstream::Error>,
+);
+
+/// What salvage (`Resync`) reads from `bytes` with the frame limit `limit`
+/// on the slice reader, the stream reader and the stream reader fed 1,000
+/// bytes at a time: `(reader, payloads at their positions, errors)`. A
+/// stream reader stops at a non-resumable error or after five errors.
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn salvage_three_ways<D: Deframer + Default>(bytes: &[u8], limit: usize) -> Vec<Salvaged> {
+    use flatstream::{AfterDamage, SliceReader};
+
+    let (mut read, mut errors) = (Vec::new(), Vec::new());
+    for item in SliceReader::new(bytes, D::default())
+        .with_after_damage(AfterDamage::Resync)
+        .with_max_frame_len(limit)
+        .positioned()
+    {
+        match item {
+            Ok((at, payload)) => read.push((at, payload.to_vec())),
+            Err(error) => errors.push(error),
+        }
+    }
+    let mut results = vec![("SliceReader", read, errors)];
+    for (name, source) in [
+        ("StreamReader", Box::new(bytes) as Box<dyn Read + '_>),
+        ("StreamReader in pieces", Box::new(InPieces(bytes))),
+    ] {
+        let mut reader = StreamReader::new(source, D::default())
+            .with_after_damage(AfterDamage::Resync)
+            .with_max_frame_len(limit);
+        let (mut read, mut errors) = (Vec::new(), Vec::new());
+        loop {
+            let at = reader.position();
+            match reader.read_message() {
+                Ok(Some(payload)) => read.push((at, payload.to_vec())),
+                Ok(None) => break,
+                Err(error) => {
+                    let last = !error.is_resumable() || errors.len() > 3;
+                    errors.push(error);
+                    if last {
+                        break;
+                    }
+                }
+            }
+        }
+        results.push((name, read, errors));
+    }
+    results
+}
+
 /// 2,048 frames of 1,016 bytes whose payloads are little-endian words
 /// between 64 KiB and 1 MiB (offsets into a large buffer, as FlatBuffers
 /// hold), so that every word of a payload declares a long frame that fits
@@ -1187,8 +1243,6 @@ fn salvage_through_many_regions<F: Framer + Default, D: Deframer + Default>() {
 /// 200 MiB file of random payloads did it with a flipped bit 27.)
 #[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 fn high_length_bit_among_long_false_lengths<F: Framer + Default, D: Deframer + Default>() {
-    use flatstream::{AfterDamage, SliceReader};
-
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let payloads: Vec<Vec<u8>> = (0..2048)
         .map(|_| {
@@ -1228,42 +1282,8 @@ fn high_length_bit_among_long_false_lengths<F: Framer + Default, D: Deframer + D
         );
     };
     for limit in [bytes.len(), wire::DEFAULT_MAX_FRAME_LEN] {
-        let (mut read, mut errors) = (Vec::new(), Vec::new());
-        for item in SliceReader::new(&bytes, D::default())
-            .with_after_damage(AfterDamage::Resync)
-            .with_max_frame_len(limit)
-            .positioned()
-        {
-            match item {
-                Ok((at, payload)) => read.push((at, payload.to_vec())),
-                Err(error) => errors.push(error),
-            }
-        }
-        check(&format!("SliceReader, limit {limit}"), read, errors);
-
-        for (name, source) in [
-            ("StreamReader", Box::new(bytes.as_slice()) as Box<dyn Read>),
-            ("StreamReader in pieces", Box::new(InPieces(&bytes))),
-        ] {
-            let mut reader = StreamReader::new(source, D::default())
-                .with_after_damage(AfterDamage::Resync)
-                .with_max_frame_len(limit);
-            let (mut read, mut errors) = (Vec::new(), Vec::new());
-            loop {
-                let at = reader.position();
-                match reader.read_message() {
-                    Ok(Some(payload)) => read.push((at, payload.to_vec())),
-                    Ok(None) => break,
-                    Err(error) => {
-                        let last = !error.is_resumable() || errors.len() > 3;
-                        errors.push(error);
-                        if last {
-                            break;
-                        }
-                    }
-                }
-            }
-            check(&format!("{name}, limit {limit}"), read, errors);
+        for (reader, read, errors) in salvage_three_ways::<D>(&bytes, limit) {
+            check(&format!("{reader}, limit {limit}"), read, errors);
         }
     }
 }
@@ -1280,8 +1300,6 @@ fn high_length_bit_among_long_false_lengths<F: Framer + Default, D: Deframer + D
 /// candidate whose lengths run on like a stream's is now judged at once.)
 #[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 fn long_real_frame_after_damage<F: Framer + Default, D: Deframer + Default>() {
-    use flatstream::{AfterDamage, SliceReader};
-
     let payloads: Vec<Vec<u8>> = (0..12u32)
         .map(|i| {
             (0..(1u32 << 18))
@@ -1304,35 +1322,11 @@ fn long_real_frame_after_damage<F: Framer + Default, D: Deframer + Default>() {
         .map(|k| payloads[k].clone())
         .collect();
     for limit in [bytes.len(), wire::DEFAULT_MAX_FRAME_LEN] {
-        let from_slice: Vec<Vec<u8>> = SliceReader::new(&bytes, D::default())
-            .with_after_damage(AfterDamage::Resync)
-            .with_max_frame_len(limit)
-            .filter_map(|item| item.ok().map(<[u8]>::to_vec))
-            .collect();
-        assert!(
-            from_slice == expected,
-            "SliceReader, limit {limit}: {} payloads",
-            from_slice.len()
-        );
-        for (name, source) in [
-            ("StreamReader", Box::new(bytes.as_slice()) as Box<dyn Read>),
-            ("StreamReader in pieces", Box::new(InPieces(&bytes))),
-        ] {
-            let mut reader = StreamReader::new(source, D::default())
-                .with_after_damage(AfterDamage::Resync)
-                .with_max_frame_len(limit);
-            let mut read = Vec::new();
-            for _ in 0..100 {
-                match reader.read_message() {
-                    Ok(Some(payload)) => read.push(payload.to_vec()),
-                    Ok(None) => break,
-                    Err(error) if error.is_resumable() => {}
-                    Err(error) => panic!("{name}: {error}"),
-                }
-            }
+        for (reader, read, errors) in salvage_three_ways::<D>(&bytes, limit) {
+            let read: Vec<Vec<u8>> = read.into_iter().map(|(_, payload)| payload).collect();
             assert!(
                 read == expected,
-                "{name}, limit {limit}: {} payloads",
+                "{reader}, limit {limit}: {} payloads, errors {errors:?}",
                 read.len()
             );
         }
