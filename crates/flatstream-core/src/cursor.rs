@@ -1234,7 +1234,8 @@ fn find_resume<D: Deframer>(
 /// Candidates are judged in order, except that one whose first frame is
 /// long (over [`DEFER_FRAMES_OVER`]) and all in `buf` is judged once the
 /// search has passed that frame's end, and not at all when a chain inside
-/// the frame verifies first ([`defer_long`]). The state that outlives a
+/// the frame verifies first, unless its lengths run on like a stream of
+/// long frames ([`defer_long`]). The state that outlives a
 /// call (deferred candidates, the look-ahead's progress, the work done) is
 /// in `budget`, so that a search that waits for bytes goes on where it was.
 #[inline(always)]
@@ -1342,7 +1343,10 @@ enum Long {
 }
 
 /// Defers the candidate at `buf[candidate..]` if its first frame is long
-/// and all in `buf` (see [`find_chain`]).
+/// and all in `buf` (see [`find_chain`]), unless its lengths run on like a
+/// stream of long frames ([`chain::lengths_run_on`]): that is most likely
+/// the real frame after the damage, judged at once so that the shorter
+/// false frames its payload reads as do not come first.
 ///
 /// A long frame running past `buf` is no frame at the end of input; before
 /// it, the candidate is judged now: it waits for bytes at no cost while
