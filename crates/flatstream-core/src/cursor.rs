@@ -1110,9 +1110,9 @@ impl Budget {
     /// frame that runs past the end is a torn tail must rule out good frames
     /// in megabytes of regular payload bytes (small counters, offsets),
     /// where most offsets read as a frame that fits (a torn 64 KiB frame of
-    /// counters costs 88 MB of checksums). About a tenth of a second for
-    /// XXH3-64 and CRC-32, a second for CRC-16; a salvage read searches once
-    /// per damaged region and keeps [`Budget::BASE`].
+    /// counters costs 88 MB of checksums; spending the whole of it took
+    /// about a tenth of a second here, CRC-16 included). A salvage read
+    /// searches once per damaged region and keeps [`Budget::BASE`].
     const ONCE_BASE: u64 = 256 << 20;
 
     pub(crate) fn new(start: u64) -> Self {
@@ -1262,8 +1262,8 @@ fn find_chain<D: Deframer>(
         let due = budget
             .deferred
             .due(at.base + candidate.min(buf.len()) as u64);
-        if let Some(long) = due {
-            match judge_deferred(deframer, max_frame_len, at, buf, long, eof, budget) {
+        if let Some((long, end)) = due {
+            match judge_deferred(deframer, max_frame_len, at, buf, (long, end), eof, budget) {
                 // Every candidate still deferred started before `long` and
                 // its first frame holds `long`: ruled out.
                 Chain::Verified => return Search::Found(long),
@@ -1394,11 +1394,11 @@ fn defer_long<D: Deframer>(
     if budget.deferred.push(start, end) {
         return Long::Next;
     }
-    let Some((cheaper, _)) = budget.deferred.take_shorter_than(frame_len as u64) else {
+    let Some(cheaper) = budget.deferred.take_shorter_than(frame_len as u64) else {
         return Long::Judge;
     };
     match judge_deferred(deframer, max_frame_len, at, buf, cheaper, eof, budget) {
-        Chain::Verified => Long::Return(Search::Found(cheaper)),
+        Chain::Verified => Long::Return(Search::Found(cheaper.0)),
         Chain::Broken => {
             budget.deferred.push(start, end);
             Long::Next
@@ -1410,15 +1410,16 @@ fn defer_long<D: Deframer>(
     }
 }
 
-/// Judges `long`, a deferred candidate taken out of `budget.deferred`
-/// (a stream offset in `buf`), paying for a final verdict; one that needs
-/// more bytes goes back among the deferred.
+/// Judges `(long, end)`, a deferred candidate (a stream offset in `buf`)
+/// and the end of its first frame, taken out of `budget.deferred`, paying
+/// for a final verdict; one that needs more bytes goes back among the
+/// deferred.
 fn judge_deferred<D: Deframer>(
     deframer: &mut D,
     max_frame_len: usize,
     at: At,
     buf: &[u8],
-    long: u64,
+    (long, end): (u64, u64),
     eof: bool,
     budget: &mut Budget,
 ) -> Chain {
@@ -1426,7 +1427,6 @@ fn judge_deferred<D: Deframer>(
     let mut cost = 0;
     let chain = chain_at(deframer, buf, index, eof, max_frame_len, &mut cost);
     if let Chain::Need(_) = chain {
-        let end = long.saturating_add(first_frame_len(deframer, &buf[index..]));
         budget.deferred.push(long, end);
     } else {
         budget.spent = budget.spent.saturating_add(cost);
@@ -1450,16 +1450,6 @@ fn declared_frame_len<D: Deframer>(
     let payload_len = usize::try_from(u32::from_le_bytes(*prefix)).ok()?;
     (payload_len <= max_frame_len.min(deframer.max_frame_len()))
         .then(|| payload_len.saturating_add(deframer.header_len()))
-}
-
-/// The length of the frame at the start of `bytes` by its length prefix,
-/// which must be there.
-fn first_frame_len<D: Deframer>(deframer: &D, bytes: &[u8]) -> u64 {
-    bytes
-        .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
-        .map_or(u64::MAX, |prefix| {
-            u64::from(u32::from_le_bytes(*prefix)) + deframer.header_len() as u64
-        })
 }
 
 /// Candidates with a long first frame, judged once the search has passed
@@ -1513,13 +1503,16 @@ impl Deferred {
     }
 
     /// Takes the deferred candidate due at `position` (the end of its first
-    /// frame reached), the one whose frame ends first (then the earliest).
-    fn due(&mut self, position: u64) -> Option<u64> {
+    /// frame reached), the one whose frame ends first (then the earliest):
+    /// `(candidate, end of its frame)`.
+    fn due(&mut self, position: u64) -> Option<(u64, u64)> {
         let &Reverse((end, _)) = self.by_end.peek()?;
         if end > position {
             return None;
         }
-        self.by_end.pop().map(|Reverse((_, candidate))| candidate)
+        self.by_end
+            .pop()
+            .map(|Reverse((end, candidate))| (candidate, end))
     }
 }
 

@@ -200,23 +200,12 @@ pub(crate) fn lengths_run_on(
     max_frame_len: usize,
     min_len: usize,
 ) -> bool {
-    let mut pos = at;
-    for walked in 0..LIKELY_FRAMES {
-        let rest = buf.get(pos..).unwrap_or_default();
-        let Some(header) = rest.get(..header_len) else {
-            return eof && (rest.is_empty() && walked >= 1 || walked >= 2);
-        };
-        let declared = crate::wire::read_length_prefix(header);
-        let Ok(payload_len) = usize::try_from(declared) else {
-            return false;
-        };
-        let frame_len = header_len + payload_len;
-        if payload_len > max_frame_len || frame_len > rest.len() || frame_len < min_len {
-            return false;
-        }
-        pos += frame_len;
+    // The same walk as a chain's, for more frames and with a floor on
+    // their length.
+    match walk_lengths(buf, at, header_len, LIKELY_FRAMES, eof, max_frame_len) {
+        Walk::Whole { frames, count } => frames[..count].iter().all(|&(_, len)| len >= min_len),
+        Walk::Broken | Walk::Undecided => false,
     }
-    true
 }
 
 /// How many whole frames in a row make [`lengths_run_on`] true.
