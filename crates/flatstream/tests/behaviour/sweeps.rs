@@ -1102,6 +1102,16 @@ macro_rules! salvage_tests {
             }
 
             #[test]
+            fn a_damaged_payload_among_long_false_lengths_loses_one_frame() {
+                damaged_payload_of_long_lengths::<$framer, $deframer>();
+            }
+
+            #[test]
+            fn a_length_flipped_onto_a_later_frame_start_loses_one_frame() {
+                length_flipped_onto_a_later_frame::<$framer, $deframer>();
+            }
+
+            #[test]
             fn a_long_real_frame_after_damage_is_found_before_the_false_ones_inside_it() {
                 long_real_frame_after_damage::<$framer, $deframer>();
             }
@@ -1260,32 +1270,103 @@ fn high_length_bit_among_long_false_lengths<F: Framer + Default, D: Deframer + D
         .collect();
     let w = write_stream::<F>(&payloads);
     let (bytes, declared) = flip_length_bit(&w, 10, 20);
-    let expected: Vec<(Position, Vec<u8>)> = (0..payloads.len())
-        .filter(|&k| k != 10)
-        .map(|k| (w.position(k), payloads[k].clone()))
+    salvage_loses_one_frame::<D>(&w, &bytes, 10, &format!("frame 10 declares {declared}"));
+}
+
+/// Asserts that salvage on every reader ([`salvage_three_ways`]), with the
+/// frame limit at the stream's length and at the default, reads every
+/// payload of `w` but frame `lost`'s, at its position, and reports one
+/// `CorruptRegion` of exactly that frame, where `bytes` is `w` damaged in
+/// that frame (as `damage` says).
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn salvage_loses_one_frame<D: Deframer + Default>(
+    w: &Written,
+    bytes: &[u8],
+    lost: usize,
+    damage: &str,
+) {
+    let expected: Vec<(Position, Vec<u8>)> = (0..w.payloads.len())
+        .filter(|&k| k != lost)
+        .map(|k| (w.position(k), w.payloads[k].clone()))
         .collect();
-    let damaged = w.position(10);
-    let check = |reader: &str, read: Vec<(Position, Vec<u8>)>, errors: Vec<flatstream::Error>| {
-        assert!(
-            read == expected,
-            "{reader}: {} payloads read, not the {} undamaged ones in order (frame 10 declares {declared})",
-            read.len(),
-            expected.len()
-        );
-        assert_eq!(errors.len(), 1, "{reader}: {errors:?}");
-        assert_eq!(errors[0].position(), Some(damaged), "{reader}");
-        assert!(
-            matches!(errors[0].kind(), ErrorKind::CorruptRegion { len, .. }
-                if *len == (w.header_len + payloads[10].len()) as u64),
-            "{reader}: {}",
-            errors[0]
-        );
-    };
+    let damaged = w.position(lost);
+    let frame_len = (w.starts[lost + 1] - w.starts[lost]) as u64;
     for limit in [bytes.len(), wire::DEFAULT_MAX_FRAME_LEN] {
-        for (reader, read, errors) in salvage_three_ways::<D>(&bytes, limit) {
-            check(&format!("{reader}, limit {limit}"), read, errors);
+        for (reader, read, errors) in salvage_three_ways::<D>(bytes, limit) {
+            let reader = format!("{reader}, limit {limit}, {damage}");
+            assert!(
+                read == expected,
+                "{reader}: {} payloads read, not the {} undamaged ones in order",
+                read.len(),
+                expected.len()
+            );
+            assert_eq!(errors.len(), 1, "{reader}: {errors:?}");
+            assert_eq!(errors[0].position(), Some(damaged), "{reader}");
+            assert!(
+                matches!(errors[0].kind(), ErrorKind::CorruptRegion { len, .. } if *len == frame_len),
+                "{reader}: {}",
+                errors[0]
+            );
         }
     }
+}
+
+/// 40 frames of 70,000 bytes whose payloads are offsets into a large buffer
+/// (words of 64 KiB to 1 MiB, each the length of a long frame that fits),
+/// 100 random bytes written into the middle of frame 10's payload, its
+/// length intact. Every reader loses frame 10 alone. (The search for a
+/// chain ran through the damaged payload before it judged the frame at the
+/// damaged frame's declared end: ruling out thousands of false long frames
+/// cost more than its budget, so it gave up and the 29 frames after the
+/// damage were lost. The chain at the declared end is now judged first.)
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn damaged_payload_of_long_lengths<F: Framer + Default, D: Deframer + Default>() {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let payloads: Vec<Vec<u8>> = (0..40)
+        .map(|_| {
+            (0..17_500)
+                .flat_map(|_| {
+                    let word = (64 << 10) + 1 + u32::try_from(next() % (960 << 10)).expect("small");
+                    word.to_le_bytes()
+                })
+                .collect()
+        })
+        .collect();
+    let w = write_stream::<F>(&payloads);
+    let mut bytes = w.bytes.clone();
+    let middle = w.starts[10] + w.header_len + 35_000;
+    for byte in &mut bytes[middle..middle + 100] {
+        *byte = next().to_le_bytes()[0];
+    }
+    salvage_loses_one_frame::<D>(&w, &bytes, 10, "100 random bytes in frame 10");
+}
+
+/// Frames of exactly 1,024 bytes with bit 10 of frame 5's length flipped:
+/// the damaged frame now declares 2,048 bytes, so its declared end is the
+/// start of frame 7, where a chain verifies. The damaged frame's checksum
+/// verifies over its first 1,024 bytes, which says that its length was
+/// damaged: frame 6 is read, and frame 5 alone is lost, on every reader.
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn length_flipped_onto_a_later_frame<F: Framer + Default, D: Deframer + Default>() {
+    let header_len = F::default().header_len();
+    let payloads: Vec<Vec<u8>> = (0..20u8)
+        .map(|i| {
+            (0..1024 - header_len)
+                .map(|j| i ^ j.to_le_bytes()[0])
+                .collect()
+        })
+        .collect();
+    let w = write_stream::<F>(&payloads);
+    assert_eq!(w.starts[1], 1024);
+    let (bytes, declared) = flip_length_bit(&w, 5, 10);
+    assert_eq!(declared as usize + header_len, 2048);
+    salvage_loses_one_frame::<D>(&w, &bytes, 5, "frame 5 declares 2048 bytes");
 }
 
 /// 12 frames of 1 MiB whose payloads are little-endian timestamps (about
