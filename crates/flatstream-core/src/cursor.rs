@@ -216,7 +216,8 @@ pub struct FrameCursor<D> {
     /// Where the cursor is. Kept apart, and handed to the cold paths by
     /// value, so that the hot loop keeps it in registers.
     at: At,
-    /// A resynchronisation in progress ([`AfterDamage::Resync`]).
+    /// A resynchronisation in progress ([`AfterDamage::Resync`]), or a
+    /// torn frame's verdict ([`Resync::torn`]).
     resync: Option<Box<Resync>>,
 }
 
@@ -324,6 +325,13 @@ struct Resync {
     declared_end: Option<u64>,
     /// The search for where good frames resume.
     resume: Resume,
+    /// Not a resynchronisation but a salvage read's verdict on a frame
+    /// that runs past the end of input: the search found no good frames in
+    /// its bytes, this many. Polled again with as many (a caller retrying
+    /// the resumable `UnexpectedEof`, a follower waiting at the end of a
+    /// file), the frame is torn again without the same search; with more,
+    /// they are searched.
+    torn: Option<usize>,
 }
 
 /// A search for where good frames resume after damage at a cursor: the one
@@ -593,9 +601,10 @@ impl<D: Deframer> FrameCursor<D> {
 
     /// Whether the end of input after `unread` (the cursor's unread bytes)
     /// is the stream's end with nothing left to decide: no byte unread, the
-    /// first frame judged, no resynchronisation under way. The cold paths
-    /// would say [`Step::End`] too; this spares a stream of a few large
-    /// frames their call at its end.
+    /// first frame judged, no resynchronisation under way (nor a torn
+    /// frame's verdict kept: the cold paths drop it once the cursor has
+    /// moved on). The cold paths would say [`Step::End`] too; this spares a
+    /// stream of a few large frames their call at its end.
     #[inline(always)]
     fn ends_cleanly(&self, unread: &[u8]) -> bool {
         unread.is_empty() && !self.header_pending && self.resync.is_none()
@@ -708,6 +717,8 @@ impl<D> FrameCursor<D> {
     /// Changes the frame limit of a cursor in use.
     pub fn set_max_frame_len(&mut self, max_frame_len: usize) {
         self.max_frame_len = max_frame_len;
+        // A torn frame's verdict depends on the limit.
+        self.resync.take_if(|resync| resync.torn.is_some());
         if !self.header_pending {
             self.hot_limit = max_frame_len;
         }
@@ -950,7 +961,13 @@ impl<D: Deframer> Cold<'_, D> {
         match first {
             // A resynchronisation in progress: the cursor is still at the
             // damaged frame, and meets its damage again.
-            _ if self.resync.is_some() => self.poll_resync(buf, eof),
+            _ if self
+                .resync
+                .as_deref()
+                .is_some_and(|resync| resync.torn.is_none()) =>
+            {
+                self.poll_resync(buf, eof)
+            }
             First::PastEnd { .. } if available == 0 => Ok(Step::End),
             First::PastEnd { required, .. } => self.past_end(buf, available, required),
             First::Damaged(kind) => self.damaged(buf, eof, kind),
@@ -966,9 +983,21 @@ impl<D: Deframer> Cold<'_, D> {
             available: available as u64,
             required: required as u64,
         };
+        let cause = Cause::PastEnd {
+            available: available as u64,
+            required: required as u64,
+        };
+        // A verdict kept here (`poll` dropped any other) on as many bytes.
+        if self.resync.as_deref().and_then(|resync| resync.torn) == Some(available) {
+            return Err(Error::from(torn).at(at));
+        }
+        self.resync = None;
+        if self.after_damage != AfterDamage::Resync {
+            return Err(Error::from(torn).at(at));
+        }
         let mut budget = Budget::new(at.offset);
-        if self.after_damage == AfterDamage::Resync
-            && let Search::Found(_) = find_chain(
+        let found = matches!(
+            find_chain(
                 self.deframer,
                 self.max_frame_len,
                 self.at,
@@ -976,17 +1005,17 @@ impl<D: Deframer> Cold<'_, D> {
                 at.offset + 1,
                 true,
                 &mut budget,
-            )
-        {
-            self.resync = Some(Box::new(Resync {
-                cause: Cause::PastEnd {
-                    available: available as u64,
-                    required: required as u64,
-                },
-                damage: at.offset,
-                declared_end: None,
-                resume: Resume::new(at.offset, at.offset + 1, None, false),
-            }));
+            ),
+            Search::Found(_)
+        );
+        self.resync = Some(Box::new(Resync {
+            cause,
+            damage: at.offset,
+            declared_end: None,
+            resume: Resume::new(at.offset, at.offset + 1, None, false),
+            torn: (!found).then_some(available),
+        }));
+        if found {
             return self.poll_resync(buf, true);
         }
         Err(Error::from(torn).at(at))
@@ -1007,6 +1036,7 @@ impl<D: Deframer> Cold<'_, D> {
                     damage: at.offset,
                     declared_end,
                     resume: Resume::new(at.offset, at.offset + 1, declared_end, mismatch),
+                    torn: None,
                 }));
                 self.poll_resync(buf, eof)
             }
