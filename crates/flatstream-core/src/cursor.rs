@@ -345,9 +345,10 @@ pub(crate) struct Resume {
     /// After a checksum mismatch: where the damaged frame ends by its
     /// length, which is then trusted over chains elsewhere.
     trusted_end: Option<u64>,
-    /// Whether the search for a chain before `trusted_end` (while the chain
-    /// there waits for bytes) has ended, so that it is not paid for again.
-    searched_early: bool,
+    /// The search's verdict (never `Need`), held while the chain at
+    /// `trusted_end` waits for bytes (so that it is neither searched for nor
+    /// paid for again).
+    searched: Option<Search>,
 }
 
 impl Resume {
@@ -365,7 +366,7 @@ impl Resume {
             candidate: from,
             budget: Budget::new(budget_from),
             trusted_end: declared_end.filter(|_| mismatch),
-            searched_early: false,
+            searched: None,
         }
     }
 
@@ -1181,22 +1182,23 @@ fn declared_end<D: Deframer>(deframer: &D, at: At, buf: &[u8]) -> Option<u64> {
 /// damaged frame's declared end.
 ///
 /// A mismatch usually means damaged payload bytes under an intact length,
-/// so the chain at the declared end is judged first, and when it verifies
-/// (or the declared end is exactly the end of input) it wins over every
-/// chain before it but one: a chain at `c` where the damaged frame's
-/// checksum verifies over the bytes up to `c`, which says that its length
-/// was damaged and `c` is where the next frame starts. Only candidates
-/// whose chains stay within the declared end can be that (frames chain
-/// exactly onto a real frame start), so [`earlier_end`] searches those
-/// alone, which is cheap. Chains elsewhere are not this stream's: a payload
-/// may itself hold frames of the same format (a log bundle sent as a
-/// chunk), and a payload of regular bytes (counters, offsets) reads as
-/// frames that fit at most offsets, which a search through them could not
-/// afford to rule out. When the chain at the declared end is broken, the
-/// length was damaged and the search is [`find_chain`]'s. While it waits
-/// for bytes, the search for a chain before it where the damaged frame
-/// verifies goes on in the buffer, so that a damaged length found there
-/// is decided without waiting.
+/// and a payload may itself hold frames of the same format (a log bundle
+/// sent as a chunk): chains inside it are not this stream's. So the
+/// declared end wins whenever a chain starts there, wherever the search
+/// found one (before it, or after it, past a long frame it deferred), and
+/// also when the search found none or gave up (payloads of regular bytes,
+/// counters or offsets, read as frames that fit at most offsets, which a
+/// search through them cannot afford to rule out), unless the damaged
+/// frame's checksum verifies over the bytes up to an earlier chain: then
+/// its length is what was damaged, and that chain is where the next frame
+/// starts, decided without waiting for more bytes. That check is made once,
+/// on the first chain the search finds (a damaged length's real end is the
+/// first real frame start after it; checking every chain would also give a
+/// weak checksum one chance per chain of matching a shorter prefix). A
+/// declared end exactly at the end of input counts as a chain there, with
+/// nothing after it. The search's verdict is kept while the chain at the
+/// declared end waits for bytes, so that it is not searched for (or paid
+/// for) again.
 fn find_resume<D: Deframer>(
     deframer: &mut D,
     max_frame_len: usize,
@@ -1205,125 +1207,71 @@ fn find_resume<D: Deframer>(
     eof: bool,
     resume: &mut Resume,
 ) -> Search {
+    let searched = match resume.searched {
+        Some(searched) => searched,
+        None => match find_chain(
+            deframer,
+            max_frame_len,
+            at,
+            buf,
+            resume.candidate,
+            eof,
+            &mut resume.budget,
+        ) {
+            Search::Need { needed, candidate } => {
+                resume.candidate = candidate;
+                return Search::Need { needed, candidate };
+            }
+            searched => searched,
+        },
+    };
+    let Some(end) = resume.trusted_end else {
+        return searched;
+    };
     let index = |offset: u64| usize::try_from(offset - at.base).unwrap_or(usize::MAX);
-    if let Some(end) = resume.trusted_end {
-        let end_index = index(end);
-        let mut cost = 0;
-        let chain = if eof && end_index == buf.len() {
-            // Nothing after the damaged frame: the end of input is its end.
-            Chain::Verified
-        } else {
-            chain_at(deframer, buf, end_index, eof, max_frame_len, &mut cost)
-        };
-        match chain {
-            Chain::Verified => {
-                resume.budget.spent = resume.budget.spent.saturating_add(cost);
-                let before = earlier_end(deframer, max_frame_len, at, &buf[..end_index], resume);
-                return match before {
-                    Some(found) => Search::Found(found),
-                    None if end_index == buf.len() => Search::NotFound,
-                    None => Search::Found(end),
-                };
+    let found = match searched {
+        Search::Found(found) => Some(found),
+        _ => None,
+    };
+    if found == Some(end) {
+        return searched;
+    }
+    if let Some(found) = found.filter(|&found| found < end) {
+        let header_len = deframer.header_len();
+        let length_damaged = buf
+            .get(at.pos..index(found))
+            .and_then(|frame| frame.split_at_checked(header_len))
+            .is_some_and(|(header, payload)| {
+                resume.budget.spent = resume.budget.spent.saturating_add(payload.len() as u64);
+                deframer.verify(header, payload).is_ok()
+            });
+        if length_damaged {
+            return searched;
+        }
+    }
+    if eof && index(end) == buf.len() {
+        // The damaged frame reaches exactly the end: nothing good after.
+        return Search::NotFound;
+    }
+    let mut cost = 0;
+    match chain_at(deframer, buf, index(end), eof, max_frame_len, &mut cost) {
+        Chain::Need(needed) => {
+            resume.searched = Some(searched);
+            Search::Need {
+                needed: needed.max(SEARCH_READ_AHEAD),
+                candidate: found.unwrap_or(end),
             }
-            Chain::Broken => {
-                resume.budget.spent = resume.budget.spent.saturating_add(cost);
-                resume.trusted_end = None;
-            }
-            Chain::Need(needed) => {
-                if !resume.searched_early {
-                    match find_chain(
-                        deframer,
-                        max_frame_len,
-                        at,
-                        buf,
-                        resume.candidate,
-                        eof,
-                        &mut resume.budget,
-                    ) {
-                        Search::Found(found)
-                            if found < end && verifies_up_to(deframer, at, buf, found, resume) =>
-                        {
-                            return Search::Found(found);
-                        }
-                        Search::Need { candidate, .. } => resume.candidate = candidate,
-                        _ => resume.searched_early = true,
-                    }
-                }
-                return Search::Need {
-                    needed,
-                    candidate: end,
-                };
+        }
+        chain => {
+            resume.budget.spent = resume.budget.spent.saturating_add(cost);
+            resume.searched = None;
+            if chain == Chain::Verified {
+                Search::Found(end)
+            } else {
+                searched
             }
         }
     }
-    match find_chain(
-        deframer,
-        max_frame_len,
-        at,
-        buf,
-        resume.candidate,
-        eof,
-        &mut resume.budget,
-    ) {
-        Search::Need { needed, candidate } => {
-            resume.candidate = candidate;
-            Search::Need { needed, candidate }
-        }
-        other => other,
-    }
-}
-
-/// After a checksum mismatch whose declared end starts a chain: the first
-/// chain that lies wholly before that end (`buf` stops there) and where the
-/// damaged frame at `at` verifies, if any; see [`find_resume`]. Its search
-/// has a budget of its own, so that its verdict does not depend on what an
-/// earlier search spent while bytes arrived; running out means there is
-/// none.
-fn earlier_end<D: Deframer>(
-    deframer: &mut D,
-    max_frame_len: usize,
-    at: At,
-    buf: &[u8],
-    resume: &mut Resume,
-) -> Option<u64> {
-    let mut budget = Budget {
-        base: resume.budget.base,
-        ..Budget::new(resume.budget.start)
-    };
-    let mut from = at.base + at.pos as u64 + 1;
-    let found = loop {
-        match find_chain(deframer, max_frame_len, at, buf, from, true, &mut budget) {
-            Search::Found(found) if verifies_up_to(deframer, at, buf, found, resume) => {
-                break Some(found);
-            }
-            // A chain inside the damaged frame's payload (frames of the
-            // same format sent as a payload), not where its length ends.
-            Search::Found(found) => from = found + 1,
-            _ => break None,
-        }
-    };
-    resume.budget.spent = resume.budget.spent.saturating_add(budget.spent);
-    found
-}
-
-/// Whether the damaged frame at `at` verifies over the bytes up to the
-/// stream offset `end`: then its length is what was damaged, and `end` is
-/// where it really ends. Pays for the check in `resume`'s budget.
-fn verifies_up_to<D: Deframer>(
-    deframer: &mut D,
-    at: At,
-    buf: &[u8],
-    end: u64,
-    resume: &mut Resume,
-) -> bool {
-    let header_len = deframer.header_len();
-    let end = usize::try_from(end - at.base).unwrap_or(usize::MAX);
-    buf.get(at.pos..end)
-        .and_then(|frame| frame.split_at_checked(header_len))
-        .is_some_and(|(header, payload)| {
-            resume.budget.spent = resume.budget.spent.saturating_add(payload.len() as u64);
-            deframer.verify(header, payload).is_ok()
-        })
 }
 
 /// Looks for the first offset at or after `from` (a stream offset within or

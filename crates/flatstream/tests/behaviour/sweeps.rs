@@ -1107,6 +1107,16 @@ macro_rules! salvage_tests {
             }
 
             #[test]
+            fn a_length_damaged_onto_a_nested_frame_loses_one_frame() {
+                length_damaged_onto_a_nested_frame::<$framer, $deframer>();
+            }
+
+            #[test]
+            fn a_damaged_nested_payload_loses_one_frame() {
+                damaged_nested_payload::<$framer, $deframer>();
+            }
+
+            #[test]
             fn a_length_flipped_onto_a_later_frame_start_loses_one_frame() {
                 length_flipped_onto_a_later_frame::<$framer, $deframer>();
             }
@@ -1345,6 +1355,66 @@ fn damaged_payload_of_long_lengths<F: Framer + Default, D: Deframer + Default>()
         *byte = next().to_le_bytes()[0];
     }
     salvage_loses_one_frame::<D>(&w, &bytes, 10, "100 random bytes in frame 10");
+}
+
+/// A stream whose frame 3 carries, as its payload, a stream of the same
+/// format (8 frames of 100 bytes), and whose frame 1's length is damaged so
+/// that it declares an end exactly at the start of the third inner frame,
+/// where a chain verifies. Frame 1's checksum verifies over its real bytes,
+/// which says that its length was the damage: every reader reads frames 0,
+/// 2, 3, 4 and 5 and loses frame 1 alone, never an inner frame. (A first
+/// try at trusting the declared end searched only for chains lying wholly
+/// before it, could not find frame 2, whose chain runs past it, and handed
+/// out the inner frames.)
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn length_damaged_onto_a_nested_frame<F: Framer + Default, D: Deframer + Default>() {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut bytes = |len: usize| -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state.to_le_bytes()[0]
+            })
+            .collect()
+    };
+    let inner: Vec<Vec<u8>> = (0..8).map(|_| bytes(100)).collect();
+    let mut payloads: Vec<Vec<u8>> = (0..6).map(|_| bytes(100)).collect();
+    payloads[1] = bytes(300);
+    payloads[3] = write_stream::<F>(&inner).bytes;
+    let w = write_stream::<F>(&payloads);
+    let inner_start = w.starts[3] + w.header_len + 2 * (w.header_len + 100);
+    let declared = u32::try_from(inner_start - w.starts[1] - w.header_len).expect("small");
+    let mut damaged = w.bytes.clone();
+    damaged[w.starts[1]..w.starts[1] + 4].copy_from_slice(&declared.to_le_bytes());
+    salvage_loses_one_frame::<D>(&w, &damaged, 1, "frame 1 declares an inner frame's start");
+}
+
+/// A stream whose frame 1 carries, as its payload, a stream of the same
+/// format (1 MiB of 40-byte log lines), with one bit flipped near the end of
+/// that payload. Every reader loses frame 1 alone: its declared end wins
+/// over the inner chains, and its checksum is checked against a shorter
+/// prefix once, not at every inner chain (which cost time growing with the
+/// square of the payload, and gave CRC-16 one chance in 65,536 per inner
+/// frame of resuming inside the payload).
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn damaged_nested_payload<F: Framer + Default, D: Deframer + Default>() {
+    let header_len = F::default().header_len();
+    let lines = (1 << 20) / (header_len + 40);
+    let inner: Vec<Vec<u8>> = (0..lines)
+        .map(|i| {
+            let mut line = format!("log line {i:08} level=info msg=ok ").into_bytes();
+            line.resize(40, b'x');
+            line
+        })
+        .collect();
+    let mut payloads: Vec<Vec<u8>> = (0..4u8).map(|i| vec![i + 1; 100]).collect();
+    payloads[1] = write_stream::<F>(&inner).bytes;
+    let w = write_stream::<F>(&payloads);
+    let mut damaged = w.bytes.clone();
+    damaged[w.starts[2] - 2] ^= 0x10;
+    salvage_loses_one_frame::<D>(&w, &damaged, 1, "a bit flipped in frame 1's inner stream");
 }
 
 /// Frames of exactly 1,024 bytes with bit 10 of frame 5's length flipped:
