@@ -489,6 +489,17 @@ fn salvage_with<F: Framer, D: Deframer + Clone>(input: &SalvageInput, framer: F,
                     chance_matches.push(k);
                     continue;
                 }
+                let inside_region = start >= damaged.region.0
+                    && from + len <= damaged.region.0 + damaged.region_len_after;
+                if found.is_none() && header_len == CRC16_HEADER_LEN && inside_region {
+                    // Bytes the edits wrote that verify as CRC-16 frames: not
+                    // chance but forgery, as libFuzzer's comparison feedback
+                    // hands it the computed 16-bit checksum to write (a crash
+                    // input had three such frames in a row). Wider checksums
+                    // stay strict, and they share the search.
+                    chance_matches.push(k);
+                    continue;
+                }
                 found.unwrap_or_else(|| {
                     let written = damaged.payloads.iter().position(|p| p == payload);
                     // Where the reader was: on a written frame whose bytes
