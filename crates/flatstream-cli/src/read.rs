@@ -323,11 +323,13 @@ pub enum End {
         /// torn frame.
         #[serde(skip_serializing_if = "core::ops::Not::not")]
         damaged_length: bool,
-        /// Whether it is a frame running past the end after which the search
-        /// for good frames stopped at its work limit (highly regular bytes,
-        /// such as megabytes of small counters, where most offsets read as
-        /// a frame that fits): it may well be torn, but good frames after it
-        /// are not ruled out, so it is never truncated.
+        /// Whether the library's recovery could not tell if good frames
+        /// follow it (`Recovery::undecided`): the search for them stopped at
+        /// its work limit (highly regular bytes, such as megabytes of small
+        /// counters, where most offsets read as a frame that fits), or found
+        /// them only inside a damaged frame reaching the end of the file. It
+        /// may well be torn, but good frames after it are not ruled out, so
+        /// it is never truncated.
         #[serde(skip_serializing_if = "core::ops::Not::not")]
         undecided: bool,
     },
@@ -364,7 +366,7 @@ impl End {
                         "a whole frame whose length is damaged: it runs past the end of the file, but its checksum verifies at a length one bit away".to_owned()
                     } else if recovery.undecided {
                         format!(
-                            "{}; whether good frames follow it is undecided: the search for them stopped at its work limit (its bytes are too regular: most offsets read as a frame that fits)",
+                            "{}; whether good frames follow it is undecided: the search for them stopped at its work limit (its bytes are too regular: most offsets read as a frame that fits), or found them only inside this frame (a payload's own frames, or frames after a damaged length)",
                             describe_kind(error.kind())
                         )
                     } else {

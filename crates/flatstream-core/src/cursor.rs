@@ -349,6 +349,9 @@ pub(crate) struct Resume {
     /// `trusted_end` waits for bytes (so that it is neither searched for nor
     /// paid for again).
     searched: Option<Search>,
+    /// Recovery's one judgement of where its intact frames stop (see
+    /// [`Resume::searched_once`]), not a salvage read.
+    once: bool,
 }
 
 impl Resume {
@@ -367,6 +370,7 @@ impl Resume {
             budget: Budget::new(budget_from),
             trusted_end: declared_end.filter(|_| mismatch),
             searched: None,
+            once: false,
         }
     }
 
@@ -375,6 +379,7 @@ impl Resume {
     /// whether a tail may be truncated): [`Budget::ONCE_BASE`].
     pub(crate) fn searched_once(mut self) -> Self {
         self.budget.base = Budget::ONCE_BASE;
+        self.once = true;
         self
     }
 }
@@ -1250,8 +1255,18 @@ fn find_resume<D: Deframer>(
         }
     }
     if eof && index(end) == buf.len() {
-        // The damaged frame reaches exactly the end: nothing good after.
-        return Search::NotFound;
+        // The damaged frame reaches exactly the end: nothing good after it,
+        // and a chain inside it is not this stream's, for a salvage read.
+        // Recovery, which decides what may be truncated, cannot rule that
+        // chain out (the frame's length and payload may both be damaged,
+        // and the chain be the frames after it): undecided, as when the
+        // search gave up, so that the frame is corruption, never a tail to
+        // cut.
+        return match found {
+            Some(_) if resume.once => Search::GaveUp,
+            Some(_) => Search::NotFound,
+            None => searched,
+        };
     }
     let mut cost = 0;
     match chain_at(deframer, buf, index(end), eof, max_frame_len, &mut cost) {
@@ -1668,8 +1683,9 @@ pub(crate) enum Search {
     Found(u64),
     /// No chain starts anywhere up to the end of input.
     NotFound,
-    /// The search used up its [`Budget`] before it found a chain: what
-    /// follows is not known to hold no good frames.
+    /// The search used up its [`Budget`] before it found a chain, or, for
+    /// recovery, found chains only inside a damaged frame that reaches the
+    /// end of input: what follows is not known to hold no good frames.
     GaveUp,
     /// More bytes are needed to judge the candidate at this stream offset.
     Need { needed: usize, candidate: u64 },

@@ -67,6 +67,12 @@ pub struct Recovery {
     /// corruption, never a tail to truncate, although the frame where the
     /// intact frames stop may well be torn; [`AfterDamage::Resync`] and
     /// salvage copy everything before it.
+    ///
+    /// Also set when that frame failed its checksum, its declared length
+    /// reaches exactly the end of input, and good frames start only inside
+    /// it: they may be a payload's own (a stream sent as a payload), which
+    /// salvage does not read, or the frames after a frame whose length and
+    /// payload were both damaged. Either way nothing is truncated.
     pub undecided: bool,
 }
 
@@ -317,8 +323,10 @@ impl RecoverScan {
                 Search::Need { needed, .. } => return Ok(Scan::Need(needed)),
                 Search::NotFound => return Ok(Scan::Done(self.finish_without_chain(cursor, buf))),
                 // The search would cost too much (hostile, repetitive
-                // bytes): whether good frames follow is unknown, so the stop
-                // is corruption, never a tail to truncate.
+                // bytes), or found good frames only inside a damaged frame
+                // that reaches the end: whether good frames follow is
+                // unknown, so the stop is corruption, never a tail to
+                // truncate.
                 Search::GaveUp => {
                     let Some(error) = stop.error.take() else {
                         unreachable!("the search runs after an error only")
