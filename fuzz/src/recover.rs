@@ -498,6 +498,10 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                 !whole_but_for_a_length_bit(data, deframer, stop.offset),
                 "a whole frame with a damaged length cut as a torn tail"
             );
+            assert!(
+                !frame_a_writer_could_have_written(data, deframer, limit, stop.offset),
+                "a frame a writer could have written cut with a torn tail"
+            );
         }
         &Tail::ZeroFilled { offset, len: zeros } => {
             assert_eq!(offset, valid_len);
@@ -528,6 +532,10 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                         fill,
                         Some(true),
                         "zero fill that does not start in the frame at {stop} ({error})"
+                    );
+                    assert!(
+                        !frame_a_writer_could_have_written(data, deframer, limit, stop.offset),
+                        "a frame a writer could have written cut with zero fill"
                     );
                     assert_eq!(sure_chain_before(len), None, "good frames after zero fill");
                 }
@@ -567,7 +575,14 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                     // Only a whole frame whose length lost a bit: the region
                     // from it to the end, caused by the model's error.
                     assert!(
-                        whole_but_for_a_length_bit(data, deframer, stop.offset),
+                        whole_but_for_a_length_bit(data, deframer, stop.offset)
+                            || (recovery.undecided
+                                && frame_a_writer_could_have_written(
+                                    data,
+                                    deframer,
+                                    limit,
+                                    stop.offset
+                                )),
                         "a torn frame reported as corruption: {e}"
                     );
                     let ErrorKind::CorruptRegion {
@@ -713,6 +728,43 @@ fn whole_but_for_a_length_bit<D: Deframer + Clone>(data: &[u8], deframer: &D, of
         .map(|bit| declared ^ (1 << bit))
         .filter(|&len| len > 0 && len < declared && len <= payload.len() as u64)
         .any(|len| deframer.verify(header, &payload[..to_usize(len)]).is_ok())
+}
+
+/// Whether a frame a writer could have written starts anywhere after the
+/// first byte at `offset`: whole frames in a row holding 32 checksum bits
+/// (one of XXH3-64 or CRC-32, two of CRC-16), within `limit`, none with
+/// nothing but zeros after its length. Recovery never cuts such bytes as a
+/// torn or zero-filled tail: it calls them undecided corruption.
+fn frame_a_writer_could_have_written<D: Deframer + Clone>(
+    data: &[u8],
+    deframer: &D,
+    limit: usize,
+    offset: u64,
+) -> bool {
+    let mut deframer = deframer.clone();
+    let bits = deframer
+        .header_len()
+        .saturating_sub(wire::LENGTH_PREFIX_LEN)
+        * 8;
+    if bits == 0 {
+        return false;
+    }
+    let needed = 32usize.div_ceil(bits);
+    let rest = &data[to_usize(offset)..];
+    (1..rest.len()).any(|at| {
+        let mut pos = at;
+        (0..needed).all(|_| match decode(&mut deframer, &rest[pos..], limit) {
+            Ok(Decoded::Frame { frame_len, .. })
+                if rest[pos + wire::LENGTH_PREFIX_LEN..pos + frame_len]
+                    .iter()
+                    .any(|&b| b != 0) =>
+            {
+                pos += frame_len;
+                true
+            }
+            _ => false,
+        })
+    })
 }
 
 fn declared_end(data: &[u8], header_len: usize, offset: u64) -> Option<u64> {

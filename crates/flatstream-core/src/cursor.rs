@@ -18,8 +18,8 @@ use crate::deframer::{Parts, decode_parts};
 use crate::wire::{self, DEFAULT_MAX_FRAME_LEN};
 use crate::{Deframer, Error, ErrorKind, Position, Result, StreamHeader};
 
-pub(crate) use self::chain::is_zero_frame;
 use self::chain::{Chain, chain_at};
+pub(crate) use self::chain::{is_zero_frame, may_start_frames};
 
 /// What a cursor does after a frame it cannot return: the one place where
 /// this policy is decided, for every reader.

@@ -27,7 +27,7 @@
 
 use alloc::vec::Vec;
 
-use crate::cursor::{Resume, Search, Settings, Step, is_zero_frame};
+use crate::cursor::{Resume, Search, Settings, Step, is_zero_frame, may_start_frames};
 use crate::{AfterDamage, Deframer, Error, ErrorKind, FrameCursor, Position, Result, wire};
 
 /// Zero fill from a file system starts on a block boundary: a multiple of
@@ -510,6 +510,30 @@ impl RecoverScan {
             _ if zeros_start <= header_len || from_a_block => stop_frame_end,
             _ => 0,
         };
+        let truncating = (zeros_start < rest.len() && zeros_start <= fill_reach)
+            || error.as_ref().is_some_and(Error::is_unexpected_eof);
+        if truncating
+            && frames_may_follow(cursor, rest, self.options.max_frame_len)
+            && let Some(error) = error
+        {
+            // A frame a writer could have written starts after the stop: too
+            // few frames for a chain (one good frame after a damaged length,
+            // before a torn frame or zero fill), but never cut.
+            let error = if error.is_unexpected_eof() {
+                Error::from(ErrorKind::CorruptRegion {
+                    len: total,
+                    frames_lost: None,
+                    cause: alloc::boxed::Box::new(error.into_kind()),
+                })
+                .at(stop.at)
+            } else {
+                error
+            };
+            self.zeros_from = None;
+            let mut recovery = self.finish_with(cursor, Tail::Corrupt(error));
+            recovery.undecided = true;
+            return recovery;
+        }
         if zeros_start < rest.len() && zeros_start <= fill_reach {
             let zeros = self.zeros_from.take();
             let from = zeros.unwrap_or(stop.at);
@@ -630,6 +654,29 @@ impl RecoverScan {
         }
     }
 }
+
+/// Whether a frame that a writer could have written starts anywhere after
+/// the first byte of `rest` (the bytes from where the intact frames stopped
+/// to the end of input), by [`may_start_frames`]'s weaker rule; also true
+/// when checking would cost more than recovery's search may
+/// ([`Budget`](crate::cursor) of a search that runs once: 256 MiB plus 16
+/// per byte), the side to err on.
+fn frames_may_follow<D: Deframer>(
+    cursor: &mut FrameCursor<D>,
+    rest: &[u8],
+    max_frame_len: usize,
+) -> bool {
+    let allowed = ONCE_SEARCH_BASE.saturating_add(16u64.saturating_mul(rest.len() as u64));
+    let mut spent = 0u64;
+    let deframer = cursor.deframer_mut();
+    (1..rest.len()).any(|at| {
+        spent > allowed || may_start_frames(deframer, rest, at, max_frame_len, &mut spent)
+    })
+}
+
+/// The base of [`frames_may_follow`]'s work limit: that of recovery's
+/// search for good frames after the stop.
+const ONCE_SEARCH_BASE: u64 = 256 << 20;
 
 /// The fewest checksum bytes with which [`whole_but_for_a_length_bit`]
 /// judges: at most 31 lengths are tried, so a chance match is at most

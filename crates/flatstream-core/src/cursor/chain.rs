@@ -162,6 +162,57 @@ pub(crate) fn chain_at<D: Deframer + ?Sized>(
     }
 }
 
+/// For recovery's decision to truncate a tail: whether `buf[at..]` starts
+/// frames a writer could have written, by a rule weaker than [`chain_at`]'s:
+/// enough whole frames in a row to hold 32 checksum bits (one for XXH3-64
+/// or CRC-32, two for CRC-16), none a zero frame, whatever follows them. A
+/// chain of real frames too short for [`chain_at`] (one good frame after a
+/// damaged length, before a torn frame or zero fill) passes, and a false
+/// one passes at a given offset with a chance below 2^-32: refusing to
+/// truncate a genuine torn tail for it is the side to err on. Never true
+/// without a checksum. Adds the bytes checked to `spent`.
+pub(crate) fn may_start_frames<D: Deframer + ?Sized>(
+    deframer: &mut D,
+    buf: &[u8],
+    at: usize,
+    max_frame_len: usize,
+    spent: &mut u64,
+) -> bool {
+    let header_len = deframer.header_len();
+    let bits = header_len.saturating_sub(LENGTH_PREFIX_LEN) * 8;
+    if bits == 0 {
+        return false;
+    }
+    let needed = WEAK_CHAIN_BITS.div_ceil(bits);
+    // Lengths first, at no cost: every frame must be whole and within the
+    // limit.
+    let mut pos = at;
+    for _ in 0..needed {
+        let rest = buf.get(pos..).unwrap_or_default();
+        match crate::wire::whole_frame_len(rest, header_len) {
+            Some(frame_len) if frame_len - header_len <= max_frame_len => pos += frame_len,
+            _ => return false,
+        }
+    }
+    let mut pos = at;
+    for _ in 0..needed {
+        let rest = &buf[pos..];
+        if let Some(frame_len) = crate::wire::whole_frame_len(rest, header_len) {
+            *spent = spent.saturating_add(frame_len as u64);
+        }
+        match decode(deframer, rest, max_frame_len) {
+            Ok(Decoded::Frame { frame_len, .. }) if !is_zero_frame(&rest[..frame_len]) => {
+                pos += frame_len;
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The checksum bits of [`may_start_frames`]'s weaker chains.
+const WEAK_CHAIN_BITS: usize = 32;
+
 /// Whether the length prefixes of a chain starting at `buf[at..]` already
 /// break it, before any checksum: what [`chain_at`] would conclude at no
 /// cost, for a checksum that needs two frames or more (one frame's length

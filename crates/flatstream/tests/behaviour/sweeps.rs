@@ -1127,6 +1127,11 @@ macro_rules! salvage_tests {
             }
 
             #[test]
+            fn few_good_frames_after_a_damaged_length_are_never_cut() {
+                few_good_frames_after_a_damaged_length::<$framer, $deframer>();
+            }
+
+            #[test]
             fn a_length_flipped_onto_the_end_of_the_file_is_never_cut() {
                 length_flipped_onto_the_end_is_never_cut::<$framer, $deframer>();
             }
@@ -1565,6 +1570,77 @@ fn length_flipped_onto_the_end_is_never_cut<F: Framer + Default, D: Deframer + D
         bytes,
         "nothing truncated"
     );
+}
+
+/// Too few good frames after a damaged length for a chain, and then a torn
+/// frame or zero fill: recovery never cuts them (helper-38's review; each
+/// case truncated intact frames on e0e372b and 4d6c9ba). A frame that
+/// verifies (two for CRC-16) after the stop, none a frame of zeros, makes
+/// the tail undecided corruption.
+/// - bit 20 of frame 0's length flipped, frames 1 and 2 whole, frame 3 torn;
+/// - bits 20 and 21 flipped, frame 1 whole, frame 2 torn (not with CRC-16,
+///   whose one frame holds 16 bits);
+/// - bit 9 flipped (frame 0 now ends inside the fill), zeros from byte 512
+///   to the end, frames 1 and 2 whole before them.
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn few_good_frames_after_a_damaged_length<F: Framer + Default, D: Deframer + Default>() {
+    let payload = |len: usize, seed: usize| -> Vec<u8> {
+        (0..len)
+            .map(|i| ((i * 31 + seed) | 1).to_le_bytes()[0])
+            .collect()
+    };
+    let check = |bytes: &[u8], w: &Written, what: &str| {
+        let recovery = recover_slice(bytes, D::default(), RecoverOptions::new());
+        assert!(
+            matches!(&recovery.tail, Tail::Corrupt(_)),
+            "{what}: {:?}, valid_len {}",
+            recovery.tail,
+            recovery.valid_len
+        );
+        assert_eq!(recovery.valid_len, w.starts[0] as u64, "{what}");
+        let path = TempPath::new("few-good-frames");
+        fs::write(path.path(), bytes).expect("write");
+        assert!(
+            recover_file_for_append(path.path(), D::default()).is_err(),
+            "{what}"
+        );
+        assert_eq!(
+            fs::read(path.path()).expect("read"),
+            bytes,
+            "{what}: truncated"
+        );
+    };
+    let w = write_stream::<F>(&(0..4).map(|i| payload(20, i)).collect::<Vec<_>>());
+    let (bytes, _) = flip_length_bit(&w, 0, 20);
+    check(
+        &bytes[..w.starts[3] + 10],
+        &w,
+        "bit 20, frames 1 and 2 whole",
+    );
+
+    // One good frame is 16 bits with CRC-16: a chance match in a genuine
+    // torn frame of regular bytes would refuse it too often to judge by.
+    if w.header_len >= wire::LENGTH_PREFIX_LEN + 4 {
+        let w = write_stream::<F>(&(0..3).map(|i| payload(20, i)).collect::<Vec<_>>());
+        let (mut bytes, _) = flip_length_bit(&w, 0, 20);
+        bytes[w.starts[0] + 2] ^= 1 << 5;
+        check(
+            &bytes[..w.starts[2] + 10],
+            &w,
+            "bits 20 and 21, frame 1 whole",
+        );
+    }
+
+    let w = write_stream::<F>(&[
+        payload(100, 0),
+        payload(100, 1),
+        payload(100, 2),
+        payload(1000, 3),
+    ]);
+    let (mut bytes, _) = flip_length_bit(&w, 0, 9);
+    bytes[512..].fill(0);
+    assert!(w.starts[3] <= 512, "frames 1 and 2 lie before the fill");
+    check(&bytes, &w, "bit 9, zero fill from 512");
 }
 
 /// A crash in the middle of a frame of little-endian counters (0, 1, 2, ...,
