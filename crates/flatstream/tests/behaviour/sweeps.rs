@@ -1367,6 +1367,20 @@ fn damaged_payload_of_long_lengths<F: Framer + Default, D: Deframer + Default>()
     salvage_loses_one_frame::<D>(&w, &bytes, 10, "100 random bytes in frame 10");
 }
 
+/// `len` bytes of xorshift64 from `state` (advanced): payload bytes that
+/// differ everywhere, the same on every run.
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn xorshift_bytes(state: &mut u64, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
 /// A stream whose frame 3 carries, as its payload, a stream of the same
 /// format (8 frames of 100 bytes), and whose frame 1's length is damaged so
 /// that it declares an end exactly at the start of the third inner frame,
@@ -1379,16 +1393,7 @@ fn damaged_payload_of_long_lengths<F: Framer + Default, D: Deframer + Default>()
 #[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 fn length_damaged_onto_a_nested_frame<F: Framer + Default, D: Deframer + Default>() {
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut bytes = |len: usize| -> Vec<u8> {
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state.to_le_bytes()[0]
-            })
-            .collect()
-    };
+    let mut bytes = |len: usize| xorshift_bytes(&mut state, len);
     let inner: Vec<Vec<u8>> = (0..8).map(|_| bytes(100)).collect();
     let mut payloads: Vec<Vec<u8>> = (0..6).map(|_| bytes(100)).collect();
     payloads[1] = bytes(300);
@@ -1527,14 +1532,7 @@ fn length_flipped_onto_the_end_is_never_cut<F: Framer + Default, D: Deframer + D
     );
     assert_eq!(recovery.valid_len, w.starts[1] as u64);
     assert!(recovery.undecided, "the search in the counters gave up");
-    let path = TempPath::new("flipped-onto-the-end");
-    fs::write(path.path(), &bytes).expect("write");
-    assert!(recover_file_for_append(path.path(), D::default()).is_err());
-    assert_eq!(
-        fs::read(path.path()).expect("read"),
-        bytes,
-        "nothing truncated"
-    );
+    assert_never_truncated::<D>(&bytes, "bit 12 of a counters frame's length");
 
     // Frame 1 of 100,000 varied bytes, its length flipped the same way and
     // one payload byte damaged too: the chain at frame 2 does not explain
@@ -1563,12 +1561,23 @@ fn length_flipped_onto_the_end_is_never_cut<F: Framer + Default, D: Deframer + D
         "a chain inside the frame is not ruled out"
     );
     assert_eq!(recovery.good_after, None);
-    fs::write(path.path(), &bytes).expect("write");
-    assert!(recover_file_for_append(path.path(), D::default()).is_err());
+    assert_never_truncated::<D>(&bytes, "bit 12 and a payload byte");
+}
+
+/// Asserts that `recover_file_for_append` refuses `bytes` as a file and
+/// leaves it byte for byte (`what` names the case).
+#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
+fn assert_never_truncated<D: Deframer + Default>(bytes: &[u8], what: &str) {
+    let path = TempPath::new("never-truncated");
+    fs::write(path.path(), bytes).expect("write");
+    assert!(
+        recover_file_for_append(path.path(), D::default()).is_err(),
+        "{what}: recovered for appending"
+    );
     assert_eq!(
         fs::read(path.path()).expect("read"),
         bytes,
-        "nothing truncated"
+        "{what}: truncated"
     );
 }
 
@@ -1598,17 +1607,7 @@ fn few_good_frames_after_a_damaged_length<F: Framer + Default, D: Deframer + Def
             recovery.valid_len
         );
         assert_eq!(recovery.valid_len, w.starts[0] as u64, "{what}");
-        let path = TempPath::new("few-good-frames");
-        fs::write(path.path(), bytes).expect("write");
-        assert!(
-            recover_file_for_append(path.path(), D::default()).is_err(),
-            "{what}"
-        );
-        assert_eq!(
-            fs::read(path.path()).expect("read"),
-            bytes,
-            "{what}: truncated"
-        );
+        assert_never_truncated::<D>(bytes, what);
     };
     let w = write_stream::<F>(&(0..4).map(|i| payload(20, i)).collect::<Vec<_>>());
     let (bytes, _) = flip_length_bit(&w, 0, 20);
