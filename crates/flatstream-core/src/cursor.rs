@@ -1163,6 +1163,12 @@ impl Budget {
         }
     }
 
+    /// The work a search that runs once ([`Budget::ONCE_BASE`]) may do
+    /// over `searched` bytes: recovery's other checks of a tail keep to it.
+    pub(crate) fn once_allowance(searched: u64) -> u64 {
+        Self::ONCE_BASE.saturating_add(Self::PER_BYTE.saturating_mul(searched))
+    }
+
     fn exhausted(&self, candidate: u64) -> bool {
         let allowed = self
             .base

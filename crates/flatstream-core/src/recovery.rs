@@ -27,7 +27,7 @@
 
 use alloc::vec::Vec;
 
-use crate::cursor::{Resume, Search, Settings, Step, is_zero_frame, may_start_frames};
+use crate::cursor::{Budget, Resume, Search, Settings, Step, is_zero_frame, may_start_frames};
 use crate::{AfterDamage, Deframer, Error, ErrorKind, FrameCursor, Position, Result, wire};
 
 /// Zero fill from a file system starts on a block boundary: a multiple of
@@ -659,24 +659,20 @@ impl RecoverScan {
 /// the first byte of `rest` (the bytes from where the intact frames stopped
 /// to the end of input), by [`may_start_frames`]'s weaker rule; also true
 /// when checking would cost more than recovery's search may
-/// ([`Budget`](crate::cursor) of a search that runs once: 256 MiB plus 16
-/// per byte), the side to err on.
+/// ([`Budget::once_allowance`]: 256 MiB plus 16 per byte), the side to err
+/// on.
 fn frames_may_follow<D: Deframer>(
     cursor: &mut FrameCursor<D>,
     rest: &[u8],
     max_frame_len: usize,
 ) -> bool {
-    let allowed = ONCE_SEARCH_BASE.saturating_add(16u64.saturating_mul(rest.len() as u64));
+    let allowed = Budget::once_allowance(rest.len() as u64);
     let mut spent = 0u64;
     let deframer = cursor.deframer_mut();
     (1..rest.len()).any(|at| {
         spent > allowed || may_start_frames(deframer, rest, at, max_frame_len, &mut spent)
     })
 }
-
-/// The base of [`frames_may_follow`]'s work limit: that of recovery's
-/// search for good frames after the stop.
-const ONCE_SEARCH_BASE: u64 = 256 << 20;
 
 /// The fewest checksum bytes with which [`whole_but_for_a_length_bit`]
 /// judges: at most 31 lengths are tried, so a chance match is at most
