@@ -349,9 +349,6 @@ pub(crate) struct Resume {
     /// `trusted_end` waits for bytes (so that it is neither searched for nor
     /// paid for again).
     searched: Option<Search>,
-    /// Recovery's one judgement of where its intact frames stop (see
-    /// [`Resume::searched_once`]), not a salvage read.
-    once: bool,
 }
 
 impl Resume {
@@ -370,7 +367,6 @@ impl Resume {
             budget: Budget::new(budget_from),
             trusted_end: declared_end.filter(|_| mismatch),
             searched: None,
-            once: false,
         }
     }
 
@@ -379,7 +375,6 @@ impl Resume {
     /// whether a tail may be truncated): [`Budget::ONCE_BASE`].
     pub(crate) fn searched_once(mut self) -> Self {
         self.budget.base = Budget::ONCE_BASE;
-        self.once = true;
         self
     }
 }
@@ -1163,6 +1158,12 @@ impl Budget {
         }
     }
 
+    /// Whether this is recovery's one judgement of where its intact frames
+    /// stop ([`Resume::searched_once`]), not a salvage read.
+    fn runs_once(&self) -> bool {
+        self.base == Self::ONCE_BASE
+    }
+
     /// The work a search that runs once ([`Budget::ONCE_BASE`]) may do
     /// over `searched` bytes: recovery's other checks of a tail keep to it.
     pub(crate) fn once_allowance(searched: u64) -> u64 {
@@ -1269,7 +1270,7 @@ fn find_resume<D: Deframer>(
         // search gave up, so that the frame is corruption, never a tail to
         // cut.
         return match found {
-            Some(_) if resume.once => Search::GaveUp,
+            Some(_) if resume.budget.runs_once() => Search::GaveUp,
             Some(_) => Search::NotFound,
             None => searched,
         };

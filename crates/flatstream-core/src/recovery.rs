@@ -510,8 +510,8 @@ impl RecoverScan {
             _ if zeros_start <= header_len || from_a_block => stop_frame_end,
             _ => 0,
         };
-        let truncating = (zeros_start < rest.len() && zeros_start <= fill_reach)
-            || error.as_ref().is_some_and(Error::is_unexpected_eof);
+        let zero_filled = zeros_start < rest.len() && zeros_start <= fill_reach;
+        let truncating = zero_filled || error.as_ref().is_some_and(Error::is_unexpected_eof);
         if truncating
             && frames_may_follow(cursor, rest, self.options.max_frame_len)
             && let Some(error) = error
@@ -520,12 +520,7 @@ impl RecoverScan {
             // few frames for a chain (one good frame after a damaged length,
             // before a torn frame or zero fill), but never cut.
             let error = if error.is_unexpected_eof() {
-                Error::from(ErrorKind::CorruptRegion {
-                    len: total,
-                    frames_lost: None,
-                    cause: alloc::boxed::Box::new(error.into_kind()),
-                })
-                .at(stop.at)
+                region_of(error, total, stop.at)
             } else {
                 error
             };
@@ -534,7 +529,7 @@ impl RecoverScan {
             recovery.undecided = true;
             return recovery;
         }
-        if zeros_start < rest.len() && zeros_start <= fill_reach {
+        if zero_filled {
             let zeros = self.zeros_from.take();
             let from = zeros.unwrap_or(stop.at);
             let (offset, len) = (from.offset, cursor.position().offset - from.offset + total);
@@ -558,14 +553,7 @@ impl RecoverScan {
                     && whole_but_for_a_length_bit(cursor.deframer_mut(), rest) =>
             {
                 // Not a write cut short: a whole frame whose length is damaged.
-                Tail::Corrupt(
-                    Error::from(ErrorKind::CorruptRegion {
-                        len: total,
-                        frames_lost: None,
-                        cause: alloc::boxed::Box::new(error.into_kind()),
-                    })
-                    .at(stop.at),
-                )
+                Tail::Corrupt(region_of(error, total, stop.at))
             }
             Some(error) if error.is_unexpected_eof() => Tail::Torn {
                 offset: stop.at.offset,
@@ -589,13 +577,7 @@ impl RecoverScan {
                 let (good, salvage) = self.salvage.take().unwrap_or_default();
                 let error = match error.kind() {
                     ErrorKind::UnexpectedEof { .. } => {
-                        let at = stop.at;
-                        Error::from(ErrorKind::CorruptRegion {
-                            len: good - at.offset,
-                            frames_lost: None,
-                            cause: alloc::boxed::Box::new(error.into_kind()),
-                        })
-                        .at(at)
+                        region_of(error, good - stop.at.offset, stop.at)
                     }
                     _ => error,
                 };
@@ -653,6 +635,17 @@ impl RecoverScan {
             undecided: false,
         }
     }
+}
+
+/// A frame running past the end (`error`, at `at`) that is not a torn tail
+/// after all: a damaged region of `len` bytes from `at`, caused by it.
+fn region_of(error: Error, len: u64, at: Position) -> Error {
+    Error::from(ErrorKind::CorruptRegion {
+        len,
+        frames_lost: None,
+        cause: alloc::boxed::Box::new(error.into_kind()),
+    })
+    .at(at)
 }
 
 /// Whether a frame that a writer could have written starts anywhere after
