@@ -22,7 +22,9 @@
 //!   frames (a length prefix, then only zeros) is left out of a
 //!   `ZeroFilled` tail, and that without a checksum, when the model stops at
 //!   a frame running past the end and good frames start inside its last
-//!   frame (whose length may be the damage), that frame is the stop.
+//!   frame (whose length may be the damage), that frame is the stop; or,
+//!   when they start before it, the frame among the 16 before it (at most
+//!   1 MiB back) that ends there with a bit of its length flipped.
 //! - `Clean`: the model ends cleanly with no trailing zero frame.
 //! - `Torn`/`ZeroFilled { offset, len }`: `offset == valid_len`, they reach
 //!   the end, and `ZeroFilled` ends in zeros: either zero frames up to a
@@ -38,6 +40,11 @@
 //!   `good_after`), and one may start at `good_after` (see [`Chains`]: the
 //!   bounds are computed from [`decode`] alone, and hold whatever exact rule
 //!   `cursor::chain` settles on for chains that the end of input confirms).
+//!   Without a checksum, where the model stopped at a frame running past
+//!   the end, no chain of two frames or more to the end (three before a
+//!   short remainder), none of them a zero frame, that never meets a frame
+//!   the model read, starts where one of those 16 frames would end with a
+//!   bit of its length flipped, before a `Torn` tail.
 //!   One exception: after a checksum mismatch, good frames resume at the
 //!   damaged frame's declared end when a chain starts there (or it is the
 //!   end of input), even if chains start inside it (a stream inside the
@@ -266,6 +273,18 @@ impl Model {
         }
     }
 
+    /// Without a checksum: the frames before the last one where recovery
+    /// looks back for good frames (at most 16, starting at most 1 MiB before
+    /// the last one's start).
+    fn lookback_frames(&self) -> Vec<usize> {
+        let Some(last) = self.frames().checked_sub(1) else {
+            return Vec::new();
+        };
+        (last.saturating_sub(16)..last)
+            .filter(|&k| self.ends[last] - self.ends[k] <= 1 << 20)
+            .collect()
+    }
+
     /// Where the trailing run of zero frames starts.
     fn zeros_start(&self) -> Position {
         Position {
@@ -278,6 +297,56 @@ impl Model {
 /// A frame whose bytes after the length prefix are all zero.
 fn is_zero_frame(frame: &[u8]) -> bool {
     frame[wire::LENGTH_PREFIX_LEN..].iter().all(|&b| b == 0)
+}
+
+/// Where the plain frame at `offset` would end with each bit of its length
+/// flipped in turn.
+fn flipped_ends(data: &[u8], offset: u64) -> Vec<u64> {
+    let declared = wire::read_length_prefix(&data[to_usize(offset)..]);
+    (0..u32::BITS)
+        .map(|bit| offset + wire::LENGTH_PREFIX_LEN as u64 + u64::from(declared ^ (1 << bit)))
+        .collect()
+}
+
+/// Without a checksum: the first offset, among the ends with a flipped
+/// length bit of [`Model::lookback_frames`] that lie before the last
+/// frame's start, from which plain frames (none a zero frame, none at a
+/// frame start the model read) surely reach the end: two or more exactly,
+/// three or more before less than a header.
+fn sure_chain_looking_back(data: &[u8], model: &Model, limit: usize) -> Option<u64> {
+    let len = data.len() as u64;
+    let last = *model.ends.get(model.frames().checked_sub(1)?)?;
+    let sure = |mut at: u64| {
+        let mut frames = 0usize;
+        loop {
+            if at == len {
+                return frames >= 2;
+            }
+            if model.ends.contains(&at) {
+                return false;
+            }
+            let rest = &data[to_usize(at)..];
+            let Some(prefix) = rest.first_chunk::<{ wire::LENGTH_PREFIX_LEN }>() else {
+                return frames >= 3;
+            };
+            let payload = u64::from(u32::from_le_bytes(*prefix));
+            let next = at + wire::LENGTH_PREFIX_LEN as u64 + payload;
+            if payload > limit as u64
+                || next > len
+                || is_zero_frame(&data[to_usize(at)..to_usize(next)])
+            {
+                return false;
+            }
+            frames += 1;
+            at = next;
+        }
+    };
+    model
+        .lookback_frames()
+        .into_iter()
+        .flat_map(|k| flipped_ends(data, model.ends[k]))
+        .filter(|&at| at < last && sure(at))
+        .min()
 }
 
 /// How a run of frames from some offset ends.
@@ -416,8 +485,25 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
         });
     let search_from = last_frame.map_or(stop.offset, |last| last.offset) + 1;
     let inside_last = recovery.good_after.is_some_and(|good| good < stop.offset);
+    let looked_back = recovery
+        .good_after
+        .filter(|&good| last_frame.is_some_and(|last| good < last.offset));
     let kept = match &recovery.tail {
         Tail::ZeroFilled { .. } => model.zeros_start(),
+        Tail::Corrupt(_) if looked_back.is_some() => {
+            let good = looked_back.expect("checked");
+            let damaged = model
+                .lookback_frames()
+                .into_iter()
+                .find(|&k| flipped_ends(data, model.ends[k]).contains(&good))
+                .unwrap_or_else(|| {
+                    panic!("good frames at {good} where no frame read ends with a bit flipped")
+                });
+            Position {
+                offset: model.ends[damaged],
+                frame: damaged as u64,
+            }
+        }
         Tail::Corrupt(_) if inside_last => {
             last_frame.expect("good frames before the stop only inside a plain frame")
         }
@@ -494,6 +580,13 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                 None,
                 "good frames after a torn tail"
             );
+            if last_frame.is_some() {
+                assert_eq!(
+                    sure_chain_looking_back(data, &model, limit),
+                    None,
+                    "good frames before a torn tail, where a frame read ends with a bit flipped"
+                );
+            }
             assert!(
                 !whole_but_for_a_length_bit(data, deframer, stop.offset),
                 "a whole frame with a damaged length cut as a torn tail"
@@ -615,7 +708,9 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                 }
                 Some(good) => {
                     assert!(
-                        good >= search_from && good > valid_len && good < len,
+                        (good >= search_from || looked_back.is_some())
+                            && good > valid_len
+                            && good < len,
                         "good_after {good} outside {valid_len}..{len}"
                     );
                     // After a checksum mismatch, chains inside the damaged
@@ -632,8 +727,11 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                             panic!("good frames start at {inside}, before good_after {good}")
                         }
                     }
+                    // (A chain found looking back starts before the
+                    // search; the frame there is checked just below.)
                     assert!(
-                        chains.as_ref().is_some_and(|c| c.may_start(to_usize(good))),
+                        looked_back.is_some()
+                            || chains.as_ref().is_some_and(|c| c.may_start(to_usize(good))),
                         "no good frame at good_after {good}"
                     );
                     let first = SliceReader::new(&data[to_usize(good)..], deframer.clone())

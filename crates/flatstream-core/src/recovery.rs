@@ -12,7 +12,13 @@
 //!   past the end, a checksum mismatch, a bad length, a validator's
 //!   refusal), the bytes after it are searched for a chain of real frames
 //!   (see `cursor::chain`). If one is found, the stop is corruption with good
-//!   frames after it, reported with its region and never truncated.
+//!   frames after it, reported with its region and never truncated. Without
+//!   a checksum, where the frames stop at one running past the end, the
+//!   search starts inside the latest intact frame (its length may be the
+//!   damage), and good frames are also looked for where one of the 16
+//!   intact frames before it would end with a bit of its length flipped: a
+//!   damaged length that stays inside the stream reads on through false
+//!   frames before one runs past the end.
 //! - Otherwise, if a run of zeros reaching the end starts inside the frame
 //!   where the frames stop (or right after it), and zeros can explain why
 //!   that frame stopped them (its checksum fails, or a validator refused
@@ -27,7 +33,9 @@
 
 use alloc::vec::Vec;
 
-use crate::cursor::{Budget, Resume, Search, Settings, Step, is_zero_frame, may_start_frames};
+use crate::cursor::{
+    Budget, Resume, Search, Settings, Step, is_zero_frame, may_start_frames, plain_chain_to_the_end,
+};
 use crate::{AfterDamage, Deframer, Error, ErrorKind, FrameCursor, Position, Result, wire};
 
 /// Zero fill from a file system starts on a block boundary: a multiple of
@@ -37,6 +45,15 @@ const FILL_ALIGNMENT: u64 = 512;
 /// How many zero bytes must follow that boundary for the run to count as
 /// fill: more than a FlatBuffer's own trailing zeros.
 const MIN_FILL_AFTER_BOUNDARY: u64 = 16;
+
+/// Without a checksum: how far before the latest intact frame recovery
+/// looks for good frames when the frames stop at one running past the end
+/// (a damaged length earlier may have swallowed them): at most this many
+/// frames before it...
+const PLAIN_LOOKBACK_FRAMES: u64 = 16;
+
+/// ...that start at most this many bytes before it.
+const PLAIN_LOOKBACK_BYTES: u64 = 1 << 20;
 
 /// The most skipped regions a [`Salvage`] report lists one by one.
 const MAX_LISTED_REGIONS: usize = 1024;
@@ -251,6 +268,12 @@ pub(crate) struct RecoverScan {
     /// are searched for from just after it, since it may be that frame's
     /// length that is wrong.
     last_frame: Option<Position>,
+    /// Without a checksum: the earliest intact frame that starts at most
+    /// [`PLAIN_LOOKBACK_FRAMES`] frames and [`PLAIN_LOOKBACK_BYTES`]
+    /// bytes before the latest one. Good frames are also
+    /// looked for from just after it, since a damaged length there may have
+    /// swallowed them and the reading gone on through false frames.
+    lookback_from: Option<Position>,
 }
 
 /// What one step of a scan came to.
@@ -276,16 +299,17 @@ impl RecoverScan {
             salvage: None,
             unchecked: cursor.deframer().header_len() == wire::LENGTH_PREFIX_LEN,
             last_frame: None,
+            lookback_from: None,
         }
     }
 
     /// The stream offset from which the driver must keep the bytes it has
-    /// read, if any: the latest intact frame, for a deframer without a
-    /// checksum (see `last_frame`).
+    /// read, if any: for a deframer without a checksum, the frames recovery
+    /// may look back into (see `lookback_from`).
     #[cfg(feature = "std")]
     pub(crate) fn keep_from(&self) -> Option<u64> {
-        self.last_frame
-            .filter(|_| self.unchecked && self.salvage.is_none())
+        self.lookback_from
+            .filter(|_| self.salvage.is_none())
             .map(|frame| frame.offset)
     }
 
@@ -319,9 +343,12 @@ impl RecoverScan {
             return Ok(Scan::Done(self.finish_with(cursor, Tail::Corrupt(error))));
         }
         if stop.error.is_some() && self.salvage.is_none() {
-            match cursor.find_resume(buf, eof, &mut stop.resume) {
+            let (found, damaged) = match cursor.find_resume(buf, eof, &mut stop.resume) {
                 Search::Need { needed, .. } => return Ok(Scan::Need(needed)),
-                Search::NotFound => return Ok(Scan::Done(self.finish_without_chain(cursor, buf))),
+                Search::NotFound => match self.good_frames_looking_back(cursor, buf) {
+                    Some((damaged, offset)) => (offset, Some(damaged)),
+                    None => return Ok(Scan::Done(self.finish_without_chain(cursor, buf))),
+                },
                 // The search would cost too much (hostile, repetitive
                 // bytes), or found good frames only inside a damaged frame
                 // that reaches the end: whether good frames follow is
@@ -335,42 +362,46 @@ impl RecoverScan {
                     recovery.undecided = true;
                     return Ok(Scan::Done(recovery));
                 }
-                Search::Found(offset) => {
-                    if offset < stop.at.offset
-                        && let Some(last) = self.last_frame
-                    {
-                        // Good frames start inside the latest frame: its
-                        // length is what is damaged, and it is the stop. Its
-                        // error says so in its own numbers: it needs more
-                        // bytes than lie before the good frames.
-                        cursor.seek(last.offset);
-                        cursor.set_frame(last.frame);
-                        stop.at = last;
-                        if let Some(end) = cursor.declared_end(buf) {
-                            stop.error = Some(
-                                Error::from(ErrorKind::UnexpectedEof {
-                                    available: offset - last.offset,
-                                    required: end - last.offset,
-                                })
-                                .at(last),
-                            );
-                        }
-                    }
-                    let declared_end = cursor.declared_end(buf);
-                    let frames_lost = (declared_end == Some(offset)).then_some(1);
-                    cursor.set_after_damage(AfterDamage::Resync);
-                    cursor.seek(offset);
-                    cursor.count_frame();
-                    let mut salvage = Salvage::default();
-                    record_region(
-                        &mut salvage,
-                        stop.at.offset,
-                        offset - stop.at.offset,
-                        frames_lost,
+                // Good frames inside the stopped frame, or (without a
+                // checksum) inside the latest intact one.
+                Search::Found(offset) => (offset, self.last_frame),
+            };
+            let Some(stop) = self.stop.as_mut() else {
+                unreachable!("set by count_intact")
+            };
+            if found < stop.at.offset
+                && let Some(damaged) = damaged
+            {
+                // Good frames start inside an intact frame: its length is
+                // what is damaged, and it is the stop. Its error says so in
+                // its own numbers: it needs more bytes than lie before the
+                // good frames.
+                cursor.seek(damaged.offset);
+                cursor.set_frame(damaged.frame);
+                stop.at = damaged;
+                if let Some(end) = cursor.declared_end(buf) {
+                    stop.error = Some(
+                        Error::from(ErrorKind::UnexpectedEof {
+                            available: found - damaged.offset,
+                            required: end - damaged.offset,
+                        })
+                        .at(damaged),
                     );
-                    self.salvage = Some((offset, salvage));
                 }
             }
+            let declared_end = cursor.declared_end(buf);
+            let frames_lost = (declared_end == Some(found)).then_some(1);
+            cursor.set_after_damage(AfterDamage::Resync);
+            cursor.seek(found);
+            cursor.count_frame();
+            let mut salvage = Salvage::default();
+            record_region(
+                &mut salvage,
+                stop.at.offset,
+                found - stop.at.offset,
+                frames_lost,
+            );
+            self.salvage = Some((found, salvage));
         }
         if let Some((_, salvage)) = self.salvage.as_mut() {
             loop {
@@ -419,6 +450,9 @@ impl RecoverScan {
             match cursor.poll(buf, eof) {
                 Ok(Step::Frame(span) | Step::Header(span)) => {
                     self.last_frame = Some(before);
+                    if self.unchecked {
+                        self.look_back_from(cursor, buf, before);
+                    }
                     let frame = span.frame(buf);
                     if is_zero_frame(frame) {
                         self.zeros_from.get_or_insert(before);
@@ -457,6 +491,61 @@ impl RecoverScan {
                 }
             }
         }
+    }
+
+    /// Without a checksum: moves `lookback_from` on to the earliest intact
+    /// frame within [`PLAIN_LOOKBACK_FRAMES`] frames and
+    /// [`PLAIN_LOOKBACK_BYTES`] bytes before `latest`,
+    /// the frame just read. The frames between are in `buf` (the driver keeps
+    /// them: see [`keep_from`](Self::keep_from)).
+    fn look_back_from<D>(&mut self, cursor: &FrameCursor<D>, buf: &[u8], latest: Position) {
+        let base = cursor.position().offset - cursor.consumed() as u64;
+        let from = self.lookback_from.get_or_insert(latest);
+        while latest.frame - from.frame > PLAIN_LOOKBACK_FRAMES
+            || latest.offset - from.offset > PLAIN_LOOKBACK_BYTES
+        {
+            let frame_len = usize::try_from(from.offset - base)
+                .ok()
+                .and_then(|at| buf.get(at..))
+                .and_then(|rest| wire::whole_frame_len(rest, wire::LENGTH_PREFIX_LEN));
+            match frame_len {
+                Some(frame_len) => {
+                    from.offset += frame_len as u64;
+                    from.frame += 1;
+                }
+                None => *from = latest,
+            }
+        }
+    }
+
+    /// Without a checksum, where the frames stopped at one running past the
+    /// end and no good frames follow it: the intact frame, since
+    /// `lookback_from`, whose length has one bit flipped, and where the good
+    /// frames it swallowed start (see [`plain_chain_to_the_end`]).
+    fn good_frames_looking_back<D>(
+        &self,
+        cursor: &FrameCursor<D>,
+        buf: &[u8],
+    ) -> Option<(Position, u64)> {
+        let stop = self.stop.as_ref()?;
+        if !stop.error.as_ref().is_some_and(Error::is_unexpected_eof) {
+            return None;
+        }
+        let (from, last) = (self.lookback_from?, self.last_frame?);
+        let base = cursor.position().offset - cursor.consumed() as u64;
+        let index = |offset: u64| usize::try_from(offset.checked_sub(base)?).ok();
+        let (damaged, frames, found) = plain_chain_to_the_end(
+            buf,
+            index(from.offset)?,
+            index(last.offset)?,
+            index(stop.at.offset)?,
+            self.options.max_frame_len,
+        )?;
+        let damaged = Position {
+            offset: base + damaged as u64,
+            frame: from.frame + frames,
+        };
+        Some((damaged, base + found as u64))
     }
 
     /// The end of a scan that found no good frame after where the intact

@@ -210,6 +210,154 @@ pub(crate) fn may_start_frames<D: Deframer + ?Sized>(
     true
 }
 
+/// Where a chain of lengths ends, for [`plain_chain_to_the_end`]: with no
+/// checksum a chain is judged by how it ends and how many frames it holds
+/// (counted up to two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// A length over the limit or past the end, a frame of zeros, or onto
+    /// the frames that were read (which end in the frame running past the
+    /// end).
+    Broken,
+    /// Exactly at the end of input, after this many frames.
+    AtTheEnd(u8),
+    /// Less than a header before the end (a torn remainder), after this
+    /// many frames.
+    Torn(u8),
+}
+
+impl Ending {
+    /// The ending of a frame whose next frame starts where `self` was
+    /// found.
+    fn one_frame_more(self) -> Ending {
+        match self {
+            Ending::Broken => Ending::Broken,
+            Ending::AtTheEnd(frames) => Ending::AtTheEnd(frames.saturating_add(1).min(2)),
+            Ending::Torn(frames) => Ending::Torn(frames.saturating_add(1).min(2)),
+        }
+    }
+}
+
+/// For recovery without a checksum, where the frames read from `from` (a
+/// frame start) on stopped at a frame running past the end at `stop`, the
+/// latest intact frame starting at `last`: whether one of the frames read
+/// before `last` has a length one bit away from the one it declares that
+/// ends where a chain of lengths starts that ends the way [`chain_at`]
+/// accepts at the end of input (exactly at the end, two frames or one that
+/// looks like a FlatBuffer of 8 bytes or more; or before a torn remainder,
+/// two frames), without passing through a frame that was read. Returns the
+/// earliest such end, with that frame (its index in `buf` and how many
+/// frames after `from` it is). `buf` holds the input to its end; `from`
+/// and the other offsets are indices in it.
+///
+/// A damaged length that stays inside the stream puts the reading off the
+/// real frames: it goes on through false frames to one that runs past the
+/// end, and the real frames start inside the frames read, where the search
+/// after the stop does not look. Only where a flipped bit would put them: the many small numbers of
+/// FlatBuffer payloads chain to the end by chance (a telemetry stream cut
+/// at every byte: looking from every offset of the frames before the stop
+/// took 2% more of its torn tails for good frames, looking only where a
+/// flipped bit puts the end, none). The chains from inside the latest
+/// intact frame on are that search's: it found none, so a frame from there
+/// on ends a chain here only if it is the last one (it ends at the end or
+/// before a torn remainder). One pass from the end backwards, two bytes of
+/// state per byte of `buf[from..last]`.
+pub(crate) fn plain_chain_to_the_end(
+    buf: &[u8],
+    from: usize,
+    last: usize,
+    stop: usize,
+    max_frame_len: usize,
+) -> Option<(usize, u64, usize)> {
+    let end = buf.len();
+    let frame_end = |at: usize| -> Option<usize> {
+        let payload_len = usize::try_from(crate::wire::read_length_prefix(
+            buf.get(at..)?.get(..LENGTH_PREFIX_LEN)?,
+        ))
+        .ok()?;
+        if payload_len > max_frame_len {
+            return None;
+        }
+        let next = at
+            .checked_add(LENGTH_PREFIX_LEN)?
+            .checked_add(payload_len)?;
+        (next <= end && !is_zero_frame(&buf[at..next])).then_some(next)
+    };
+    let ending_after_last = |at: usize| -> Ending {
+        if at == end {
+            return Ending::AtTheEnd(0);
+        }
+        if at == stop {
+            return Ending::Broken;
+        }
+        if end - at < LENGTH_PREFIX_LEN {
+            return Ending::Torn(0);
+        }
+        match frame_end(at) {
+            Some(next) if next == end => Ending::AtTheEnd(1),
+            Some(next) if end - next < LENGTH_PREFIX_LEN => Ending::Torn(1),
+            _ => Ending::Broken,
+        }
+    };
+    if from >= last || last > end {
+        return None;
+    }
+    // The frames that were read chain on to the stop: a chain that meets one
+    // is the read one.
+    let mut read = alloc::vec![from];
+    while let Some(&at) = read.last().filter(|&&at| at < last) {
+        match crate::wire::whole_frame_len(&buf[at..], LENGTH_PREFIX_LEN) {
+            Some(frame_len) => read.push(at + frame_len),
+            None => break,
+        }
+    }
+    read.retain(|&at| at < last);
+    let mut endings = alloc::vec![None; last - from];
+    for &at in &read {
+        endings[at - from] = Some(Ending::Broken);
+    }
+    for at in (from + 1..last).rev() {
+        if endings[at - from].is_some() {
+            continue;
+        }
+        let ending = match frame_end(at) {
+            None => Ending::Broken,
+            Some(next) if next < last => endings[next - from]
+                .unwrap_or(Ending::Broken)
+                .one_frame_more(),
+            Some(next) if next == last => Ending::Broken,
+            Some(next) => ending_after_last(next).one_frame_more(),
+        };
+        endings[at - from] = Some(ending);
+    }
+    let accepted = |at: usize| match endings[at - from] {
+        Some(Ending::AtTheEnd(2) | Ending::Torn(2)) => true,
+        Some(Ending::AtTheEnd(1)) => {
+            let payload = &buf[at + LENGTH_PREFIX_LEN..end];
+            payload.len() >= MIN_FLATBUFFER_LEN && looks_like_a_table_root(payload)
+        }
+        _ => false,
+    };
+    // Where each frame read would end with one bit of its length flipped.
+    let mut found: Option<(usize, u64, usize)> = None;
+    for (&at, frames) in read.iter().zip(0u64..) {
+        let declared = crate::wire::read_length_prefix(&buf[at..]);
+        for bit in 0..u32::BITS {
+            let end_flipped = usize::try_from(declared ^ (1 << bit))
+                .ok()
+                .and_then(|len| (at + LENGTH_PREFIX_LEN).checked_add(len));
+            if let Some(next) = end_flipped
+                && next < last
+                && accepted(next)
+                && found.is_none_or(|(_, _, earliest)| next < earliest)
+            {
+                found = Some((at, frames, next));
+            }
+        }
+    }
+    found
+}
+
 /// The checksum bits of [`may_start_frames`]'s weaker chains.
 const WEAK_CHAIN_BITS: usize = 32;
 

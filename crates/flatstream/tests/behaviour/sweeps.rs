@@ -1369,7 +1369,6 @@ fn damaged_payload_of_long_lengths<F: Framer + Default, D: Deframer + Default>()
 
 /// `len` bytes of xorshift64 from `state` (advanced): payload bytes that
 /// differ everywhere, the same on every run.
-#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 fn xorshift_bytes(state: &mut u64, len: usize) -> Vec<u8> {
     (0..len)
         .map(|_| {
@@ -1566,7 +1565,6 @@ fn length_flipped_onto_the_end_is_never_cut<F: Framer + Default, D: Deframer + D
 
 /// Asserts that `recover_file_for_append` refuses `bytes` as a file and
 /// leaves it byte for byte (`what` names the case).
-#[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
 fn assert_never_truncated<D: Deframer + Default>(bytes: &[u8], what: &str) {
     let path = TempPath::new("never-truncated");
     fs::write(path.path(), bytes).expect("write");
@@ -1751,6 +1749,97 @@ fn damaged_every<F: Framer + Default>(frames: usize, every: usize) -> Damaged {
         expected,
         regions: damaged.len(),
     }
+}
+
+/// Without a checksum, a damaged length that stays inside the stream reads
+/// on through false frames, and the frames stop at a false one running past
+/// the end, after the real frames that the damaged frame swallowed started
+/// (helper-38's review: on 2cb5ee1 recovery called that a torn tail there and
+/// cut them). The real frames chain exactly to the end of the file: never
+/// cut.
+mod plain_chains {
+    use super::*;
+    use crate::support::sources::OneByteAtATime;
+
+    /// The reviewer's stream: frame 1 holds a small number (a false length
+    /// of 1) and then bytes that declare more than the stream; frame 0's
+    /// length 8 becomes 24, which lands inside frame 1.
+    #[test]
+    fn a_damaged_length_read_on_through_false_frames_is_never_cut() {
+        let mut middle = b"hello world!".to_vec();
+        middle.extend([1, 0, 0, 0, b'x', 0xff, 0xff, 0xff, 0x7f]);
+        middle.extend(b"tail");
+        let payloads = vec![b"AAAAAAAA".to_vec(), middle, b"second frame".to_vec()];
+        let w = write_stream::<DefaultFramer>(&payloads);
+        let (bytes, declared) = flip_length_bit(&w, 0, 4);
+        assert_eq!(declared, 24);
+        let recovery = recover_both::<DefaultDeframer>(&bytes, "bit 4 of frame 0");
+        assert!(
+            matches!(&recovery.tail, Tail::Corrupt(error) if error.is_corruption()),
+            "{:?}",
+            recovery.tail
+        );
+        assert_eq!((recovery.frames, recovery.valid_len), (0, 0));
+        assert_eq!(recovery.good_after, Some(w.starts[1] as u64));
+        let salvage = recovery.salvage.expect("a salvage report");
+        assert_eq!((salvage.frames, salvage.torn_tail), (2, false));
+        assert_never_truncated::<DefaultDeframer>(&bytes, "bit 4 of frame 0");
+    }
+
+    /// 60 payloads shaped like FlatBuffers, full of small numbers (offsets,
+    /// lengths, counts: each reads as the length of a frame that fits), and
+    /// every bit of every length flipped: a tail that would be truncated
+    /// only ever cuts the damaged frame, the last one. Recovery from a
+    /// slice, from a `Read` source and from one handing out a byte per call
+    /// agree (the stream reader keeps the frames it may look back into).
+    #[test]
+    fn every_length_bit_flipped_among_small_numbers_never_cuts_a_complete_frame() {
+        let w = write_stream::<DefaultFramer>(&small_number_payloads(60));
+        let last = w.payloads.len() - 1;
+        let mut violations = Vec::new();
+        for i in 0..=last {
+            for bit in 0..32 {
+                let (bytes, declared) = flip_length_bit(&w, i, bit);
+                let context = format!("frame {i}, bit {bit} (length -> {declared})");
+                let recovery = recover_both::<DefaultDeframer>(&bytes, &context);
+                let byte_by_byte =
+                    recover(OneByteAtATime { data: &bytes }, DefaultDeframer).expect("recover");
+                assert_eq!(
+                    (summary(&byte_by_byte), byte_by_byte.good_after),
+                    (summary(&recovery), recovery.good_after),
+                    "{context}: read a byte at a time"
+                );
+                let cut = matches!(recovery.tail, Tail::Torn { .. } | Tail::ZeroFilled { .. });
+                if cut && (i < last || recovery.valid_len < w.starts[i] as u64) {
+                    violations.push(format!("{context}: {:?}", summary(&recovery)));
+                }
+            }
+        }
+        report(&violations, w.payloads.len() * 32);
+    }
+}
+
+/// `count` payloads shaped like FlatBuffers: a table root, then 4-byte
+/// words of which most are small numbers (as offsets, lengths and counts
+/// are), 28 to 152 bytes each, the same on every run.
+fn small_number_payloads(count: usize) -> Vec<Vec<u8>> {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    (0..count)
+        .map(|_| {
+            let random = xorshift_bytes(&mut state, 4 + 4 * 40);
+            let words = 4 + usize::from(random[0] % 32);
+            let mut payload = TABLE_ROOT.to_vec();
+            for word in random[4..].chunks_exact(4).take(words) {
+                let value = match word[0] % 4 {
+                    0 | 1 => u32::from(word[1] % 200),
+                    2 => u32::from(word[1]) * 4 + 4,
+                    _ => u32::from_le_bytes([word[0], word[1], word[2], word[3]]),
+                };
+                payload.extend(value.to_le_bytes());
+            }
+            payload
+        })
+        .collect()
 }
 
 #[cfg(any(feature = "xxhash", feature = "crc32", feature = "crc16"))]
