@@ -75,7 +75,7 @@ pub struct StreamReader<R, D> {
     /// the source.
     buffer: ReadBuffer<D>,
     /// A recovery scan that an I/O error interrupted, to resume.
-    recovering: Option<Suspended>,
+    recovering: Option<Box<Suspended>>,
 }
 
 impl<R: Read, D: Deframer> StreamReader<R, D> {

@@ -50,10 +50,14 @@ const MIN_FILL_AFTER_BOUNDARY: u64 = 16;
 /// looks for good frames when the frames stop at one running past the end
 /// (a damaged length earlier may have swallowed them): at most this many
 /// frames before it...
-const PLAIN_LOOKBACK_FRAMES: u64 = 16;
+const PLAIN_LOOKBACK_FRAMES: usize = 16;
 
 /// ...that start at most this many bytes before it.
 const PLAIN_LOOKBACK_BYTES: u64 = 1 << 20;
+
+/// The frame starts a scan remembers for looking back: the latest one and
+/// the [`PLAIN_LOOKBACK_FRAMES`] before it, in a ring of a power of two.
+const RECENT_FRAMES: usize = (PLAIN_LOOKBACK_FRAMES + 1).next_power_of_two();
 
 /// The most skipped regions a [`Salvage`] report lists one by one.
 const MAX_LISTED_REGIONS: usize = 1024;
@@ -268,12 +272,16 @@ pub(crate) struct RecoverScan {
     /// are searched for from just after it, since it may be that frame's
     /// length that is wrong.
     last_frame: Option<Position>,
-    /// Without a checksum: the earliest intact frame that starts at most
-    /// [`PLAIN_LOOKBACK_FRAMES`] frames and [`PLAIN_LOOKBACK_BYTES`]
-    /// bytes before the latest one. Good frames are also
-    /// looked for from just after it, since a damaged length there may have
-    /// swallowed them and the reading gone on through false frames.
-    lookback_from: Option<Position>,
+    /// Without a checksum: where the latest intact frames start, the latest
+    /// at `(recent_frames - 1) % RECENT_FRAMES` (a ring). Good frames are
+    /// also looked for inside the [`PLAIN_LOOKBACK_FRAMES`] before the latest
+    /// one, since a damaged length there may have thrown the reading off
+    /// the real frames, through false ones.
+    recent: [u64; RECENT_FRAMES],
+    /// How many intact frames the scan read (without a checksum; wrapping,
+    /// which only a 32-bit target reading 4 billion frames would see, and
+    /// which only narrows the look back there for 16 frames).
+    recent_frames: usize,
 }
 
 /// What one step of a scan came to.
@@ -299,16 +307,17 @@ impl RecoverScan {
             salvage: None,
             unchecked: cursor.deframer().header_len() == wire::LENGTH_PREFIX_LEN,
             last_frame: None,
-            lookback_from: None,
+            recent: [0; RECENT_FRAMES],
+            recent_frames: 0,
         }
     }
 
     /// The stream offset from which the driver must keep the bytes it has
     /// read, if any: for a deframer without a checksum, the frames recovery
-    /// may look back into (see `lookback_from`).
+    /// may look back into (see `recent`).
     #[cfg(feature = "std")]
     pub(crate) fn keep_from(&self) -> Option<u64> {
-        self.lookback_from
+        self.lookback_from()
             .filter(|_| self.salvage.is_none())
             .map(|frame| frame.offset)
     }
@@ -451,7 +460,8 @@ impl RecoverScan {
                 Ok(Step::Frame(span) | Step::Header(span)) => {
                     self.last_frame = Some(before);
                     if self.unchecked {
-                        self.look_back_from(cursor, buf, before);
+                        self.recent[self.recent_frames % RECENT_FRAMES] = before.offset;
+                        self.recent_frames = self.recent_frames.wrapping_add(1);
                     }
                     let frame = span.frame(buf);
                     if is_zero_frame(frame) {
@@ -493,34 +503,24 @@ impl RecoverScan {
         }
     }
 
-    /// Without a checksum: moves `lookback_from` on to the earliest intact
-    /// frame within [`PLAIN_LOOKBACK_FRAMES`] frames and
-    /// [`PLAIN_LOOKBACK_BYTES`] bytes before `latest`,
-    /// the frame just read. The frames between are in `buf` (the driver keeps
-    /// them: see [`keep_from`](Self::keep_from)).
-    fn look_back_from<D>(&mut self, cursor: &FrameCursor<D>, buf: &[u8], latest: Position) {
-        let base = cursor.position().offset - cursor.consumed() as u64;
-        let from = self.lookback_from.get_or_insert(latest);
-        while latest.frame - from.frame > PLAIN_LOOKBACK_FRAMES
-            || latest.offset - from.offset > PLAIN_LOOKBACK_BYTES
-        {
-            let frame_len = usize::try_from(from.offset - base)
-                .ok()
-                .and_then(|at| buf.get(at..))
-                .and_then(|rest| wire::whole_frame_len(rest, wire::LENGTH_PREFIX_LEN));
-            match frame_len {
-                Some(frame_len) => {
-                    from.offset += frame_len as u64;
-                    from.frame += 1;
-                }
-                None => *from = latest,
-            }
-        }
+    /// Without a checksum: the earliest intact frame within
+    /// [`PLAIN_LOOKBACK_FRAMES`] frames and [`PLAIN_LOOKBACK_BYTES`] bytes
+    /// before the latest one (which it may be), if any was read.
+    fn lookback_from(&self) -> Option<Position> {
+        let last = self.last_frame.filter(|_| self.recent_frames > 0)?;
+        let back = (self.recent_frames - 1).min(PLAIN_LOOKBACK_FRAMES);
+        (0..=back).rev().find_map(|k| {
+            let offset = self.recent[(self.recent_frames - 1 - k) % RECENT_FRAMES];
+            (last.offset - offset <= PLAIN_LOOKBACK_BYTES).then_some(Position {
+                offset,
+                frame: last.frame - k as u64,
+            })
+        })
     }
 
     /// Without a checksum, where the frames stopped at one running past the
     /// end and no good frames follow it: the intact frame, since
-    /// `lookback_from`, whose length has one bit flipped, and where the good
+    /// [`lookback_from`](Self::lookback_from), whose length has one bit flipped, and where the good
     /// frames it swallowed start (see [`plain_chain_to_the_end`]).
     fn good_frames_looking_back<D>(
         &self,
@@ -531,7 +531,7 @@ impl RecoverScan {
         if !stop.error.as_ref().is_some_and(Error::is_unexpected_eof) {
             return None;
         }
-        let (from, last) = (self.lookback_from?, self.last_frame?);
+        let (from, last) = (self.lookback_from()?, self.last_frame?);
         let base = cursor.position().offset - cursor.consumed() as u64;
         let index = |offset: u64| usize::try_from(offset.checked_sub(base)?).ok();
         let (damaged, frames, found) = plain_chain_to_the_end(

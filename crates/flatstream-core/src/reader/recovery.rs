@@ -268,7 +268,7 @@ impl<R: Read, D: Deframer> StreamReader<R, D> {
         if error.is_resumable() {
             let at = self.position();
             self.buffer.keep_from(keep.map(|offset| (offset, Some(at))));
-            self.recovering = Some(Suspended { scan, at });
+            self.recovering = Some(alloc::boxed::Box::new(Suspended { scan, at }));
         } else {
             self.buffer.keep_from(None);
         }
