@@ -23,8 +23,9 @@
 //!   `ZeroFilled` tail, and that without a checksum, when the model stops at
 //!   a frame running past the end and good frames start inside its last
 //!   frame (whose length may be the damage), that frame is the stop; or,
-//!   when they start before it, the frame among the 16 before it (at most
-//!   1 MiB back) that ends there with a bit of its length flipped.
+//!   when they start before it, a frame among the 16 before it (zero frames
+//!   not counted; at most 1 MiB back) that ends there with a bit of its
+//!   length flipped.
 //! - `Clean`: the model ends cleanly with no trailing zero frame.
 //! - `Torn`/`ZeroFilled { offset, len }`: `offset == valid_len`, they reach
 //!   the end, and `ZeroFilled` ends in zeros: either zero frames up to a
@@ -44,7 +45,8 @@
 //!   the end, no chain of two frames or more to the end (three before a
 //!   short remainder), none of them a zero frame, that never meets a frame
 //!   the model read, starts where one of those 16 frames would end with a
-//!   bit of its length flipped, before a `Torn` tail.
+//!   bit of its length flipped, before a `Torn` tail, when a frame read
+//!   after that one is surely not a FlatBuffer.
 //!   One exception: after a checksum mismatch, good frames resume at the
 //!   damaged frame's declared end when a chain starts there (or it is the
 //!   end of input), even if chains start inside it (a stream inside the
@@ -274,15 +276,23 @@ impl Model {
     }
 
     /// Without a checksum: the frames before the last one where recovery
-    /// looks back for good frames (at most 16, starting at most 1 MiB before
-    /// the last one's start).
-    fn lookback_frames(&self) -> Vec<usize> {
+    /// looks back for good frames: from the 16th frame that is not a zero
+    /// frame before the latest such frame (or the earliest of them that
+    /// starts at most 1 MiB before the last frame's start) on.
+    fn lookback_frames(&self, data: &[u8]) -> Vec<usize> {
         let Some(last) = self.frames().checked_sub(1) else {
             return Vec::new();
         };
-        (last.saturating_sub(16)..last)
-            .filter(|&k| self.ends[last] - self.ends[k] <= 1 << 20)
-            .collect()
+        let frame = |j: usize| &data[to_usize(self.ends[j])..to_usize(self.ends[j + 1])];
+        let not_zero: Vec<usize> = (0..=last).filter(|&j| !is_zero_frame(frame(j))).collect();
+        let window = &not_zero[not_zero.len().saturating_sub(17)..];
+        let Some(&from) = window
+            .iter()
+            .find(|&&j| self.ends[last] - self.ends[j] <= 1 << 20)
+        else {
+            return Vec::new();
+        };
+        (from..last).collect()
     }
 
     /// Where the trailing run of zero frames starts.
@@ -341,12 +351,32 @@ fn sure_chain_looking_back(data: &[u8], model: &Model, limit: usize) -> Option<u
             at = next;
         }
     };
+    // Recovery looks back from a frame only when a frame read after it (up
+    // to the last) is not shaped like a FlatBuffer; these surely are not.
+    let frames = model.frames();
+    let frame = |j: usize| &data[to_usize(model.ends[j])..to_usize(model.ends[j + 1])];
+    let derailed_after = |k: usize| (k + 1..frames).any(|j| surely_not_a_flatbuffer(frame(j)));
     model
-        .lookback_frames()
+        .lookback_frames(data)
         .into_iter()
+        .filter(|&k| derailed_after(k))
         .flat_map(|k| flipped_ends(data, model.ends[k]))
         .filter(|&at| at < last && sure(at))
         .min()
+}
+
+/// Whether the plain `frame`'s payload is surely not a FlatBuffer: shorter
+/// than 8 bytes, or a root offset that is not a multiple of 4 of at least
+/// 4 with a table inside the payload.
+fn surely_not_a_flatbuffer(frame: &[u8]) -> bool {
+    let payload = &frame[wire::LENGTH_PREFIX_LEN..];
+    match payload.first_chunk::<4>() {
+        Some(root) if payload.len() >= 8 => {
+            let root = u64::from(u32::from_le_bytes(*root));
+            root < 4 || root % 4 != 0 || root + 4 > payload.len() as u64
+        }
+        _ => true,
+    }
 }
 
 /// How a run of frames from some offset ends.
@@ -485,24 +515,29 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
         });
     let search_from = last_frame.map_or(stop.offset, |last| last.offset) + 1;
     let inside_last = recovery.good_after.is_some_and(|good| good < stop.offset);
-    let looked_back = recovery
-        .good_after
-        .filter(|&good| last_frame.is_some_and(|last| good < last.offset));
+    // Without a checksum, recovery also looks back into the frames read
+    // for good frames where one would end with a bit of its length flipped:
+    // before the latest intact frame, or before zero frames at the end.
+    let ends_in_zero_frames = model.zeros_from < model.frames();
+    let looked_back = recovery.good_after.filter(|&good| {
+        header_len == wire::LENGTH_PREFIX_LEN
+            && (last_frame.is_some_and(|last| good < last.offset)
+                || (model.error.is_none() && ends_in_zero_frames))
+    });
     let kept = match &recovery.tail {
         Tail::ZeroFilled { .. } => model.zeros_start(),
         Tail::Corrupt(_) if looked_back.is_some() => {
             let good = looked_back.expect("checked");
-            let damaged = model
-                .lookback_frames()
-                .into_iter()
-                .find(|&k| flipped_ends(data, model.ends[k]).contains(&good))
-                .unwrap_or_else(|| {
-                    panic!("good frames at {good} where no frame read ends with a bit flipped")
-                });
-            Position {
-                offset: model.ends[damaged],
-                frame: damaged as u64,
-            }
+            let damaged = recovery.end_position();
+            let k = to_usize(damaged.frame);
+            assert!(
+                model.lookback_frames(data).contains(&k)
+                    && damaged.offset == model.ends[k]
+                    && flipped_ends(data, model.ends[k]).contains(&good),
+                "good frames at {good}, but frame {damaged} read does not end there \
+                 with a bit flipped"
+            );
+            damaged
         }
         Tail::Corrupt(_) if inside_last => {
             last_frame.expect("good frames before the stop only inside a plain frame")
@@ -580,7 +615,9 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                 None,
                 "good frames after a torn tail"
             );
-            if last_frame.is_some() {
+            // (After zero frames a chain must end in a frame shaped like a
+            // FlatBuffer, which this target does not model.)
+            if last_frame.is_some() && (options.empty_payloads || !ends_in_zero_frames) {
                 assert_eq!(
                     sure_chain_looking_back(data, &model, limit),
                     None,
@@ -652,6 +689,37 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                 assert_eq!(sure_chain_before(len), None, "good frames after zero fill");
             }
         }
+        Tail::Corrupt(e) if looked_back.is_some() => {
+            // The damaged frame (checked above) is the region, one frame,
+            // and its declared length is one bit away from where the good
+            // frames start.
+            let good = looked_back.expect("checked");
+            let declared = u64::from(wire::read_length_prefix(&data[to_usize(valid_len)..]));
+            let likely = good - valid_len - wire::LENGTH_PREFIX_LEN as u64;
+            assert!(
+                matches!(
+                    e.kind(),
+                    ErrorKind::CorruptRegion { len, frames_lost: Some(1), cause }
+                        if *len == good - valid_len
+                            && matches!(
+                                **cause,
+                                ErrorKind::DamagedLength { declared: d, likely: l }
+                                    if (d, l) == (declared, likely)
+                                        && (d ^ l).is_power_of_two()
+                            )
+                ),
+                "good frames found looking back reported as {e:?}"
+            );
+            assert_eq!(e.position(), Some(kept));
+            let first = SliceReader::new(&data[to_usize(good)..], deframer.clone())
+                .with_max_frame_len(limit)
+                .next();
+            assert!(
+                matches!(first, Some(Ok(_))),
+                "no frame at good_after {good}: {first:?}"
+            );
+            check_salvage(data, deframer, limit, recovery, good, stop, true);
+        }
         Tail::Corrupt(e) => {
             let error = model
                 .error
@@ -708,9 +776,7 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                 }
                 Some(good) => {
                     assert!(
-                        (good >= search_from || looked_back.is_some())
-                            && good > valid_len
-                            && good < len,
+                        good >= search_from && good > valid_len && good < len,
                         "good_after {good} outside {valid_len}..{len}"
                     );
                     // After a checksum mismatch, chains inside the damaged
@@ -727,11 +793,8 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                             panic!("good frames start at {inside}, before good_after {good}")
                         }
                     }
-                    // (A chain found looking back starts before the
-                    // search; the frame there is checked just below.)
                     assert!(
-                        looked_back.is_some()
-                            || chains.as_ref().is_some_and(|c| c.may_start(to_usize(good))),
+                        chains.as_ref().is_some_and(|c| c.may_start(to_usize(good))),
                         "no good frame at good_after {good}"
                     );
                     let first = SliceReader::new(&data[to_usize(good)..], deframer.clone())
@@ -775,7 +838,7 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                         }
                         _ => assert_eq!(format!("{e:?}"), format!("{error:?}")),
                     }
-                    check_salvage(data, deframer, limit, recovery, good, stop);
+                    check_salvage(data, deframer, limit, recovery, good, stop, false);
                 }
             }
         }
@@ -912,20 +975,22 @@ fn check_salvage<D: Deframer + Clone>(
     recovery: &Recovery,
     good: u64,
     stop: Position,
+    flipped: bool,
 ) {
     let salvage = recovery.salvage.as_ref().expect("checked by the caller");
     let valid_len = recovery.valid_len;
     let header_len = deframer.header_len() as u64;
 
     // The first region: the damaged frame's own length leads exactly to the
-    // good frames when one frame was lost.
+    // good frames when one frame was lost; or a flipped bit of it does, when
+    // recovery looked back for them.
     let declared_end = data[to_usize(valid_len)..]
         .first_chunk::<{ wire::LENGTH_PREFIX_LEN }>()
         .map(|prefix| valid_len + header_len + u64::from(u32::from_le_bytes(*prefix)));
     let mut regions = vec![(
         valid_len,
         good - valid_len,
-        (declared_end == Some(good)).then_some(1),
+        (flipped || declared_end == Some(good)).then_some(1),
     )];
     let (mut frames, mut bytes, mut torn) = (0u64, 0u64, false);
     for item in SliceReader::new(&data[to_usize(good)..], deframer.clone())

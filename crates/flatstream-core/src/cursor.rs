@@ -19,7 +19,9 @@ use crate::wire::{self, DEFAULT_MAX_FRAME_LEN};
 use crate::{Deframer, Error, ErrorKind, Position, Result, StreamHeader};
 
 use self::chain::{Chain, chain_at};
-pub(crate) use self::chain::{is_zero_frame, may_start_frames, plain_chain_to_the_end};
+pub(crate) use self::chain::{
+    PlainEnding, is_zero_frame, may_start_frames, plain_chain_to_the_end,
+};
 
 /// What a cursor does after a frame it cannot return: the one place where
 /// this policy is decided, for every reader.

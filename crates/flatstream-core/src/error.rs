@@ -73,6 +73,21 @@ pub enum ErrorKind {
         required: u64,
     },
 
+    /// A frame's length prefix is damaged: recovery, without a checksum,
+    /// found good frames where the frame would end with one bit of its
+    /// length flipped, after the frames read past it went wrong. Only ever
+    /// the cause of a [`CorruptRegion`](ErrorKind::CorruptRegion) covering
+    /// that frame.
+    #[error(
+        "damaged length: the frame declares {declared} bytes of payload, and good frames follow it as if it declared {likely}"
+    )]
+    DamagedLength {
+        /// The payload length the frame declares.
+        declared: u64,
+        /// The length one bit away at whose end good frames start.
+        likely: u64,
+    },
+
     /// A builder was handed to the writer before `finish()` was called on it.
     ///
     /// Nothing was written.
@@ -313,6 +328,7 @@ impl Error {
             ErrorKind::ChecksumMismatch { .. }
                 | ErrorKind::FrameTooLarge { .. }
                 | ErrorKind::CorruptRegion { .. }
+                | ErrorKind::DamagedLength { .. }
                 | ErrorKind::Invalid { .. }
         )
     }

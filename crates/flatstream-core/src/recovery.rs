@@ -16,9 +16,15 @@
 //!   a checksum, where the frames stop at one running past the end, the
 //!   search starts inside the latest intact frame (its length may be the
 //!   damage), and good frames are also looked for where one of the 16
-//!   intact frames before it would end with a bit of its length flipped: a
-//!   damaged length that stays inside the stream reads on through false
-//!   frames before one runs past the end.
+//!   intact frames before it (not counting zero frames) would end with a
+//!   bit of its length flipped, when a frame read after it is not shaped
+//!   like a FlatBuffer: a damaged length that stays inside the stream reads
+//!   on through false frames before one runs past the end. The same look
+//!   back runs before zero frames at the end are cut as fill (a damaged
+//!   length can land in a payload's zeros and read them as zero frames to
+//!   the end), for a chain whose last frame, shaped like a FlatBuffer,
+//!   ends exactly at the end. Either is reported as a region of one frame
+//!   caused by [`ErrorKind::DamagedLength`].
 //! - Otherwise, if a run of zeros reaching the end starts inside the frame
 //!   where the frames stop (or right after it), and zeros can explain why
 //!   that frame stopped them (its checksum fails, or a validator refused
@@ -34,7 +40,8 @@
 use alloc::vec::Vec;
 
 use crate::cursor::{
-    Budget, Resume, Search, Settings, Step, is_zero_frame, may_start_frames, plain_chain_to_the_end,
+    Budget, PlainEnding, Resume, Search, Settings, Step, is_zero_frame, may_start_frames,
+    plain_chain_to_the_end,
 };
 use crate::{AfterDamage, Deframer, Error, ErrorKind, FrameCursor, Position, Result, wire};
 
@@ -156,7 +163,10 @@ pub enum Tail {
     /// bit away (a whole frame with a damaged length; judged with checksums
     /// of 32 bits or more) ([`ErrorKind::CorruptRegion`] with that cause), or
     /// a frame running past the end after which the search for good frames
-    /// could not finish ([`Recovery::undecided`]). Never truncated
+    /// could not finish ([`Recovery::undecided`]), or, without a checksum,
+    /// an intact frame whose length is one bit away from where good frames
+    /// follow it ([`ErrorKind::DamagedLength`]: the reading went on through
+    /// false frames to a torn frame or zero frames). Never truncated
     /// automatically. The error carries the damaged frame's offset
     /// and index; [`Recovery::good_after`] says where good frames resume.
     Corrupt(Error),
@@ -272,15 +282,17 @@ pub(crate) struct RecoverScan {
     /// are searched for from just after it, since it may be that frame's
     /// length that is wrong.
     last_frame: Option<Position>,
-    /// Without a checksum: where the latest intact frames start, the latest
-    /// at `(recent_frames - 1) % RECENT_FRAMES` (a ring). Good frames are
-    /// also looked for inside the [`PLAIN_LOOKBACK_FRAMES`] before the latest
-    /// one, since a damaged length there may have thrown the reading off
-    /// the real frames, through false ones.
-    recent: [u64; RECENT_FRAMES],
-    /// How many intact frames the scan read (without a checksum; wrapping,
-    /// which only a 32-bit target reading 4 billion frames would see, and
-    /// which only narrows the look back there for 16 frames).
+    /// Without a checksum: the latest intact frames that are not zero
+    /// frames, the latest at `(recent_frames - 1) % RECENT_FRAMES` (a ring).
+    /// Good frames are also looked for inside the [`PLAIN_LOOKBACK_FRAMES`]
+    /// before the latest one (and the zero frames among them), since a
+    /// damaged length there may have thrown the reading off the real frames,
+    /// through false ones (zero frames among them where a payload holds
+    /// zeros, which do not count).
+    recent: [Position; RECENT_FRAMES],
+    /// How many such frames the scan read (wrapping, which only a 32-bit
+    /// target reading 4 billion frames would see, and which only narrows the
+    /// look back there for 16 frames).
     recent_frames: usize,
 }
 
@@ -307,7 +319,10 @@ impl RecoverScan {
             salvage: None,
             unchecked: cursor.deframer().header_len() == wire::LENGTH_PREFIX_LEN,
             last_frame: None,
-            recent: [0; RECENT_FRAMES],
+            recent: [Position {
+                offset: 0,
+                frame: 0,
+            }; RECENT_FRAMES],
             recent_frames: 0,
         }
     }
@@ -351,66 +366,43 @@ impl RecoverScan {
         {
             return Ok(Scan::Done(self.finish_with(cursor, Tail::Corrupt(error))));
         }
-        if stop.error.is_some() && self.salvage.is_none() {
-            let (found, damaged) = match cursor.find_resume(buf, eof, &mut stop.resume) {
-                Search::Need { needed, .. } => return Ok(Scan::Need(needed)),
-                Search::NotFound => match self.good_frames_looking_back(cursor, buf) {
-                    Some((damaged, offset)) => (offset, Some(damaged)),
-                    None => return Ok(Scan::Done(self.finish_without_chain(cursor, buf))),
-                },
-                // The search would cost too much (hostile, repetitive
-                // bytes), or found good frames only inside a damaged frame
-                // that reaches the end: whether good frames follow is
-                // unknown, so the stop is corruption, never a tail to
-                // truncate.
-                Search::GaveUp => {
-                    let Some(error) = stop.error.take() else {
-                        unreachable!("the search runs after an error only")
-                    };
-                    let mut recovery = self.finish_with(cursor, Tail::Corrupt(error));
-                    recovery.undecided = true;
-                    return Ok(Scan::Done(recovery));
+        if self.salvage.is_none() {
+            // Where good frames start, and the frame whose length is damaged
+            // if that is not the stopped one.
+            let (found, damaged) = if stop.error.is_some() {
+                match cursor.find_resume(buf, eof, &mut stop.resume) {
+                    Search::Need { needed, .. } => return Ok(Scan::Need(needed)),
+                    Search::NotFound => match self.good_frames_looking_back(cursor, buf) {
+                        Some((damaged, offset)) => (offset, Some((damaged, true))),
+                        None => return Ok(Scan::Done(self.finish_without_chain(cursor, buf))),
+                    },
+                    // The search would cost too much (hostile, repetitive
+                    // bytes), or found good frames only inside a damaged
+                    // frame that reaches the end: whether good frames follow
+                    // is unknown, so the stop is corruption, never a tail to
+                    // truncate.
+                    Search::GaveUp => {
+                        let Some(error) = stop.error.take() else {
+                            unreachable!("the search runs after an error only")
+                        };
+                        let mut recovery = self.finish_with(cursor, Tail::Corrupt(error));
+                        recovery.undecided = true;
+                        return Ok(Scan::Done(recovery));
+                    }
+                    // Good frames inside the stopped frame, or (without a
+                    // checksum) inside the latest intact one.
+                    Search::Found(offset) => {
+                        let inside_last = self.last_frame.filter(|_| offset < stop.at.offset);
+                        (offset, inside_last.map(|last| (last, false)))
+                    }
                 }
-                // Good frames inside the stopped frame, or (without a
-                // checksum) inside the latest intact one.
-                Search::Found(offset) => (offset, self.last_frame),
-            };
-            let Some(stop) = self.stop.as_mut() else {
-                unreachable!("set by count_intact")
-            };
-            if found < stop.at.offset
-                && let Some(damaged) = damaged
-            {
-                // Good frames start inside an intact frame: its length is
-                // what is damaged, and it is the stop. Its error says so in
-                // its own numbers: it needs more bytes than lie before the
-                // good frames.
-                cursor.seek(damaged.offset);
-                cursor.set_frame(damaged.frame);
-                stop.at = damaged;
-                if let Some(end) = cursor.declared_end(buf) {
-                    stop.error = Some(
-                        Error::from(ErrorKind::UnexpectedEof {
-                            available: found - damaged.offset,
-                            required: end - damaged.offset,
-                        })
-                        .at(damaged),
-                    );
+            } else {
+                match self.good_frames_looking_back(cursor, buf) {
+                    Some((damaged, offset)) => (offset, Some((damaged, true))),
+                    None => return Ok(Scan::Done(self.finish(cursor))),
                 }
-            }
-            let declared_end = cursor.declared_end(buf);
-            let frames_lost = (declared_end == Some(found)).then_some(1);
-            cursor.set_after_damage(AfterDamage::Resync);
-            cursor.seek(found);
-            cursor.count_frame();
-            let mut salvage = Salvage::default();
-            record_region(
-                &mut salvage,
-                stop.at.offset,
-                found - stop.at.offset,
-                frames_lost,
-            );
-            self.salvage = Some((found, salvage));
+            };
+            self.resume_at(cursor, buf, found, damaged);
         }
         if let Some((_, salvage)) = self.salvage.as_mut() {
             loop {
@@ -446,6 +438,68 @@ impl RecoverScan {
         Ok(Scan::Done(self.finish(cursor)))
     }
 
+    /// Sets the scan to count what salvage reads from `found`, where good
+    /// frames start after the damage: in the stopped frame, or in
+    /// `damaged`, an intact frame before it whose length is then what is
+    /// damaged, and the stop.
+    fn resume_at<D: Deframer>(
+        &mut self,
+        cursor: &mut FrameCursor<D>,
+        buf: &[u8],
+        found: u64,
+        damaged: Option<(Position, bool)>,
+    ) {
+        let Some(stop) = self.stop.as_mut() else {
+            unreachable!("set by count_intact")
+        };
+        let mut frames_lost = None;
+        if let Some((damaged, flipped)) = damaged {
+            cursor.seek(damaged.offset);
+            cursor.set_frame(damaged.frame);
+            stop.at = damaged;
+            let declared = cursor.declared_end(buf).map(|end| end - damaged.offset);
+            let header = wire::LENGTH_PREFIX_LEN as u64;
+            stop.error = declared.map(|declared| {
+                let kind = if flipped {
+                    // Good frames where a flipped bit of its length ends
+                    // it: exactly this frame is lost.
+                    frames_lost = Some(1);
+                    ErrorKind::CorruptRegion {
+                        len: found - damaged.offset,
+                        frames_lost,
+                        cause: alloc::boxed::Box::new(ErrorKind::DamagedLength {
+                            declared: declared - header,
+                            likely: found - damaged.offset - header,
+                        }),
+                    }
+                } else {
+                    // Good frames inside the latest intact frame: its
+                    // length is damaged, and its error says so in its own
+                    // numbers: it needs more bytes than lie before them.
+                    ErrorKind::UnexpectedEof {
+                        available: found - damaged.offset,
+                        required: declared,
+                    }
+                };
+                Error::from(kind).at(damaged)
+            });
+        }
+        if cursor.declared_end(buf) == Some(found) {
+            frames_lost = Some(1);
+        }
+        cursor.set_after_damage(AfterDamage::Resync);
+        cursor.seek(found);
+        cursor.count_frame();
+        let mut salvage = Salvage::default();
+        record_region(
+            &mut salvage,
+            stop.at.offset,
+            found - stop.at.offset,
+            frames_lost,
+        );
+        self.salvage = Some((found, salvage));
+    }
+
     /// Counts intact frames until they stop; returns the bytes needed when
     /// the driver must read more first.
     fn count_intact<D: Deframer>(
@@ -459,15 +513,15 @@ impl RecoverScan {
             match cursor.poll(buf, eof) {
                 Ok(Step::Frame(span) | Step::Header(span)) => {
                     self.last_frame = Some(before);
-                    if self.unchecked {
-                        self.recent[self.recent_frames % RECENT_FRAMES] = before.offset;
-                        self.recent_frames = self.recent_frames.wrapping_add(1);
-                    }
                     let frame = span.frame(buf);
                     if is_zero_frame(frame) {
                         self.zeros_from.get_or_insert(before);
                     } else {
                         self.zeros_from = None;
+                        if self.unchecked {
+                            self.recent[self.recent_frames % RECENT_FRAMES] = before;
+                            self.recent_frames = self.recent_frames.wrapping_add(1);
+                        }
                     }
                 }
                 Ok(Step::Need { needed, .. }) => return Some(needed),
@@ -503,44 +557,51 @@ impl RecoverScan {
         }
     }
 
-    /// Without a checksum: the earliest intact frame within
-    /// [`PLAIN_LOOKBACK_FRAMES`] frames and [`PLAIN_LOOKBACK_BYTES`] bytes
-    /// before the latest one (which it may be), if any was read.
+    /// Without a checksum: the earliest intact frame, not a zero frame,
+    /// within [`PLAIN_LOOKBACK_FRAMES`] such frames and
+    /// [`PLAIN_LOOKBACK_BYTES`] bytes before the latest one, if any was read.
     fn lookback_from(&self) -> Option<Position> {
         let last = self.last_frame.filter(|_| self.recent_frames > 0)?;
         let back = (self.recent_frames - 1).min(PLAIN_LOOKBACK_FRAMES);
-        (0..=back).rev().find_map(|k| {
-            let offset = self.recent[(self.recent_frames - 1 - k) % RECENT_FRAMES];
-            (last.offset - offset <= PLAIN_LOOKBACK_BYTES).then_some(Position {
-                offset,
-                frame: last.frame - k as u64,
-            })
-        })
+        (0..=back)
+            .rev()
+            .map(|k| self.recent[(self.recent_frames - 1 - k) % RECENT_FRAMES])
+            .find(|frame| last.offset - frame.offset <= PLAIN_LOOKBACK_BYTES)
     }
 
     /// Without a checksum, where the frames stopped at one running past the
-    /// end and no good frames follow it: the intact frame, since
-    /// [`lookback_from`](Self::lookback_from), whose length has one bit flipped, and where the good
-    /// frames it swallowed start (see [`plain_chain_to_the_end`]).
+    /// end and no good frames follow it, or ended in zero frames (zero fill
+    /// about to be cut): the intact frame, since
+    /// [`lookback_from`](Self::lookback_from), whose length has one bit
+    /// flipped, and where the good frames it swallowed start (see
+    /// [`plain_chain_to_the_end`]).
     fn good_frames_looking_back<D>(
         &self,
         cursor: &FrameCursor<D>,
         buf: &[u8],
     ) -> Option<(Position, u64)> {
         let stop = self.stop.as_ref()?;
-        if !stop.error.as_ref().is_some_and(Error::is_unexpected_eof) {
-            return None;
-        }
-        let (from, last) = (self.lookback_from()?, self.last_frame?);
         let base = cursor.position().offset - cursor.consumed() as u64;
         let index = |offset: u64| usize::try_from(offset.checked_sub(base)?).ok();
-        let (damaged, frames, found) = plain_chain_to_the_end(
-            buf,
-            index(from.offset)?,
-            index(last.offset)?,
-            index(stop.at.offset)?,
-            self.options.max_frame_len,
-        )?;
+        let torn = stop.error.as_ref().map(Error::is_unexpected_eof);
+        let ending = match (torn, self.zeros_from) {
+            // Zero frames at the end (then at most a torn frame): zero fill,
+            // or zeros of a payload read as frames. (Frames of zeros that may
+            // be real are kept, not cut.)
+            (None | Some(true), Some(zeros)) if !self.options.empty_payloads => {
+                PlainEnding::ZeroFrames {
+                    zeros: index(zeros.offset)?,
+                }
+            }
+            (Some(true), _) => PlainEnding::Stopped {
+                last: index(self.last_frame?.offset)?,
+                stop: index(stop.at.offset)?,
+            },
+            _ => return None,
+        };
+        let from = self.lookback_from()?;
+        let (damaged, frames, found) =
+            plain_chain_to_the_end(buf, index(from.offset)?, ending, self.options.max_frame_len)?;
         let damaged = Position {
             offset: base + damaged as u64,
             frame: from.frame + frames,

@@ -24,8 +24,8 @@ use crate::{Deframer, Error, ErrorKind, Position, RecoverOptions, Recovery, Resu
 /// Memory: frames are read through one buffer as by any reader; from a
 /// damaged frame on, the bytes up to the next good frame (or the end) are
 /// held while they are searched; without a checksum, the 16 intact frames
-/// before the latest one are held too (at most 1 MiB before it), where
-/// recovery may look back for good frames. For a huge file, a memory map
+/// before the latest one (and any zero frames among them) are held too, at
+/// most 1 MiB before it, where recovery may look back for good frames. For a huge file, a memory map
 /// ([`recover_slice`](crate::recover_slice)) copies nothing.
 ///
 /// # Errors

@@ -1781,42 +1781,156 @@ mod plain_chains {
         );
         assert_eq!((recovery.frames, recovery.valid_len), (0, 0));
         assert_eq!(recovery.good_after, Some(w.starts[1] as u64));
+        // The damaged frame, in its own numbers: it declares 24 bytes, and
+        // the good frames follow it as if it declared 8, one bit away.
+        let Tail::Corrupt(error) = &recovery.tail else {
+            unreachable!("checked above")
+        };
+        assert!(
+            matches!(
+                error.kind(),
+                ErrorKind::CorruptRegion { len: 12, frames_lost: Some(1), cause }
+                    if matches!(**cause, ErrorKind::DamagedLength { declared: 24, likely: 8 })
+            ),
+            "{error:?}"
+        );
         let salvage = recovery.salvage.expect("a salvage report");
         assert_eq!((salvage.frames, salvage.torn_tail), (2, false));
+        assert_eq!(
+            salvage
+                .regions
+                .iter()
+                .map(|r| (r.offset, r.len, r.frames_lost))
+                .collect::<Vec<_>>(),
+            [(0, 12, Some(1))]
+        );
         assert_never_truncated::<DefaultDeframer>(&bytes, "bit 4 of frame 0");
     }
 
-    /// 60 payloads shaped like FlatBuffers, full of small numbers (offsets,
+    /// Payloads shaped like FlatBuffers, full of small numbers (offsets,
     /// lengths, counts: each reads as the length of a frame that fits), and
-    /// every bit of every length flipped: a tail that would be truncated
+    /// real FlatBuffers with a vector of zeros in the middle (which a
+    /// misread length turns into runs of up to 40 empty false frames) or at
+    /// the end (where a misread length reads zero frames to the end of the
+    /// file, which looks like zero fill), and every bit of every length
+    /// flipped: a tail that would be truncated
     /// only ever cuts the damaged frame, the last one. Recovery from a
     /// slice, from a `Read` source and from one handing out a byte per call
     /// agree (the stream reader keeps the frames it may look back into).
     #[test]
     fn every_length_bit_flipped_among_small_numbers_never_cuts_a_complete_frame() {
-        let w = write_stream::<DefaultFramer>(&small_number_payloads(60));
-        let last = w.payloads.len() - 1;
-        let mut violations = Vec::new();
-        for i in 0..=last {
-            for bit in 0..32 {
-                let (bytes, declared) = flip_length_bit(&w, i, bit);
-                let context = format!("frame {i}, bit {bit} (length -> {declared})");
-                let recovery = recover_both::<DefaultDeframer>(&bytes, &context);
-                let byte_by_byte =
-                    recover(OneByteAtATime { data: &bytes }, DefaultDeframer).expect("recover");
-                assert_eq!(
-                    (summary(&byte_by_byte), byte_by_byte.good_after),
-                    (summary(&recovery), recovery.good_after),
-                    "{context}: read a byte at a time"
-                );
-                let cut = matches!(recovery.tail, Tail::Torn { .. } | Tail::ZeroFilled { .. });
-                if cut && (i < last || recovery.valid_len < w.starts[i] as u64) {
-                    violations.push(format!("{context}: {:?}", summary(&recovery)));
+        for (what, payloads) in [
+            ("small numbers", small_number_payloads(60)),
+            ("zeros inside", flatbuffers_with_zeros(60, Zeros::Inside)),
+            (
+                "zeros at the end",
+                flatbuffers_with_zeros(60, Zeros::AtTheEnd),
+            ),
+        ] {
+            let w = write_stream::<DefaultFramer>(&payloads);
+            let last = w.payloads.len() - 1;
+            let mut violations = Vec::new();
+            for i in 0..=last {
+                for bit in 0..32 {
+                    let (bytes, declared) = flip_length_bit(&w, i, bit);
+                    let context = format!("{what}: frame {i}, bit {bit} (length -> {declared})");
+                    let recovery = recover_both::<DefaultDeframer>(&bytes, &context);
+                    let byte_by_byte =
+                        recover(OneByteAtATime { data: &bytes }, DefaultDeframer).expect("recover");
+                    assert_eq!(
+                        (summary(&byte_by_byte), byte_by_byte.good_after),
+                        (summary(&recovery), recovery.good_after),
+                        "{context}: read a byte at a time"
+                    );
+                    let cut = matches!(recovery.tail, Tail::Torn { .. } | Tail::ZeroFilled { .. });
+                    if cut && (i < last || recovery.valid_len < w.starts[i] as u64) {
+                        violations.push(format!("{context}: {:?}", summary(&recovery)));
+                    }
                 }
             }
+            report(&violations, w.payloads.len() * 32);
         }
-        report(&violations, w.payloads.len() * 32);
     }
+
+    /// The same streams cut at every byte (genuine torn tails), and with
+    /// 4 KiB of zero fill after every byte: recovery never looks back into
+    /// the intact frames for good frames (they are all shaped like
+    /// FlatBuffers, so the reading did not go off them). Looking back after
+    /// any frame took up to twice as many of these tails for corruption
+    /// (helper-39's review).
+    #[test]
+    fn a_genuine_torn_tail_is_never_taken_for_swallowed_frames() {
+        for (what, payloads) in [
+            ("small numbers", small_number_payloads(60)),
+            ("zeros inside", flatbuffers_with_zeros(60, Zeros::Inside)),
+            (
+                "zeros at the end",
+                flatbuffers_with_zeros(60, Zeros::AtTheEnd),
+            ),
+        ] {
+            let w = write_stream::<DefaultFramer>(&payloads);
+            let mut looked_back = Vec::new();
+            for cut in 1..w.bytes.len() {
+                let recovery =
+                    recover_slice(&w.bytes[..cut], DefaultDeframer, RecoverOptions::new());
+                let torn_frame = w.complete_frames_in(cut);
+                let latest_intact = w.starts[torn_frame.saturating_sub(1)] as u64;
+                if recovery.good_after.is_some_and(|good| good < latest_intact) {
+                    looked_back.push(format!("{what}: cut {cut}: {:?}", summary(&recovery)));
+                }
+                // Zero fill after the cut: frames then zero frames, never
+                // good frames found looking back.
+                let mut filled = w.bytes[..cut].to_vec();
+                filled.resize(cut + 4096, 0);
+                let recovery = recover_slice(&filled, DefaultDeframer, RecoverOptions::new());
+                if recovery.good_after.is_some() {
+                    looked_back.push(format!(
+                        "{what}: zeros from {cut}: {:?}",
+                        summary(&recovery)
+                    ));
+                }
+            }
+            assert!(looked_back.is_empty(), "{}", looked_back.join("\n"));
+        }
+    }
+}
+
+/// Where [`flatbuffers_with_zeros`] puts the vector of zeros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Zeros {
+    Inside,
+    AtTheEnd,
+}
+
+/// `count` real FlatBuffers (a table of a timestamp, a vector of zeros of
+/// up to 160 bytes, a vector of counters and a name), the same on every
+/// run. The vector built first ends the buffer.
+fn flatbuffers_with_zeros(count: usize, zeros: Zeros) -> Vec<Vec<u8>> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut builder = flatstream::flatbuffers::FlatBufferBuilder::new();
+    (0..count)
+        .map(|i| {
+            let random = xorshift_bytes(&mut state, 16);
+            builder.reset();
+            let zero_bytes = vec![0u8; usize::from(random[10] % 160)];
+            let zeros_first =
+                (zeros == Zeros::AtTheEnd).then(|| builder.create_vector(&zero_bytes));
+            let name = builder.create_string(&format!("sensor-{}", random[0] % 50));
+            let counters: Vec<u32> = (0..=random[1] % 8)
+                .map(|k| 1000 + u32::from(random[2 + usize::from(k)]))
+                .collect();
+            let counters = builder.create_vector(&counters);
+            let zeros = zeros_first.unwrap_or_else(|| builder.create_vector(&zero_bytes));
+            let table = builder.start_table();
+            builder.push_slot::<u64>(4, 1_700_000_000_000 + i as u64 * 10, 0);
+            builder.push_slot_always(6, zeros);
+            builder.push_slot_always(8, counters);
+            builder.push_slot_always(10, name);
+            let root = builder.end_table(table);
+            builder.finish_minimal(root);
+            builder.finished_data().to_vec()
+        })
+        .collect()
 }
 
 /// `count` payloads shaped like FlatBuffers: a table root, then 4-byte
