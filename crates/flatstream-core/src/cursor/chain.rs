@@ -257,8 +257,10 @@ pub(crate) enum PlainEnding {
 /// chain of lengths starts that ends the way [`chain_at`] accepts at the end
 /// of input (exactly at the end, two frames or one that looks like a
 /// FlatBuffer; or before a torn remainder, two frames), without passing
-/// through a frame that was read. Returns the earliest such end, with that
-/// frame (its index in `buf` and how many frames after `from` it is). `buf`
+/// through a frame that was read. Returns that frame (its index in `buf` and
+/// how many frames after `from` it is) and its earliest such end; of several
+/// frames, the latest at or before the first frame read that is not shaped
+/// like a FlatBuffer, else the latest. `buf`
 /// holds the input to its end; `from` and the other offsets are indices in
 /// it.
 ///
@@ -368,46 +370,68 @@ pub(crate) fn plain_chain_to_the_end(
         Some(Ending::AtTheEnd(1)) => looks_like_a_flatbuffer(&buf[at..end]),
         _ => false,
     };
-    // Whether the reading went off the real frames after each frame read:
-    // a frame read after it is not shaped like a FlatBuffer.
+    // Whether each frame read is shaped like a FlatBuffer, and whether the
+    // reading went off the real frames after it: a frame read after it is
+    // not.
+    let shaped: alloc::vec::Vec<bool> = read
+        .iter()
+        .enumerate()
+        .map(|(i, &at)| {
+            let frame_end = read.get(i + 1).copied().unwrap_or(read_until);
+            looks_like_a_flatbuffer(&buf[at..frame_end])
+        })
+        .collect();
     let mut derailed_after = alloc::vec![false; read.len()];
     let mut derailed = match ending {
         PlainEnding::Stopped { last, stop } => !looks_like_a_flatbuffer(&buf[last..stop.min(end)]),
         PlainEnding::ZeroFrames { .. } => true,
     };
-    for (i, &at) in read.iter().enumerate().rev() {
+    for i in (0..read.len()).rev() {
         derailed_after[i] = derailed;
-        let frame_end = read.get(i + 1).copied().unwrap_or(read_until);
-        derailed |= !looks_like_a_flatbuffer(&buf[at..frame_end]);
+        derailed |= !shaped[i];
     }
-    // Where each frame read would end with one bit of its length flipped.
-    let mut found: Option<(usize, u64, usize)> = None;
-    for ((&at, frames), &derailed) in read.iter().zip(0u64..).zip(&derailed_after) {
-        if !derailed {
-            continue;
-        }
-        let declared = crate::wire::read_length_prefix(&buf[at..]);
-        for bit in 0..u32::BITS {
-            let end_flipped = usize::try_from(declared ^ (1 << bit))
-                .ok()
-                .and_then(|len| (at + LENGTH_PREFIX_LEN).checked_add(len));
-            if let Some(next) = end_flipped
-                && next < read_until
-                && accepted(next)
-                && found.is_none_or(|(_, _, earliest)| next < earliest)
-            {
-                found = Some((at, frames, next));
-            }
-        }
-    }
-    found
+    // Every frame read before the damaged one is real: the damaged frame is
+    // at or before the first one that is not shaped like a FlatBuffer. Of
+    // the frames whose flipped end starts good frames, the latest such one
+    // is taken (an earlier one's chain jumps over real frames that were
+    // read), else the latest one (payloads that are not FlatBuffers).
+    let first_unshaped = shaped
+        .iter()
+        .position(|&shaped| !shaped)
+        .unwrap_or(read.len());
+    read.iter()
+        .enumerate()
+        .filter(|&(i, _)| derailed_after[i])
+        .filter_map(|(i, &at)| {
+            let declared = crate::wire::read_length_prefix(&buf[at..]);
+            // This frame's earliest flipped end that starts good frames.
+            let next = (0..u32::BITS)
+                .filter_map(|bit| {
+                    let len = usize::try_from(declared ^ (1 << bit)).ok()?;
+                    (at + LENGTH_PREFIX_LEN).checked_add(len)
+                })
+                .filter(|&next| next < read_until && accepted(next))
+                .min()?;
+            Some((at, i, next))
+        })
+        .max_by_key(|&(_, i, _)| (i <= first_unshaped, i))
+        .map(|(at, i, next)| (at, i as u64, next))
 }
 
 /// Whether `frame` (header included) holds a payload shaped like a
-/// FlatBuffer: 8 bytes or more, with a table root.
+/// FlatBuffer: 8 bytes or more, with a table root, or the same after a
+/// size prefix that matches (`finish_size_prefixed`).
 fn looks_like_a_flatbuffer(frame: &[u8]) -> bool {
+    let shaped =
+        |payload: &[u8]| payload.len() >= MIN_FLATBUFFER_LEN && looks_like_a_table_root(payload);
     frame.get(LENGTH_PREFIX_LEN..).is_some_and(|payload| {
-        payload.len() >= MIN_FLATBUFFER_LEN && looks_like_a_table_root(payload)
+        shaped(payload)
+            || payload
+                .split_first_chunk::<4>()
+                .is_some_and(|(size, rest)| {
+                    usize::try_from(u32::from_le_bytes(*size)).is_ok_and(|size| size == rest.len())
+                        && shaped(rest)
+                })
     })
 }
 

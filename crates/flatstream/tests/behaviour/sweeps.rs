@@ -1807,6 +1807,56 @@ mod plain_chains {
         assert_never_truncated::<DefaultDeframer>(&bytes, "bit 4 of frame 0");
     }
 
+    /// Two frames whose lengths, each with one bit flipped, end at the same
+    /// good frame: frame 1 (20 bytes, bit 6) and frame 3 (32 bytes, damaged
+    /// to 48 by bit 4). The damaged frame is the later one, after which the
+    /// reading went off the real frames; frame 1's chain would jump over two
+    /// real frames that were read (helper-40's review: the earliest one was
+    /// blamed, and its region said one frame lost where three were).
+    #[test]
+    fn of_two_frames_a_flipped_bit_explains_the_later_one_is_damaged() {
+        let filler = |len: usize| -> Vec<u8> {
+            let mut payload = TABLE_ROOT.to_vec();
+            payload.extend(
+                (0..len - TABLE_ROOT.len()).map(|i| u8::try_from(i % 200 + 20).expect("small")),
+            );
+            payload
+        };
+        let mut frame_4 = TABLE_ROOT.to_vec();
+        frame_4.extend([4, 0, 0, 0, 1, 2, 3, 4, 0xff, 0xff, 0xff, 0x7f]);
+        frame_4.extend(filler(40));
+        // The last payload is text: alone, it does not confirm a chain, so
+        // the search after the stop finds nothing.
+        let payloads = vec![
+            filler(40),
+            filler(20),
+            filler(24),
+            filler(32),
+            frame_4,
+            b"the last reading, as text".to_vec(),
+        ];
+        let w = write_stream::<DefaultFramer>(&payloads);
+        let (bytes, declared) = flip_length_bit(&w, 3, 4);
+        assert_eq!(declared, 48);
+        assert_eq!(
+            w.starts[1] + 4 + (20 ^ 64),
+            w.starts[4],
+            "frame 1 with bit 6 flipped ends there too"
+        );
+        let recovery = recover_both::<DefaultDeframer>(&bytes, "frames 1 and 3");
+        let Tail::Corrupt(error) = &recovery.tail else {
+            panic!("{:?}", recovery.tail)
+        };
+        assert_eq!(error.position(), Some(w.position(3)), "{error}");
+        assert!(
+            matches!(error.kind(), ErrorKind::CorruptRegion { len: 36, frames_lost: Some(1), cause }
+                if matches!(**cause, ErrorKind::DamagedLength { declared: 48, likely: 32 })),
+            "{error:?}"
+        );
+        assert_eq!(recovery.good_after, Some(w.starts[4] as u64));
+        assert_never_truncated::<DefaultDeframer>(&bytes, "frames 1 and 3");
+    }
+
     /// Payloads shaped like FlatBuffers, full of small numbers (offsets,
     /// lengths, counts: each reads as the length of a frame that fits), and
     /// real FlatBuffers with a vector of zeros in the middle (which a
@@ -1814,7 +1864,8 @@ mod plain_chains {
     /// the end (where a misread length reads zero frames to the end of the
     /// file, which looks like zero fill), and every bit of every length
     /// flipped: a tail that would be truncated
-    /// only ever cuts the damaged frame, the last one. Recovery from a
+    /// only ever cuts the damaged frame, the last one, and a damaged length
+    /// found looking back is the damaged frame's. Recovery from a
     /// slice, from a `Read` source and from one handing out a byte per call
     /// agree (the stream reader keeps the frames it may look back into).
     #[test]
@@ -1845,6 +1896,14 @@ mod plain_chains {
                     let cut = matches!(recovery.tail, Tail::Torn { .. } | Tail::ZeroFilled { .. });
                     if cut && (i < last || recovery.valid_len < w.starts[i] as u64) {
                         violations.push(format!("{context}: {:?}", summary(&recovery)));
+                    }
+                    // Found looking back: the damaged frame is the one named.
+                    if let Tail::Corrupt(error) = &recovery.tail
+                        && matches!(error.kind(), ErrorKind::CorruptRegion { cause, .. }
+                            if matches!(**cause, ErrorKind::DamagedLength { .. }))
+                        && error.position() != Some(w.position(i))
+                    {
+                        violations.push(format!("{context}: blames {:?}", error.position()));
                     }
                 }
             }
