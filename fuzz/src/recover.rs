@@ -711,13 +711,7 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                 "good frames found looking back reported as {e:?}"
             );
             assert_eq!(e.position(), Some(kept));
-            let first = SliceReader::new(&data[to_usize(good)..], deframer.clone())
-                .with_max_frame_len(limit)
-                .next();
-            assert!(
-                matches!(first, Some(Ok(_))),
-                "no frame at good_after {good}: {first:?}"
-            );
+            assert_frame_at(data, deframer, limit, good);
             check_salvage(data, deframer, limit, recovery, good, stop, true);
         }
         Tail::Corrupt(e) => {
@@ -797,13 +791,7 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
                         chains.as_ref().is_some_and(|c| c.may_start(to_usize(good))),
                         "no good frame at good_after {good}"
                     );
-                    let first = SliceReader::new(&data[to_usize(good)..], deframer.clone())
-                        .with_max_frame_len(limit)
-                        .next();
-                    assert!(
-                        matches!(first, Some(Ok(_))),
-                        "no frame at good_after {good}: {first:?}"
-                    );
+                    assert_frame_at(data, deframer, limit, good);
                     match error.kind() {
                         &ErrorKind::UnexpectedEof {
                             available,
@@ -844,6 +832,18 @@ pub(crate) fn check_recovery<D: Deframer + Clone>(
         }
         other => panic!("a tail this target does not know: {other:?}"),
     }
+}
+
+/// Asserts that a frame starts at `good`, where recovery says good frames
+/// resume.
+fn assert_frame_at<D: Deframer + Clone>(data: &[u8], deframer: &D, limit: usize, good: u64) {
+    let first = SliceReader::new(&data[to_usize(good)..], deframer.clone())
+        .with_max_frame_len(limit)
+        .next();
+    assert!(
+        matches!(first, Some(Ok(_))),
+        "no frame at good_after {good}: {first:?}"
+    );
 }
 
 /// Asserts that good frames found at `inside`, within the frame at `stop`

@@ -251,11 +251,7 @@ fn check_length_flip<D: Deframer + Default>(w: &Written, i: usize, bit: usize) -
             "{context}"
         );
         assert_eq!(
-            salvage
-                .regions
-                .iter()
-                .map(|r| (r.offset, r.len, r.frames_lost))
-                .collect::<Vec<_>>(),
+            listed_regions(salvage),
             [(at.offset, frame_len, None)],
             "{context}"
         );
@@ -308,6 +304,15 @@ fn check_length_flip<D: Deframer + Default>(w: &Written, i: usize, bit: usize) -
         assert!(recovery.salvage.is_none(), "{context}");
     }
     None
+}
+
+/// `(offset, len, frames_lost)` of each region a salvage report lists.
+fn listed_regions(salvage: &flatstream::Salvage) -> Vec<(u64, u64, Option<u64>)> {
+    salvage
+        .regions
+        .iter()
+        .map(|r| (r.offset, r.len, r.frames_lost))
+        .collect()
 }
 
 /// Panics with every case in `violations`, if any.
@@ -991,11 +996,7 @@ fn validator_refusal_is_corruption<F: Framer + Default, D: Deframer + Default>()
         (2, offset(&w, 5) - offset(&w, 3), 1)
     );
     assert_eq!(
-        salvage
-            .regions
-            .iter()
-            .map(|r| (r.offset, r.len, r.frames_lost))
-            .collect::<Vec<_>>(),
+        listed_regions(salvage),
         // The refused frame's own length leads to the next good frame.
         [(at.offset, offset(&w, 3) - at.offset, Some(1))]
     );
@@ -1796,14 +1797,7 @@ mod plain_chains {
         );
         let salvage = recovery.salvage.expect("a salvage report");
         assert_eq!((salvage.frames, salvage.torn_tail), (2, false));
-        assert_eq!(
-            salvage
-                .regions
-                .iter()
-                .map(|r| (r.offset, r.len, r.frames_lost))
-                .collect::<Vec<_>>(),
-            [(0, 12, Some(1))]
-        );
+        assert_eq!(listed_regions(&salvage), [(0, 12, Some(1))]);
         assert_never_truncated::<DefaultDeframer>(&bytes, "bit 4 of frame 0");
     }
 
@@ -1870,14 +1864,7 @@ mod plain_chains {
     /// agree (the stream reader keeps the frames it may look back into).
     #[test]
     fn every_length_bit_flipped_among_small_numbers_never_cuts_a_complete_frame() {
-        for (what, payloads) in [
-            ("small numbers", small_number_payloads(60)),
-            ("zeros inside", flatbuffers_with_zeros(60, Zeros::Inside)),
-            (
-                "zeros at the end",
-                flatbuffers_with_zeros(60, Zeros::AtTheEnd),
-            ),
-        ] {
+        for (what, payloads) in payload_families() {
             let w = write_stream::<DefaultFramer>(&payloads);
             let last = w.payloads.len() - 1;
             let mut violations = Vec::new();
@@ -1919,14 +1906,7 @@ mod plain_chains {
     /// (helper-39's review).
     #[test]
     fn a_genuine_torn_tail_is_never_taken_for_swallowed_frames() {
-        for (what, payloads) in [
-            ("small numbers", small_number_payloads(60)),
-            ("zeros inside", flatbuffers_with_zeros(60, Zeros::Inside)),
-            (
-                "zeros at the end",
-                flatbuffers_with_zeros(60, Zeros::AtTheEnd),
-            ),
-        ] {
+        for (what, payloads) in payload_families() {
             let w = write_stream::<DefaultFramer>(&payloads);
             let mut looked_back = Vec::new();
             for cut in 1..w.bytes.len() {
@@ -1952,6 +1932,20 @@ mod plain_chains {
             assert!(looked_back.is_empty(), "{}", looked_back.join("\n"));
         }
     }
+}
+
+/// The plain sweeps' payloads, 60 frames of each kind: shaped like
+/// FlatBuffers and full of small numbers, and real FlatBuffers with a
+/// vector of zeros inside or at the end.
+fn payload_families() -> [(&'static str, Vec<Vec<u8>>); 3] {
+    [
+        ("small numbers", small_number_payloads(60)),
+        ("zeros inside", flatbuffers_with_zeros(60, Zeros::Inside)),
+        (
+            "zeros at the end",
+            flatbuffers_with_zeros(60, Zeros::AtTheEnd),
+        ),
+    ]
 }
 
 /// Where [`flatbuffers_with_zeros`] puts the vector of zeros.
