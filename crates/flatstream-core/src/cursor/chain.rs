@@ -275,7 +275,8 @@ pub(crate) enum PlainEnding {
 /// stream all are; zero frames are not). Measured on genuine torn tails
 /// (streams cut at every byte): looking from every offset took 2% more of
 /// them for good frames, looking at every flipped bit 1-7% more, this rule
-/// none more. After a stop, the chains from inside the latest intact frame
+/// none more on streams of FlatBuffers (payloads that are not FlatBuffers
+/// give it no shape to go by: 1.4% -> 3.1% on raw 4-byte records). After a stop, the chains from inside the latest intact frame
 /// on are the search's: it found none, so a frame from there on ends a
 /// chain here only if it is the last one (it ends at the end or before a
 /// torn remainder); before zero frames, only a frame shaped like a
